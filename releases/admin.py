@@ -1,0 +1,90 @@
+from django.contrib import admin
+
+from .models import (
+    Artifact,
+    AuditEvent,
+    Distro,
+    Finding,
+    Maintainership,
+    PackageLink,
+    Project,
+    Release,
+    Submission,
+)
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "policy")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Distro)
+class DistroAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug")
+
+
+@admin.register(Maintainership)
+class MaintainershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "project", "distro", "state", "requested_at", "decided_at")
+    list_filter = ("state", "project", "distro")
+    raw_id_fields = ("user", "decided_by")
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "kind", "storage", "size", "sha256", "created_at")
+    list_filter = ("kind", "storage")
+    readonly_fields = ("key", "size", "sha256", "storage", "kind", "original_name")
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ("project", "version", "state", "submission_deadline", "release_date")
+    list_filter = ("state", "project")
+    raw_id_fields = ("prerelease", "source_tarball")
+    exclude = ("manifest",)
+
+
+class FindingInline(admin.TabularInline):
+    model = Finding
+    extra = 0
+    can_delete = False
+    readonly_fields = ("check_id", "severity", "path", "message", "hint")
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "release",
+        "distro",
+        "submitter",
+        "kind",
+        "state",
+        "progress",
+        "created_at",
+    )
+    list_filter = ("state", "kind", "distro")
+    raw_id_fields = ("artifact", "submitter", "decided_by")
+    inlines = [FindingInline]
+
+
+@admin.register(PackageLink)
+class PackageLinkAdmin(admin.ModelAdmin):
+    list_display = ("release", "distro", "url", "staged", "health", "checked_at")
+    list_filter = ("health",)
+    raw_id_fields = ("staged", "added_by")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "actor", "verb", "object_repr")
+    list_filter = ("verb",)
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,329 @@
+"""The domain: upstream projects, their releases, the distros that package them,
+the maintainers who do the packaging, and what they submit.
+
+Rules the database can hold are constraints here, not only checks in code:
+one live submission per release and distro, one version string per project,
+a package link that is either a URL or a staged file.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+# Superseded and stale submissions are history; the rest are the distro's
+# current word for the release, and there is at most one of those.
+LIVE_SUBMISSION_STATES = ("received", "verifying", "passed", "failed", "accepted", "rejected")
+LIVE_MAINTAINERSHIP_STATES = ("requested", "approved")
+
+SHA256_HEX = RegexValidator(r"^[0-9a-f]{64}$", "A sha256 is 64 lowercase hexadecimal digits.")
+
+
+class Project(models.Model):
+    """An upstream project whose releases are packaged by distro maintainers."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    homepage = models.URLField(blank=True)
+    # Name of the packaging policy the verifier applies (a bundlecheck policy).
+    policy = models.CharField(max_length=100, default="convirt")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Distro(models.Model):
+    """A Linux distribution; its slug is the `$DISTRO` of `distros/$DISTRO`."""
+
+    slug = models.SlugField(
+        unique=True,
+        help_text="Lower-case directory name used under distros/, e.g. ubuntu.",
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Maintainership(models.Model):
+    """A person packaging a project for a distro: asked for, then approved by staff."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "requested"
+        APPROVED = "approved", "approved"
+        DECLINED = "declined", "declined"
+        REVOKED = "revoked", "revoked"
+
+    LIVE_STATES = LIVE_MAINTAINERSHIP_STATES
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="maintainerships"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="maintainerships")
+    distro = models.ForeignKey(Distro, on_delete=models.PROTECT, related_name="maintainerships")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    reason = models.TextField(blank=True, help_text="Why it was declined or revoked.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["project", "distro", "requested_at"]
+        constraints = [
+            # Revoked and declined rows stay as history; only one live claim.
+            models.UniqueConstraint(
+                fields=["user", "project", "distro"],
+                condition=Q(state__in=LIVE_MAINTAINERSHIP_STATES),
+                name="one_live_maintainership",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.distro} of {self.project} ({self.state})"
+
+
+class Artifact(models.Model):
+    """A file the portal keeps, addressed by a storage alias and a key.
+
+    Keys are made by the portal, never taken from an uploaded file name, which
+    is kept only to show and to offer as the download name.
+    """
+
+    class Kind(models.TextChoices):
+        PRERELEASE = "prerelease", "pre-release tarball"
+        SUBMISSION = "submission", "submitted source package or bundle"
+        STAGED_PACKAGE = "staged_package", "binary package staged by upstream"
+        SOURCE_RELEASE = "source_release", "public source tarball"
+
+    class Storage(models.TextChoices):
+        UPLOADS = "uploads", "private"
+        PUBLIC = "public", "public"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    storage = models.CharField(max_length=10, choices=Storage.choices, default=Storage.UPLOADS)
+    key = models.CharField(max_length=500)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, validators=[SHA256_HEX])
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["storage", "key"], name="artifact_unique_key"),
+            models.CheckConstraint(condition=Q(size__gte=0), name="artifact_size_not_negative"),
+        ]
+        indexes = [models.Index(fields=["sha256"])]
+
+    def __str__(self) -> str:
+        return self.original_name or self.key
+
+    @property
+    def is_public(self) -> bool:
+        return self.storage == self.Storage.PUBLIC
+
+
+class Release(models.Model):
+    """A version of a project, coordinated from pre-release to publication."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "draft"
+        PRERELEASE = "prerelease", "pre-release: open for submissions"
+        FROZEN = "frozen", "frozen"
+        RELEASED = "released", "released"
+        WITHDRAWN = "withdrawn", "withdrawn"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
+    version = models.CharField(
+        max_length=50,
+        validators=[
+            RegexValidator(r"^[0-9A-Za-z][0-9A-Za-z.+~_-]*$", "Use letters, digits and . + ~ _ -")
+        ],
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
+    prerelease_date = models.DateTimeField(null=True, blank=True)
+    submission_deadline = models.DateTimeField(null=True, blank=True)
+    release_date = models.DateTimeField(null=True, blank=True)
+    prerelease = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The pre-release tarball's index (member, type, mode, size, sha256),
+    # made once by a worker and compared with every submission.
+    manifest = models.JSONField(null=True, blank=True)
+    source_tarball = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_reason = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="release_unique_version"),
+            models.CheckConstraint(
+                condition=Q(state="withdrawn", withdrawn_reason__gt="") | ~Q(state="withdrawn"),
+                name="withdrawn_release_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.version}"
+
+
+class Submission(models.Model):
+    """A revised source package, or only a distro bundle, uploaded for a release."""
+
+    class Kind(models.TextChoices):
+        SOURCE = "source", "full source package"
+        BUNDLE = "bundle", "distro bundle"
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "received"
+        VERIFYING = "verifying", "verifying"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        ACCEPTED = "accepted", "accepted"
+        REJECTED = "rejected", "rejected"
+        SUPERSEDED = "superseded", "superseded"
+        STALE = "stale", "stale"
+
+    LIVE_STATES = LIVE_SUBMISSION_STATES
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="submissions")
+    distro = models.ForeignKey(Distro, on_delete=models.PROTECT, related_name="submissions")
+    submitter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="submissions")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BUNDLE)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    note = models.TextField(blank=True)
+    # Why verification could not finish (timeout, unreadable storage), if so.
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verification_started_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "distro"],
+                condition=Q(state__in=LIVE_SUBMISSION_STATES),
+                name="one_live_submission_per_release_distro",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="submission_progress_at_most_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.distro} submission {self.pk} for {self.release} ({self.state})"
+
+
+class Finding(models.Model):
+    """One thing the verifier found in a submission."""
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "error"
+        WARNING = "warning", "warning"
+        INFO = "info", "info"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="findings")
+    check_id = models.CharField("check", max_length=64)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    path = models.TextField(null=True, blank=True)  # noqa: DJ001 - null: no path, "" is a path
+    message = models.TextField()
+    hint = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["submission", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.check_id} {self.path or ''}".strip()
+
+
+class PackageLink(models.Model):
+    """Where the public downloads a distro's package: a URL, or a file upstream stages."""
+
+    class Health(models.TextChoices):
+        UNCHECKED = "unchecked", "not checked yet"
+        OK = "ok", "reachable"
+        BROKEN = "broken", "broken"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="package_links")
+    distro = models.ForeignKey(Distro, on_delete=models.PROTECT, related_name="package_links")
+    url = models.URLField(max_length=1000, blank=True)
+    staged = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sha256 = models.CharField(max_length=64, blank=True, validators=[SHA256_HEX])
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNCHECKED)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["release", "distro", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(url="") & Q(staged__isnull=False))
+                | (~Q(url="") & Q(staged__isnull=True)),
+                name="package_link_url_or_staged",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.url or f"staged {self.staged}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, written in the same transaction as the change."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verb = models.CharField(max_length=64)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor or 'system'} {self.verb} {self.object_repr}"

@@ -1,0 +1,56 @@
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests import settings as test_settings
+from tests.processes import S3Server, WorkerProcess
+
+
+def pytest_report_header(config):
+    return "services: " + ", ".join(test_settings.SERVICES_USED)
+
+
+@pytest.fixture(scope="session")
+def process_log_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("process-logs")
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, process_log_dir):
+    """One real Celery worker process for the session, on the configured broker."""
+    with django_db_blocker.unblock():
+        process = WorkerProcess(process_log_dir).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(process_log_dir):
+    server = S3Server(process_log_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storages(s3_server, settings):
+    """Point the `uploads` and `public` storages at fresh buckets on the S3 server."""
+    client = s3_server.client()
+    names = {}
+    for alias in ("uploads", "public"):
+        bucket = f"{alias}-{uuid.uuid4().hex[:10]}"
+        client.create_bucket(Bucket=bucket)
+        names[alias] = bucket
+    settings.STORAGES = {
+        **django_settings.STORAGES,
+        "uploads": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**s3_server.storage_options(names["uploads"]), "default_acl": "private"},
+        },
+        "public": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**s3_server.storage_options(names["public"]), "querystring_auth": False},
+        },
+    }
+    return names
