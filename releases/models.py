@@ -99,6 +99,18 @@ class Maintainership(models.Model):
         return f"{self.user} for {self.distro} of {self.project} ({self.state})"
 
 
+class ArtifactKind(models.TextChoices):
+    PRERELEASE = "prerelease", "pre-release tarball"
+    SUBMISSION = "submission", "submitted source package or bundle"
+    STAGED_PACKAGE = "staged_package", "binary package staged by upstream"
+    SOURCE_RELEASE = "source_release", "public source tarball"
+
+
+class ArtifactStorage(models.TextChoices):
+    UPLOADS = "uploads", "private"
+    PUBLIC = "public", "public"
+
+
 class Artifact(models.Model):
     """A file the portal keeps, addressed by a storage alias and a key.
 
@@ -106,18 +118,13 @@ class Artifact(models.Model):
     is kept only to show and to offer as the download name.
     """
 
-    class Kind(models.TextChoices):
-        PRERELEASE = "prerelease", "pre-release tarball"
-        SUBMISSION = "submission", "submitted source package or bundle"
-        STAGED_PACKAGE = "staged_package", "binary package staged by upstream"
-        SOURCE_RELEASE = "source_release", "public source tarball"
+    Kind = ArtifactKind
+    Storage = ArtifactStorage
 
-    class Storage(models.TextChoices):
-        UPLOADS = "uploads", "private"
-        PUBLIC = "public", "public"
-
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    storage = models.CharField(max_length=10, choices=Storage.choices, default=Storage.UPLOADS)
+    kind = models.CharField(max_length=20, choices=ArtifactKind.choices)
+    storage = models.CharField(
+        max_length=10, choices=ArtifactStorage.choices, default=ArtifactStorage.UPLOADS
+    )
     key = models.CharField(max_length=500)
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, validators=[SHA256_HEX])
@@ -129,6 +136,12 @@ class Artifact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["storage", "key"], name="artifact_unique_key"),
             models.CheckConstraint(condition=Q(size__gte=0), name="artifact_size_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ArtifactKind.values), name="artifact_known_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(storage__in=ArtifactStorage.values), name="artifact_known_storage"
+            ),
         ]
         indexes = [models.Index(fields=["sha256"])]
 

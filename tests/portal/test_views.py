@@ -1,0 +1,30 @@
+import pytest
+from django.urls import reverse
+
+from portal.models import WorkerPing
+from tests.factories import ReleaseFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_lists_projects_and_releases(client):
+    release = ReleaseFactory(version="2.0")
+    page = client.get(reverse("home"))
+    assert page.status_code == 200
+    assert "ConVirt 2.0" in page.content.decode()
+    assert release.get_state_display() in page.content.decode()
+
+
+def test_status_page_is_for_staff_only(client):
+    assert client.get(reverse("status")).status_code == 302
+    client.force_login(UserFactory(username="someone"))
+    assert client.get(reverse("status")).status_code == 302
+
+
+def test_staff_ping_queues_a_worker_ping(client, django_capture_on_commit_callbacks):
+    client.force_login(UserFactory(username="staff", is_staff=True))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("status-ping"))
+    assert response.status_code == 302
+    assert WorkerPing.objects.count() == 1
+    assert len(callbacks) == 1  # queued only once the ping row is committed
