@@ -37,8 +37,8 @@ def run(*args: str | Path, env: dict | None = None) -> None:
 
 def ensure_installed() -> None:
     """Create .venv and install what the repo declares; skip when nothing changed."""
-    if sys.version_info < (3, 11):
-        sys.exit("dev.py: Python 3.11 or newer is needed (this is %s)." % sys.version.split()[0])
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older python3
+        sys.exit(f"dev.py: Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
     if not PYTHON.exists():
         say(f"creating the virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
