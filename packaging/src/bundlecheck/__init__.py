@@ -1,0 +1,20 @@
+"""bundlecheck: verify distro bundles and packages against an upstream packaging policy.
+
+Framework-free (no Django): the portal's workers and a maintainer's laptop run
+the same checks.
+"""
+
+from __future__ import annotations
+
+from .engine import build_manifest, verify
+from .errors import ArchiveError, BundlecheckError, PolicyError, RegistryError
+from .findings import Finding, Report
+from .manifest import manifest_diff
+from .policy import Policy, load_policy
+from .registry import CHECKS
+
+__all__ = [
+    "CHECKS", "ArchiveError", "BundlecheckError", "Finding", "Policy", "PolicyError",
+    "RegistryError", "Report", "build_manifest", "load_policy", "manifest_diff", "verify",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,25 @@
+"""Advice the guide gives without demanding it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Finding
+from ..registry import register
+from ..view import SourceView
+
+
+@register("image-store-missing")
+def image_store(view: SourceView) -> Iterator[Finding]:
+    store = view.policy.image_store
+    if not store or view.shape == "bundle":  # a bundle cannot carry image_store/ anyway
+        return
+    distro = view.distro.lower()
+    if any(p.startswith(store) and distro in p[len(store):].lower() for p in view.members):
+        return
+    yield view.finding(
+        "image-store-missing", store,
+        f"no provisionable image for {view.distro} under {store}",
+        "The guide recommends packaging a virtual machine image for your distro; see the "
+        "'Image Builders Guide' under doc/.",
+    )

@@ -1,0 +1,128 @@
+"""The bundlecheck command.  Exit status: 0 pass, 1 error findings, 2 bad usage or input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import IO, Any
+
+from .engine import build_manifest, verify
+from .errors import ArchiveError, PolicyError
+from .policy import Policy, load_policy
+from .registry import CHECKS
+from .report import as_text
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments, an unreadable file, policy or reference: exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bundlecheck", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="verify a source submission or a .deb/.rpm")
+    check.add_argument("file", help="archive to verify ('-' for standard input)")
+    check.add_argument("--distro", required=True, help="distro the submission is for")
+    check.add_argument("--against", metavar="REFERENCE",
+                       help="pre-release tarball or its manifest (JSON) to compare with")
+    check.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    manifest = sub.add_parser("manifest", help="print the reference manifest of a tarball as JSON")
+    manifest.add_argument("file")
+    manifest.add_argument("--policy", default=None, help="policy whose [limits] apply")
+    sub.add_parser("checks", help="list the check ids")
+    return p
+
+
+def _open(stack: ExitStack, path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return stack.enter_context(open(path, "rb"))
+    except OSError as exc:
+        raise UsageError(f"cannot open {path}: {exc.strerror}") from None
+
+
+def _load_policy(name: str | None) -> Policy | None:
+    if name is None:
+        return None
+    try:
+        return load_policy(name)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _load_reference(stack: ExitStack, path: str, policy: Policy | None) -> dict[str, Any]:
+    f = _open(stack, path)
+    head = f.read(1)
+    if head == b"{":
+        try:
+            data = json.loads(head + f.read())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UsageError(f"reference {path}: not a valid manifest JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("members"), dict):
+            raise UsageError(f"reference {path}: JSON is not a bundlecheck manifest")
+        return data
+    # Not JSON: a tarball, re-read from the start.
+    f = stack.enter_context(open(path, "rb"))  # noqa: SIM115
+    try:
+        return build_manifest(f, policy=policy)
+    except ArchiveError as exc:
+        raise UsageError(f"reference {path} is unusable: {exc.message}") from None
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        policy = _load_policy(args.policy)
+        assert policy is not None
+        reference = _load_reference(stack, args.against, policy) if args.against else None
+        fileobj = _open(stack, args.file)
+        try:
+            report = verify(fileobj, distro=args.distro, policy=policy, reference=reference,
+                            filename=None if args.file == "-" else args.file)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(as_text(report, source=args.file))
+    return EXIT_FAIL if report.verdict == "fail" else EXIT_PASS
+
+
+def _cmd_manifest(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        policy = _load_policy(args.policy)
+        try:
+            manifest = build_manifest(_open(stack, args.file), policy=policy)
+        except ArchiveError as exc:
+            print(f"bundlecheck: {args.file}: {exc.check}: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"hint: {exc.hint}", file=sys.stderr)
+            return EXIT_FAIL
+    print(json.dumps(manifest, indent=1, sort_keys=True))
+    return EXIT_PASS
+
+
+def _cmd_checks(_args: argparse.Namespace) -> int:
+    for check_id, (severity, description) in CHECKS.items():
+        print(f"{check_id:32} {severity:8} {description}")
+    return EXIT_PASS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = {"check": _cmd_check, "manifest": _cmd_manifest, "checks": _cmd_checks}
+    try:
+        return command[args.command](args)
+    except UsageError as exc:
+        print(f"bundlecheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

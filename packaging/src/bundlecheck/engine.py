@@ -1,0 +1,220 @@
+"""verify() and build_manifest(): one streaming pass, then the registered checks."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import IO, Any
+
+from . import checks as _checks  # noqa: F401  (registers every check)
+from .archive import BLOCK, DEB, RPM, Limits, RawReader, Scan, detect_kind, kind_from_name, scan_tar_stream
+from .checks.archive import MemberInspector, link_findings
+from .errors import ArchiveError
+from .findings import Finding, Report
+from .manifest import manifest_from_scan, split_root
+from .policy import Policy, load_policy
+from .registry import CHECKS, registered
+from .view import SourceView, root_parents
+
+Progress = Callable[[int, int | None], None]
+_DISTRO = re.compile(r"[a-z0-9][a-z0-9.+_-]{0,63}")
+
+
+def _policy(policy: str | Policy | None) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    return load_policy(policy or "convirt")
+
+
+def _archive_finding(exc: ArchiveError) -> Finding:
+    return Finding(exc.check, CHECKS[exc.check][0], exc.path, exc.message, exc.hint)
+
+
+def _unreadable(message: str, hint: str) -> Finding:
+    return Finding("archive-unreadable", "error", None, message, hint)
+
+
+def scan_source(
+    raw: RawReader, kind: str, limits: Limits, *, capture: Callable[[str], bool] | None,
+    hash_members: bool,
+) -> Scan:
+    """Stream a tar archive once; archive problems end up as findings on the Scan."""
+    scan = Scan(kind=kind)
+    try:
+        scan_tar_stream(raw, kind, limits, scan, capture=capture, hash_members=hash_members,
+                        member_hook=MemberInspector(limits))
+        scan.complete = True
+    except ArchiveError as exc:
+        scan.findings.append(_archive_finding(exc))
+    scan.findings.extend(link_findings(scan.members.values()))
+    scan.bytes_read = raw.bytes_read
+    return scan
+
+
+def verify(
+    fileobj: IO[bytes],
+    *,
+    distro: str,
+    policy: str | Policy = "convirt",
+    reference: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    total_size: int | None = None,
+    filename: str | None = None,
+) -> Report:
+    """Verify a source submission or a binary package for ``distro``; never raises on bad input."""
+    started = time.monotonic()
+    pol = _policy(policy)
+    if not _DISTRO.fullmatch(distro):
+        raise ValueError(f"distro name {distro!r} must be lower-case letters, digits, '.+_-'")
+    _check_reference(reference)
+    raw = RawReader(fileobj, progress, total_size)
+    head = raw.peek(BLOCK)
+    kind = detect_kind(head)
+    findings: list[Finding] = []
+    members = 0
+    if kind is None:
+        findings.append(_not_an_archive(head))
+    else:
+        findings.extend(_name_mismatch(filename, kind))
+        if kind in (DEB, RPM):
+            from .packages import verify_binary  # python-debian/rpmfile only when needed
+
+            found, members = verify_binary(raw, kind, distro=distro, policy=pol)
+            findings.extend(found)
+        else:
+            found, members = _verify_source(raw, kind, distro, pol, reference)
+            findings.extend(found)
+    raw.finish()
+    findings = [_with_policy_severity(f, pol) for f in findings]
+    stats = {"members": members, "bytes_read": raw.bytes_read,
+             "seconds": round(time.monotonic() - started, 3)}
+    return Report(findings=findings, stats=stats)
+
+
+def _with_policy_severity(f: Finding, pol: Policy) -> Finding:
+    wanted = pol.severity_of(f.check)
+    return f if wanted == f.severity else replace(f, severity=wanted)
+
+
+def _not_an_archive(head: bytes) -> Finding:
+    what = "the file is empty" if not head else "the file is not a tar archive"
+    return _unreadable(
+        f"{what}: expected a .tar, .tar.gz, .tar.bz2 or .tar.xz source archive, or a .deb/.rpm",
+        "Create the archive with tar (e.g. tar -czf convirt-2.0.tar.gz convirt-2.0/) and upload "
+        "that file.",
+    )
+
+
+def _name_mismatch(filename: str | None, kind: str) -> list[Finding]:
+    expected = kind_from_name(filename)
+    if expected is None or expected == kind:
+        return []
+    return [_unreadable(
+        f"{filename!r} is named as {expected} but its content is {kind}",
+        "Give the file the extension of its real format, or recompress it.",
+    )]
+
+
+def _check_reference(reference: dict[str, Any] | None) -> None:
+    if reference is None:
+        return
+    if not isinstance(reference, dict) or not isinstance(reference.get("members"), dict):
+        raise ValueError("reference must be a manifest from build_manifest(): "
+                         "{'root': ..., 'members': {...}}")
+
+
+def _capture_for(pol: Policy, distro: str) -> Callable[[str], bool]:
+    roots = pol.roots_for(distro)
+
+    def wanted(path: str) -> bool:
+        # The root is not known yet while streaming: accept the path with or
+        # without its first component.
+        rest = path.split("/", 1)[1] if "/" in path else ""
+        return path.startswith(roots) or rest.startswith(roots)
+
+    return wanted
+
+
+def _verify_source(
+    raw: RawReader, kind: str, distro: str, pol: Policy, reference: dict[str, Any] | None,
+) -> tuple[list[Finding], int]:
+    scan = scan_source(raw, kind, pol.limits, capture=_capture_for(pol, distro),
+                       hash_members=reference is not None)
+    findings = list(scan.findings)
+    if not scan.complete:
+        # The tree is partial: layout and content checks would only mislead.
+        return findings, len(scan.members)
+    view = source_view(scan, distro, pol, reference)
+    findings.extend(run_checks("source", view))
+    return findings, len(scan.members)
+
+
+def source_view(scan: Scan, distro: str, pol: Policy, reference: dict[str, Any] | None) -> SourceView:
+    tops = sorted({p.split("/", 1)[0] for p in scan.members})
+    bundle_tops = {p.split("/", 1)[0] for p in root_parents(pol)}
+    if tops and set(tops) <= bundle_tops:
+        shape, root = "bundle", None
+        members, captured, too_large = scan.members, scan.captured, scan.too_large_to_capture
+    else:
+        shape = "package"
+        root = split_root(scan.members)
+        members = _relative(scan.members, root)
+        captured = _relative(scan.captured, root)
+        too_large = set(_relative(dict.fromkeys(scan.too_large_to_capture), root))
+    return SourceView(distro=distro, policy=pol, shape=shape, root=root, top_levels=tuple(tops),
+                      members=members, captured=captured, too_large=too_large, reference=reference)
+
+
+def _relative(mapping: dict[str, Any], root: str | None) -> dict[str, Any]:
+    if root is None:
+        return dict(mapping)
+    prefix = root + "/"
+    return {k[len(prefix):]: v for k, v in mapping.items() if k.startswith(prefix)}
+
+
+def run_checks(phase: str, view: Any) -> list[Finding]:
+    out: list[Finding] = []
+    for check in registered(phase):
+        try:
+            found = list(check.func(view))
+            stray = [f.check for f in found if f.check not in check.ids]
+            if stray:
+                raise RuntimeError(f"emitted ids it did not register: {stray}")
+        except Exception as exc:  # a buggy check must not sink the run
+            out.append(Finding(
+                "check-crashed", CHECKS["check-crashed"][0], None,
+                f"check {check.name} crashed ({type(exc).__name__}: {exc}); "
+                "its findings are missing from this report",
+                "This is a fault in the checker, not in your package: report it to the release "
+                "managers. The other checks ran.",
+            ))
+            continue
+        out.extend(found)
+    return out
+
+
+def build_manifest(
+    fileobj: IO[bytes],
+    *,
+    policy: str | Policy | None = None,
+    progress: Progress | None = None,
+    total_size: int | None = None,
+) -> dict[str, Any]:
+    """Index a reference (pre-release) tarball; raise ArchiveError if it is unsafe or corrupt."""
+    limits = _policy(policy).limits if policy is not None else Limits()
+    raw = RawReader(fileobj, progress, total_size)
+    head = raw.peek(BLOCK)
+    kind = detect_kind(head)
+    if kind is None or kind in (DEB, RPM):
+        f = _not_an_archive(head)
+        raise ArchiveError(f.check, f.message, f.hint)
+    scan = scan_source(raw, kind, limits, capture=None, hash_members=True)
+    raw.finish()
+    errors = [f for f in scan.findings if f.severity == "error"]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise ArchiveError(first.check, first.message + more, first.hint, first.path)
+    return manifest_from_scan(scan)

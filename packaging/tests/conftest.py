@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+
+import bundlecheck
+
+
+@pytest.fixture(scope="session")
+def policy() -> bundlecheck.Policy:
+    return bundlecheck.load_policy("convirt")
+
+
+@pytest.fixture
+def run(policy) -> Callable[..., bundlecheck.Report]:
+    def _run(data: bytes, distro: str = "ubuntu", **kw) -> bundlecheck.Report:
+        kw.setdefault("policy", policy)
+        return bundlecheck.verify(io.BytesIO(data), distro=distro, **kw)
+
+    return _run
