@@ -23,3 +23,25 @@ class WorkerPing(models.Model):
         if self.answered_at is None:
             return None
         return (self.answered_at - self.created_at).total_seconds()
+
+
+class Profile(models.Model):
+    """What a person chooses to be called in public: the download page credits this name."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="profile")
+    display_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Shown on the public download page, e.g. “Packaged for Ubuntu by …”.",
+    )
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+def credit_name(user) -> str:
+    """The name the portal credits a person with in public."""
+    profile = getattr(user, "profile", None)
+    if profile is not None and profile.display_name:
+        return profile.display_name
+    return user.get_full_name() or user.get_username()
