@@ -1,0 +1,55 @@
+"""The registry: ids declared once, unknown ids refused, a crashing check is one finding."""
+
+from __future__ import annotations
+
+import pytest
+from builders import good_bundle, gz, tar_bytes
+
+import bundlecheck
+from bundlecheck import registry
+from bundlecheck.errors import RegistryError
+
+
+def test_every_id_of_the_issue_is_declared():
+    expected = ["archive-unreadable", "archive-corrupt", "archive-trailing-data", "archive-unsafe-path", "archive-unsafe-link", "archive-special-file", "archive-unsafe-mode", "archive-duplicate-member", "archive-bad-name", "archive-too-large", "layout-single-root", "distro-dir-missing", "contribution-outside-distro", "existing-distro-modified", "config-missing", "config-unparsable", "config-exec-path-missing", "config-exec-path-incomplete", "config-html-browser-missing", "script-not-executable", "script-no-shebang", "script-lint", "recipe-missing", "prereq-missing", "prereq-version-too-low", "prereq-unversioned", "paramiko-patch-missing", "deploy-missing-path", "deploy-mode-mismatch", "deploy-symlink-missing", "deploy-unexpected-path", "image-store-missing", "check-crashed"]
+    assert set(expected) <= set(bundlecheck.CHECKS)
+    for severity, description in bundlecheck.CHECKS.values():
+        assert severity in ("error", "warning", "info") and description
+
+
+def test_duplicate_declaration_fails_loudly():
+    with pytest.raises(RegistryError, match="declared twice"):
+        registry._build_table([("a", "error", "x"), ("a", "error", "y")])
+
+
+def test_registering_an_undeclared_id_fails_at_import():
+    with pytest.raises(RegistryError, match="undeclared"):
+        registry.register("no-such-id")(lambda view: [])
+
+
+def test_registering_a_check_twice_fails():
+    def archive_safety(view):
+        return []
+
+    registry.register("image-store-missing")(archive_safety)
+    try:
+        with pytest.raises(RegistryError, match="registered twice"):
+            registry.register("image-store-missing")(archive_safety)
+    finally:
+        registry._FUNCTIONS.pop(f"{__name__.rsplit('.', 1)[-1]}.archive_safety")
+
+
+@pytest.mark.parametrize("behaviour", ["raise", "stray-id"])
+def test_a_crashing_check_becomes_one_finding(run, monkeypatch, behaviour):
+    def boom(view):
+        if behaviour == "raise":
+            raise ZeroDivisionError("oops")
+        return [view.finding("archive-corrupt", None, "not mine", "")]
+
+    fake = registry.RegisteredCheck("test.boom", "source", frozenset({"image-store-missing"}), boom)
+    monkeypatch.setitem(registry._FUNCTIONS, "test.boom", fake)
+    report = run(gz(tar_bytes(good_bundle())))
+    crashed = [f for f in report.findings if f.check == "check-crashed"]
+    assert len(crashed) == 1 and "test.boom" in crashed[0].message
+    assert report.verdict == "fail"
+    assert not any(f.check == "archive-corrupt" for f in report.findings)
