@@ -11,7 +11,41 @@ from bundlecheck.errors import RegistryError
 
 
 def test_every_id_of_the_issue_is_declared():
-    expected = ["archive-unreadable", "archive-corrupt", "archive-trailing-data", "archive-unsafe-path", "archive-unsafe-link", "archive-special-file", "archive-unsafe-mode", "archive-duplicate-member", "archive-bad-name", "archive-too-large", "layout-single-root", "distro-dir-missing", "contribution-outside-distro", "existing-distro-modified", "config-missing", "config-unparsable", "config-exec-path-missing", "config-exec-path-incomplete", "config-html-browser-missing", "script-not-executable", "script-no-shebang", "script-lint", "recipe-missing", "prereq-missing", "prereq-version-too-low", "prereq-unversioned", "paramiko-patch-missing", "deploy-missing-path", "deploy-mode-mismatch", "deploy-symlink-missing", "deploy-unexpected-path", "image-store-missing", "check-crashed"]
+    expected = [
+        "archive-unreadable",
+        "archive-corrupt",
+        "archive-trailing-data",
+        "archive-unsafe-path",
+        "archive-unsafe-link",
+        "archive-special-file",
+        "archive-unsafe-mode",
+        "archive-duplicate-member",
+        "archive-bad-name",
+        "archive-too-large",
+        "layout-single-root",
+        "distro-dir-missing",
+        "contribution-outside-distro",
+        "existing-distro-modified",
+        "config-missing",
+        "config-unparsable",
+        "config-exec-path-missing",
+        "config-exec-path-incomplete",
+        "config-html-browser-missing",
+        "script-not-executable",
+        "script-no-shebang",
+        "script-lint",
+        "recipe-missing",
+        "prereq-missing",
+        "prereq-version-too-low",
+        "prereq-unversioned",
+        "paramiko-patch-missing",
+        "deploy-missing-path",
+        "deploy-mode-mismatch",
+        "deploy-symlink-missing",
+        "deploy-unexpected-path",
+        "image-store-missing",
+        "check-crashed",
+    ]
     assert set(expected) <= set(bundlecheck.CHECKS)
     for severity, description in bundlecheck.CHECKS.values():
         assert severity in ("error", "warning", "info") and description
