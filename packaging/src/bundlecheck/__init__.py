@@ -6,6 +6,7 @@ the same checks.
 
 from __future__ import annotations
 
+from .assemble import assemble
 from .engine import build_manifest, verify
 from .errors import ArchiveError, BundlecheckError, PolicyError, RegistryError
 from .findings import Finding, Report
@@ -15,6 +16,6 @@ from .registry import CHECKS
 
 __all__ = [
     "CHECKS", "ArchiveError", "BundlecheckError", "Finding", "Policy", "PolicyError",
-    "RegistryError", "Report", "build_manifest", "load_policy", "manifest_diff", "verify",
+    "RegistryError", "Report", "assemble", "build_manifest", "load_policy", "manifest_diff", "verify",
 ]
 __version__ = "0.1.0"

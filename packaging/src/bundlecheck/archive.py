@@ -399,6 +399,8 @@ class _TarContext:
 
 
 MemberHook = Callable[[Member, tarfile.TarInfo], list[Finding]]
+#: Given a file member about to be read, return a callable fed its data chunks, or None.
+DataSink = Callable[[Member], Callable[[memoryview], object] | None]
 
 
 class TarScanner:
@@ -413,6 +415,7 @@ class TarScanner:
         capture: Callable[[str], bool] | None = None,
         hash_members: bool = True,
         member_hook: MemberHook | None = None,
+        data_sink: DataSink | None = None,
     ):
         self._s = stream
         self._scan = scan
@@ -420,6 +423,7 @@ class TarScanner:
         self._capture = capture or (lambda _path: False)
         self._hash = hash_members
         self._hook = member_hook
+        self._sink = data_sink
         self._captured_total = 0
         self._last = "(start of archive)"
 
@@ -508,6 +512,7 @@ class TarScanner:
     def _read_data(self, member: Member, n: int) -> None:
         digest = hashlib.sha256() if self._hash else None
         keep = self._wants(member, n)
+        sink = self._sink(member) if self._sink is not None else None
         parts: list[bytes] = []
         got = 0
         for view in self._s.iter_exact(n):
@@ -516,6 +521,8 @@ class TarScanner:
                 digest.update(view)
             if keep:
                 parts.append(bytes(view))
+            if sink is not None:
+                sink(view)
         if got < n:
             raise self._corrupt(
                 f"member {quoted(member.name)} is cut short ({got} of {n} bytes): the archive "
