@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import feeds, views
+
+app_name = "publishing"
+
+urlpatterns = [
+    path("downloads/<slug:project>/", views.public_page, name="page"),
+    path("downloads/<slug:project>/downloads.json", views.public_json, name="json"),
+    path("downloads/<slug:project>/feed.atom", feeds.ReleaseFeed(), name="feed"),
+    path(
+        "downloads/<slug:project>/<str:version>/packages/<int:link_id>/<str:filename>",
+        views.staged_package,
+        name="staged",
+    ),
+    path("downloads/<slug:project>/<path:name>", views.public_file, name="file"),
+]
