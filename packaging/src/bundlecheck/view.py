@@ -69,3 +69,17 @@ def root_parents(policy: Policy) -> set[str]:
         for i in range(1, len(parts) + 1):
             parents.add("/".join(parts[:i]))
     return parents
+
+
+@dataclass
+class PackageView:
+    """What a binary-package check reads."""
+
+    distro: str
+    policy: Policy
+    package: Any  # packages.Package (not imported: packages imports this module's users)
+
+    def finding(self, check: str, path: str | None, message: str, hint: str) -> Finding:
+        if check not in CHECKS:
+            raise KeyError(f"undeclared check id {check!r}")
+        return Finding(check, self.policy.severity_of(check), path, message, hint)

@@ -1,0 +1,210 @@
+"""Binary packages (.deb, .rpm): their file list, modes, links and dependency fields.
+
+A .deb goes through python-debian: ``debfile.DebFile`` needs a seekable file, so
+the upload is spooled (in memory up to a few MiB, then to an anonymous temporary
+file, capped), and its control and data tarballs are streamed through the same
+safe tar reader as source archives.  A .rpm's file list and Requires are in its
+headers, read with rpmfile from the head of the stream; the payload is only
+drained, never unpacked.
+"""
+
+from __future__ import annotations
+
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from .archive import BLOCK, DEB, RPM, Limits, Member, RawReader, Scan, detect_kind, scan_tar_stream
+from .checks.archive import MemberInspector
+from .errors import ArchiveError
+from .findings import Finding
+from .policy import Policy
+from .recipes import Groups, parse_deb_depends, parse_rpm_header
+from .registry import CHECKS
+
+SPOOL_IN_MEMORY = 8 << 20
+RPM_HEADER_MAX = 64 << 20  # rpm headers are kilobytes; refuse to read more while parsing them
+
+
+@dataclass
+class Package:
+    """What the binary checks see: absolute installed path -> Member, and the dependencies."""
+
+    kind: str  # "deb" or "rpm"
+    family: str  # version-comparison family
+    files: dict[str, Member] = field(default_factory=dict)
+    groups: Groups = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _finding(check: str, path: str | None, message: str, hint: str) -> Finding:
+    return Finding(check, CHECKS[check][0], path, message, hint)
+
+
+def read_package(raw: RawReader, kind: str, limits: Limits) -> Package:
+    return _read_rpm(raw, limits) if kind == RPM else _read_deb(raw, limits)
+
+
+# --- .deb --------------------------------------------------------------------------
+
+
+def _spool(raw: RawReader, limits: Limits) -> IO[bytes]:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
+    while data := raw.read():
+        if spool.tell() + len(data) > limits.max_spool_size:
+            spool.close()
+            raise ArchiveError("archive-too-large",
+                               f"the package is larger than {limits.max_spool_size} bytes (the limit)",
+                               "Ask the release managers to raise the limit for your package.")
+        spool.write(data)
+    spool.seek(0)
+    return spool
+
+
+def _read_deb(raw: RawReader, limits: Limits) -> Package:
+    from debian import arfile  # python-debian's ar reader, as used by debian.debfile.DebFile
+
+    pkg = Package(kind=DEB, family="deb")
+    with _spool(raw, limits) as spool:
+        try:
+            ar = arfile.ArFile(fileobj=spool)
+            names = ar.getnames()
+        except Exception as exc:  # python-debian raises several types on a broken ar
+            raise ArchiveError("archive-corrupt", f"the .deb's ar container is broken ({exc})",
+                               "Rebuild the package with dpkg-deb.") from None
+        control = next((n for n in names if n.startswith("control.tar")), None)
+        data = next((n for n in names if n.startswith("data.tar")), None)
+        if control is None or data is None:
+            raise ArchiveError("archive-corrupt", "the .deb lacks its control.tar or data.tar part",
+                               "Rebuild the package with dpkg-deb.")
+        control_scan = _scan_part(ar.getmember(control), limits, capture={"control"}, what=control)
+        data_scan = _scan_part(ar.getmember(data), limits, capture=set(), what=data)
+    pkg.findings += control_scan.findings + data_scan.findings
+    pkg.files = {"/" + p: m for p, m in data_scan.members.items() if p}
+    fields = _control_fields(control_scan.captured.get("control", b""))
+    for name in ("Pre-Depends", "Depends"):
+        if fields.get(name):
+            pkg.groups += parse_deb_depends(" ".join(fields[name].split()))
+    return pkg
+
+
+def _scan_part(member: Any, limits: Limits, *, capture: set[str], what: str) -> Scan:
+    raw = RawReader(member, None, None)
+    kind = detect_kind(raw.peek(BLOCK))
+    scan = Scan(kind=kind)
+    if kind is None or kind in (DEB, RPM):
+        scan.findings.append(_finding(
+            "archive-unreadable", what,
+            f"cannot read {what}: only gzip, bzip2, xz or uncompressed parts are supported here",
+            "Build the package with 'dpkg-deb -Zxz' so that it can be checked.",
+        ))
+        return scan
+    try:
+        scan_tar_stream(raw, kind, limits, scan, capture=lambda p: p in capture, hash_members=False,
+                        member_hook=MemberInspector(limits))
+        scan.complete = True
+    except ArchiveError as exc:
+        scan.findings.append(_finding(exc.check, what, f"{what}: {exc.message}", exc.hint))
+    return scan
+
+
+def _control_fields(data: bytes) -> dict[str, str]:
+    from debian.deb822 import Deb822
+
+    try:
+        return dict(Deb822(data.decode("utf-8", "replace").splitlines(keepends=True)))
+    except Exception:  # an unparsable control file just yields no dependencies
+        return {}
+
+
+# --- .rpm --------------------------------------------------------------------------
+
+
+class _HeadReader:
+    """A read/tell view of the raw stream for rpmfile's header parser, with a read cap."""
+
+    def __init__(self, raw: RawReader):
+        self._raw = raw
+        self._buf = b""
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or self._pos + n > RPM_HEADER_MAX:
+            raise ArchiveError("archive-corrupt", "the rpm header is implausibly large",
+                               "Rebuild the package with rpmbuild.")
+        while len(self._buf) < n:
+            more = self._raw.read()
+            if not more:
+                break
+            self._buf += more
+        out, self._buf = self._buf[:n], self._buf[n:]
+        self._pos += len(out)
+        return out
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _read_rpm(raw: RawReader, limits: Limits) -> Package:
+    from rpmfile.headers import get_headers
+
+    pkg = Package(kind=RPM, family="rpm")
+    try:
+        _range, headers = get_headers(_HeadReader(raw))
+    except ArchiveError:
+        raise
+    except Exception as exc:  # rpmfile asserts and raises freely on bad input
+        raise ArchiveError("archive-corrupt", f"the rpm headers cannot be read ({type(exc).__name__})",
+                           "Rebuild the package with rpmbuild.") from None
+    while raw.read():  # drain: the payload is not unpacked, only counted
+        pass
+    pkg.files = _rpm_files(headers)
+    pkg.groups = parse_rpm_header(_strings(headers.get("requirename")),
+                                  _strings(headers.get("requireversion")),
+                                  _ints(headers.get("requireflags")))
+    return pkg
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else [value]
+    return [v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v) for v in items]
+
+
+def _ints(value: Any) -> list[int]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [int(value)]
+
+
+def _rpm_files(headers: dict[str, Any]) -> dict[str, Member]:
+    basenames = _strings(headers.get("basenames"))
+    dirnames = _strings(headers.get("dirnames"))
+    indexes = _ints(headers.get("dirindexes"))
+    modes = _ints(headers.get("filemodes"))
+    links = _strings(headers.get("filelinktos"))
+    sizes = _ints(headers.get("filesizes"))
+    files = {}
+    for i, base in enumerate(basenames):
+        path = (dirnames[indexes[i]] if i < len(indexes) and indexes[i] < len(dirnames) else "/") + base
+        mode = modes[i] if i < len(modes) else 0
+        kind = ("dir" if stat.S_ISDIR(mode) else "symlink" if stat.S_ISLNK(mode)
+                else "file" if stat.S_ISREG(mode) else "other")
+        files[path.rstrip("/") or "/"] = Member(
+            name=path, path=path.rstrip("/"), type=kind, mode=stat.S_IMODE(mode),
+            size=sizes[i] if i < len(sizes) else 0, linkname=links[i] if i < len(links) else "")
+    return files
+
+
+def verify_binary(raw: RawReader, kind: str, *, distro: str, policy: Policy) -> tuple[list[Finding], int]:
+    from .engine import run_checks
+    from .view import PackageView
+
+    try:
+        pkg = read_package(raw, kind, policy.limits)
+    except ArchiveError as exc:
+        return [_finding(exc.check, exc.path, exc.message, exc.hint)], 0
+    view = PackageView(distro=distro, policy=policy, package=pkg)
+    return pkg.findings + run_checks("binary", view), len(pkg.files)
