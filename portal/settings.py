@@ -209,6 +209,26 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 
+# Personal pre-release download links stop working after this many days.
+PRERELEASE_LINK_DAYS = env_int("PRERELEASE_LINK_DAYS", 14)
+# Sign-up confirmation links stop working after this many days.
+SIGNUP_LINK_DAYS = env_int("SIGNUP_LINK_DAYS", 3)
+# Uploads one person may make per hour before answers become 429.
+UPLOADS_PER_HOUR = env_int("UPLOADS_PER_HOUR", 30)
+
+# --- Cache (rate limits) ------------------------------------------------------
+CACHE_URL = env("CACHE_URL", "locmem://")
+if CACHE_URL.startswith("redis"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be locmem:// or redis://host:6379/1, not {CACHE_URL!r}"
+    )
+
 # --- Celery ---------------------------------------------------------------
 _broker_dir = DATA_DIR / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

@@ -226,6 +226,10 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
     )
     artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="submissions")
+    # A binary package (.deb/.rpm) the maintainer asks upstream to stage and host.
+    package = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BUNDLE)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
@@ -263,6 +267,36 @@ class Submission(models.Model):
         return f"{self.distro} submission {self.pk} for {self.release} ({self.state})"
 
 
+class PrereleaseInvitation(models.Model):
+    """A maintainer was mailed a personal link to a release's pre-release tarball."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} invited to {self.release}"
+
+
+class PrereleaseDownload(models.Model):
+    """A maintainer fetched the pre-release tarball (the dashboard shows who has it)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    downloaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-downloaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} downloaded {self.release}"
+
+
 class Finding(models.Model):
     """One thing the verifier found in a submission."""
 
@@ -271,7 +305,12 @@ class Finding(models.Model):
         WARNING = "warning", "warning"
         INFO = "info", "info"
 
+    class Subject(models.TextChoices):
+        BUNDLE = "bundle", "source package or bundle"
+        PACKAGE = "package", "staged binary package"
+
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="findings")
+    subject = models.CharField(max_length=8, choices=Subject.choices, default=Subject.BUNDLE)
     check_id = models.CharField("check", max_length=64)
     severity = models.CharField(max_length=8, choices=Severity.choices)
     path = models.TextField(null=True, blank=True)  # noqa: DJ001 - null: no path, "" is a path

@@ -54,3 +54,11 @@ def s3_storages(s3_server, settings):
         },
     }
     return names
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()

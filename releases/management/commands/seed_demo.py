@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from releases import demo
 from releases.models import Artifact, Distro, Maintainership, Project, Release
-from releases.services import artifact_create, audit_record
+from releases.services import artifact_create, release_open
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")
@@ -92,11 +92,10 @@ class Command(BaseCommand):
             release = Release.objects.create(
                 project=project,
                 version=VERSION,
-                state=Release.State.PRERELEASE,
                 prerelease=artifact,
-                prerelease_date=now,
                 submission_deadline=now + timedelta(days=14),
                 release_date=now + timedelta(days=21),
             )
-            audit_record(actor=staff, verb="release.open", target=release, demo=True)
+            # Opening indexes the tarball and mails each maintainer a link (worker).
+            release_open(release=release, actor=staff)
         return logins

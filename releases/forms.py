@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.validators import URLValidator
+
+from .models import Distro, Project
+from .uploads import BUNDLE_SUFFIXES, PACKAGE_SUFFIXES, suffix_problem
+
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_url = URLValidator(schemes=["http", "https"])
+
+
+def parse_package_links(lines: list[str]) -> list[tuple[str, str]]:
+    """`URL` or `URL SHA256`, one a line; raises ValidationError naming the bad line."""
+    links = []
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts:
+            continue
+        url, sha = parts[0], (parts[1] if len(parts) > 1 else "")
+        if len(parts) > 2:
+            raise forms.ValidationError(
+                f"Line {number}: give a URL and at most one sha256, separated by a space."
+            )
+        try:
+            _url(url)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                f"Line {number}: {url!r} is not an http:// or https:// address."
+            ) from None
+        if sha and not SHA256.match(sha):
+            raise forms.ValidationError(
+                f"Line {number}: {sha!r} is not a sha256 (64 hexadecimal digits)."
+            )
+        links.append((url, sha.lower()))
+    return links
+
+
+class UploadForm(forms.Form):
+    bundle = forms.FileField(
+        label="Revised source package or distro bundle",
+        help_text="A .tar, .tar.gz, .tar.bz2 or .tar.xz: the whole revised source package, "
+        "or only your distros/$DISTRO (and install/client/distros/$DISTRO) files.",
+    )
+    sha256 = forms.CharField(
+        required=False,
+        label="sha256 of the file (optional)",
+        help_text="If given, the upload is refused unless the file received has this digest.",
+    )
+    package = forms.FileField(
+        required=False,
+        label="Binary package for upstream to host (optional)",
+        help_text="A .deb or .rpm that the release manager stages on the download page.",
+    )
+    package_links = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Links to your packages (optional)",
+        help_text="One a line: the URL, then optionally a space and its sha256.",
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+    def clean_bundle(self):
+        bundle = self.cleaned_data["bundle"]
+        problem = suffix_problem(bundle.name, BUNDLE_SUFFIXES, "The bundle")
+        if problem:
+            raise forms.ValidationError(problem)
+        return bundle
+
+    def clean_package(self):
+        package = self.cleaned_data.get("package")
+        if package:
+            problem = suffix_problem(package.name, PACKAGE_SUFFIXES, "The binary package")
+            if problem:
+                raise forms.ValidationError(problem)
+        return package
+
+    def clean_sha256(self):
+        value = self.cleaned_data["sha256"].strip().lower()
+        if value and not SHA256.match(value):
+            raise forms.ValidationError("A sha256 is 64 hexadecimal digits.")
+        return value
+
+    def clean_package_links(self):
+        return parse_package_links(self.cleaned_data["package_links"].splitlines())
+
+
+class PackageLinksForm(forms.Form):
+    package_links = UploadForm.base_fields["package_links"]
+
+    def clean_package_links(self):
+        links = parse_package_links(self.cleaned_data["package_links"].splitlines())
+        if not links:
+            raise forms.ValidationError("Give at least one link.")
+        return links
+
+
+class ClaimForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.all(), empty_label=None)
+    distro = forms.ModelChoiceField(
+        queryset=Distro.objects.all(),
+        required=False,
+        empty_label="— a distro not listed yet —",
+        help_text="The distro you package for.",
+    )
+    new_distro_slug = forms.CharField(
+        required=False,
+        max_length=50,
+        label="New distro's directory name",
+        help_text="Lower case, as under distros/, e.g. ubuntu.",
+    )
+    new_distro_name = forms.CharField(
+        required=False, max_length=100, label="New distro's name", help_text="e.g. Ubuntu"
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("distro") and not data.get("new_distro_slug"):
+            raise forms.ValidationError("Choose a distro, or name a new one.")
+        return data
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
