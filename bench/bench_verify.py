@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Benchmark bundlecheck's verify against `tar -tzvf` on a synthetic ConVirt tarball.
+
+Not a test: it prints figures.  It builds, in a temporary directory, a
+ConVirt-like source tarball (thousands of small source/doc files plus large
+disk-image-like members, mostly incompressible), indexes it once as the
+reference, then times, on the same file:
+
+  * `bundlecheck check FILE --distro ubuntu --against MANIFEST` (a subprocess;
+    its peak RSS comes from os.wait4's rusage), and
+  * `tar -tzvf FILE > /dev/null`,
+
+and prints both wall times, their ratio and the verifier's peak RSS.
+
+    python bench/bench_verify.py                  # 200 MB and 1 GB
+    python bench/bench_verify.py --size 200M      # one size
+    python bench/bench_verify.py --size 50M --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+MiB = 1 << 20
+ROOT = "convirt-2.0"
+DISTROS = ("fedora", "suse", "ubuntu")
+CONF = b"[PATHS]\nexec_path=$PATH:/sbin:/usr/sbin\n[CLIENT CONFIGURATION]\nhtml_browser=firefox\n"
+
+
+def parse_size(text: str) -> int:
+    units = {"K": 1 << 10, "M": MiB, "G": 1 << 30}
+    text = text.strip().upper().removesuffix("B")
+    if text[-1:] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(f"{ROOT}/{name}")
+    info.size, info.mode, info.mtime = len(data), mode, 1_200_000_000
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(f"{ROOT}/{name}")
+    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_200_000_000
+    tar.addfile(info)
+
+
+class _DiskImage(io.RawIOBase):
+    """A disk-image-like byte stream: mostly random blocks, some zero runs."""
+
+    def __init__(self, size: int, rng: random.Random):
+        self._left, self._rng = size, rng
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left if n < 0 else min(n, self._left)
+        self._left -= n
+        # one block in eight is zeros (free space), the rest incompressible
+        return bytes(n) if self._rng.random() < 0.125 else self._rng.randbytes(n)
+
+
+def build_tarball(path: Path, target: int, seed: int = 2008) -> dict[str, int]:
+    """Write a .tar.gz of about `target` compressed bytes; return what went in."""
+    rng = random.Random(seed)
+    small = 0
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1,
+                                                mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        _add_dir(tar, "")
+        for top in ("doc", "src", "src/convirt", "patches", "distros", "image_store",
+                    "appliance_store", "install", "install/client"):
+            _add_dir(tar, top)
+        words = [rng.randbytes(6).hex().encode() for _ in range(2000)]
+        for i in range(5000):  # small source files: compressible text
+            body = b" ".join(rng.choices(words, k=rng.randint(50, 900))) + b"\n"
+            folder = "src/convirt" if i % 3 else "doc"
+            _add(tar, f"{folder}/module_{i:05d}.py", body)
+            small += 1
+        _add(tar, "install/client/ConVirt", b"#!/bin/sh\nexec python ...\n", 0o755)
+        for distro in DISTROS:
+            _add_dir(tar, f"distros/{distro}")
+            _add(tar, f"distros/{distro}/convirt.conf", CONF)
+        images = 0
+        while raw.tell() < target:
+            size = min(256 * MiB, max(target - raw.tell(), 16 * MiB))
+            name = f"image_store/vm_{images:02d}/disk.img"
+            _add_dir(tar, f"image_store/vm_{images:02d}")
+            info = tarfile.TarInfo(f"{ROOT}/{name}")
+            info.size, info.mtime = size, 1_200_000_000
+            tar.addfile(info, _DiskImage(size, rng))
+            images += 1
+    return {"small_files": small, "images": images}
+
+
+def run_measured(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, int, bytes]:
+    """Wall time, peak RSS (bytes) of the child, and its stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out if stdout is None else stdout)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        data = out.read()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[0]} failed with status {proc.returncode}")
+    return elapsed, usage.ru_maxrss * 1024, data  # ru_maxrss is in KiB on Linux
+
+
+def bundlecheck_cmd() -> list[str]:
+    found = shutil.which("bundlecheck")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "bundlecheck.cli"]
+
+
+def bench_one(workdir: Path, target: int, repeat: int) -> None:
+    archive = workdir / f"convirt-2.0-{target // MiB}M.tar.gz"
+    t0 = time.perf_counter()
+    content = build_tarball(archive, target)
+    size = archive.stat().st_size
+    print(f"\n== {size / MiB:.0f} MiB compressed ({content['small_files']} small files, "
+          f"{content['images']} disk images), built in {time.perf_counter() - t0:.0f} s")
+
+    manifest = workdir / "reference.json"
+    elapsed, rss, out = run_measured([*bundlecheck_cmd(), "manifest", str(archive)], stdout=None)
+    manifest.write_bytes(out)
+    print(f"manifest (reference index): {elapsed:6.2f} s, peak RSS {rss / MiB:5.1f} MiB")
+
+    # Warm the page cache so that neither side pays for the first read.
+    with open(archive, "rb") as f:
+        while f.read(8 * MiB):
+            pass
+    verify_cmd = [*bundlecheck_cmd(), "check", str(archive), "--distro", "ubuntu",
+                  "--against", str(manifest), "--format", "json"]
+    tar_cmd = ["tar", "-tzvf", str(archive)]
+    v_times, t_times, rss_peak, report = [], [], 0, {}
+    for _ in range(repeat):
+        elapsed, rss, out = run_measured(verify_cmd, stdout=None)
+        v_times.append(elapsed)
+        rss_peak = max(rss_peak, rss)
+        report = json.loads(out)
+        t_times.append(run_measured(tar_cmd)[0])
+    v, t = min(v_times), min(t_times)
+    print(f"verify:     {v:6.2f} s  ({size / MiB / v:6.0f} MiB/s compressed, "
+          f"{report['stats']['members']} members, verdict {report['verdict']})")
+    print(f"tar -tzvf:  {t:6.2f} s")
+    print(f"ratio verify/tar: {v / t:.2f}   (target <= 1.0)")
+    print(f"verify peak RSS: {rss_peak / MiB:.1f} MiB   (target < 100 MiB)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--size", action="append",
+                   help="compressed size, e.g. 200M or 1G (repeatable; default 200M and 1G)")
+    p.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is kept")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = p.parse_args()
+    sizes = [parse_size(s) for s in (args.size or ["200M", "1G"])]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-bundlecheck-"))
+    try:
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {workdir}")
+        for target in sizes:
+            bench_one(workdir, target, args.repeat)
+            for f in workdir.iterdir():
+                f.unlink()
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
