@@ -178,8 +178,9 @@ def main() -> int:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {workdir}")
         for target in sizes:
             bench_one(workdir, target, args.repeat)
-            for f in workdir.iterdir():
-                f.unlink()
+            if not args.keep:  # the next size needs the disk space
+                for f in workdir.iterdir():
+                    f.unlink()
     finally:
         if args.keep:
             print(f"kept {workdir}")
