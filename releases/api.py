@@ -77,8 +77,8 @@ def _absolute(path: str) -> str:
 def submission_create(request, project: str, version: str, distro: str):
     release, distro_obj = _release_distro(request.user, project, version, distro)
     prepare_upload(request)
-    files, data = request.FILES, request.POST
     check_upload(request)
+    files, data = request.FILES, request.POST
     rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
     if "bundle" not in files:
         raise BadUpload("Send the archive in the multipart field `bundle`.", field="bundle")

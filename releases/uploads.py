@@ -15,7 +15,8 @@ import types
 
 from django.conf import settings
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
-from django.http.multipartparser import MultiPartParser
+from django.http import UnreadablePostError
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.datastructures import ImmutableList
 
 from .errors import BadUpload, UploadTooLarge
@@ -33,7 +34,7 @@ def filename_problem(name: str) -> str | None:
         return "the file name contains control characters"
     if "/" in name or "\\" in name:
         return "the file name contains a path separator (/ or \\); send the bare file name"
-    if name in {".", ".."} or ".." in name.split("."):
+    if ".." in name:
         return "the file name contains '..'"
     if len(name) > 255:
         return f"the file name is {len(name)} characters long; at most 255 are allowed"
@@ -107,8 +108,19 @@ def prepare_upload(request) -> None:
     request.parse_file_upload = types.MethodType(parse_file_upload, request)
 
 
+def read_upload(request):
+    """The parsed fields and files, or BadUpload if the body broke off on the way."""
+    try:
+        return request.POST, request.FILES
+    except (UnreadablePostError, MultiPartParserError, OSError):
+        raise BadUpload(
+            "The upload was interrupted before it was complete; nothing was stored. Try again."
+        ) from None
+
+
 def check_upload(request) -> None:
     """After parsing: refuse a cut-off body or a bad file name, naming the rule."""
+    read_upload(request)
     if getattr(request, "upload_too_large", False):
         raise UploadTooLarge(settings.UPLOAD_MAX_BYTES)
     for raw, problem in getattr(request, "bad_file_names", []):

@@ -131,9 +131,10 @@ def release_distro(request, project: str, version: str, distro: str):
 
 @csrf_protect
 def _release_distro_upload(request, release, distro):
-    form = UploadForm(request.POST, request.FILES)
+    form = None
     try:
         check_upload(request)
+        form = UploadForm(request.POST, request.FILES)
         rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
         if not form.is_valid():
             return _release_distro_page(request, release, distro, form, status=400)

@@ -63,3 +63,13 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     distro = factory.SubFactory(DistroFactory)
     submitter = factory.SubFactory(UserFactory)
     artifact = factory.SubFactory(ArtifactFactory)
+
+
+class MaintainershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Maintainership
+
+    user = factory.SubFactory(UserFactory)
+    project = factory.SubFactory(ProjectFactory)
+    distro = factory.SubFactory(DistroFactory)
+    state = models.Maintainership.State.APPROVED

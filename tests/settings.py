@@ -94,3 +94,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # Fast hashing in tests; production's Argon2 is asserted in test_settings.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Uploads stream through temporary files here, so tests can see none is left behind.
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
+os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
