@@ -49,3 +49,13 @@ def test_missing_shellcheck_is_one_info_not_a_crash(run, monkeypatch):
 
 def test_shellcheck_binary_is_found():
     assert scripts.shellcheck_binary() is not None
+
+
+def test_hostile_script_name_is_escaped_everywhere(run):
+    report = run(bundle(E(B + "post\udcff\x1b.sh", b"echo", mode=0o644)))
+    assert report.verdict == "fail"
+    for f in report.findings:
+        for text in (f.path or "", f.message, f.hint):
+            text.encode("utf-8")
+            assert "\x1b" not in text
+    assert any(f.path == B + "post\\xff\\x1b.sh" for f in report.findings)

@@ -14,6 +14,7 @@ from .checks.archive import MemberInspector, link_findings
 from .errors import ArchiveError
 from .findings import Finding, Report
 from .manifest import manifest_from_scan, split_root
+from .names import shown
 from .policy import Policy, load_policy
 from .registry import CHECKS, registered
 from .view import SourceView, root_parents
@@ -87,7 +88,7 @@ def verify(
             found, members = _verify_source(raw, kind, distro, pol, reference)
             findings.extend(found)
     raw.finish()
-    findings = [_with_policy_severity(f, pol) for f in findings]
+    findings = [_printable(_with_policy_severity(f, pol)) for f in findings]
     stats = {"members": members, "bytes_read": raw.bytes_read,
              "seconds": round(time.monotonic() - started, 3)}
     return Report(findings=findings, stats=stats)
@@ -96,6 +97,15 @@ def verify(
 def _with_policy_severity(f: Finding, pol: Policy) -> Finding:
     wanted = pol.severity_of(f.check)
     return f if wanted == f.severity else replace(f, severity=wanted)
+
+
+def _printable(f: Finding) -> Finding:
+    """Escape what a check may have copied from a hostile name: the portal stores and shows it."""
+    path = shown(f.path) if f.path is not None else None
+    message, hint = shown(f.message), shown(f.hint)
+    if (path, message, hint) == (f.path, f.message, f.hint):
+        return f
+    return replace(f, path=path, message=message, hint=hint)
 
 
 def _not_an_archive(head: bytes) -> Finding:
