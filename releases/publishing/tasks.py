@@ -1,11 +1,17 @@
-"""Celery tasks of the publishing side: thin, they load rows and call a service."""
+"""Celery tasks of the publishing side: thin, they load rows and call a service.
+
+Bound to the portal's app rather than `shared_task`: a shared task follows
+whichever Celery app was made last in the process, and a second app (a test's
+sender, a script's) would silently take its messages elsewhere.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
+from celery import Task
 
+from portal.celery import app
 from releases.models import Project
 
 from . import services
@@ -27,7 +33,7 @@ def _transient_storage_errors() -> tuple[type[BaseException], ...]:
 TRANSIENT = _transient_storage_errors()
 
 
-@shared_task(
+@app.task(
     autoretry_for=TRANSIENT,
     retry_backoff=2,
     retry_backoff_max=300,
@@ -47,7 +53,7 @@ class AssembleTask(Task):
         services.release_publish_fail(release_id=release_id, error=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(
+@app.task(
     bind=True,
     base=AssembleTask,
     autoretry_for=TRANSIENT,
@@ -65,7 +71,7 @@ def release_assemble(self, release_id: int) -> str:
         raise self.retry(countdown=busy.retry_in, max_retries=None) from busy
 
 
-@shared_task
+@app.task
 def package_links_check() -> str:
     from . import links
 

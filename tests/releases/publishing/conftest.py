@@ -79,8 +79,13 @@ def fedora():
 
 
 @pytest.fixture(autouse=True)
-def fresh_local_storages(settings, tmp_path):
-    """Each test gets its own local `uploads` and `public` folders: no leftovers."""
+def fresh_local_storages(request, settings, tmp_path):
+    """Each test gets its own local `uploads` and `public` folders: no leftovers.
+
+    Not with a worker process: it reads the storages of the settings it started with.
+    """
+    if "worker" in request.fixturenames:
+        return None
     storages = dict(settings.STORAGES)
     for alias in ("uploads", "public"):
         if storages[alias]["BACKEND"].endswith("FileSystemStorage"):
