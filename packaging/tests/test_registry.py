@@ -87,3 +87,11 @@ def test_a_crashing_check_becomes_one_finding(run, monkeypatch, behaviour):
     assert len(crashed) == 1 and "test.boom" in crashed[0].message
     assert report.verdict == "fail"
     assert not any(f.check == "archive-corrupt" for f in report.findings)
+
+
+def test_readme_lists_every_check():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [c for c in bundlecheck.CHECKS if f"| `{c}` |" not in readme]
+    assert not missing, f"add to README.md's checks table: {missing}"
