@@ -95,3 +95,38 @@ def test_readme_lists_every_check():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     missing = [c for c in bundlecheck.CHECKS if f"| `{c}` |" not in readme]
     assert not missing, f"add to README.md's checks table: {missing}"
+
+
+class SoftTimeLimitExceeded(Exception):
+    """Stands for celery.exceptions.SoftTimeLimitExceeded (no Celery here)."""
+
+
+def test_a_host_time_limit_is_not_swallowed_by_a_check(run, monkeypatch):
+    def slow(view):
+        raise SoftTimeLimitExceeded()
+
+    fake = registry.RegisteredCheck("test.slow", "source", frozenset({"image-store-missing"}), slow)
+    monkeypatch.setitem(registry._FUNCTIONS, "test.slow", fake)
+    with pytest.raises(SoftTimeLimitExceeded):
+        run(gz(tar_bytes(good_bundle())))
+
+
+@pytest.mark.parametrize("where", ["progress", "stream"])
+def test_a_host_time_limit_is_not_swallowed_while_reading(policy, where):
+    import io
+
+    data = tar_bytes(good_bundle()) * 1
+
+    class Stream(io.BytesIO):
+        def read(self, n=-1):
+            if where == "stream" and self.tell() > 0:
+                raise SoftTimeLimitExceeded()
+            return super().read(n)
+
+    def progress(done, total):
+        if where == "progress":
+            raise SoftTimeLimitExceeded()
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        bundlecheck.verify(Stream(data + bytes(3 << 20)), distro="ubuntu", policy=policy,
+                           progress=progress)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import bz2
 import hashlib
 import lzma
+import re
+import struct
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -376,6 +378,13 @@ class Scan:
     uncompressed: int = 0
 
 
+# What tarfile's header parsing raises on hostile bytes besides HeaderError.  Not a
+# bare Exception: the caller's stream errors, a progress callback's errors and a
+# host's time-limit exception must go through untouched.
+_PARSER_ERRORS = (ValueError, UnicodeError, IndexError, KeyError, OverflowError, TypeError,
+                  struct.error, re.error)
+
+
 class _TarContext:
     """The few attributes ``TarInfo.fromtarfile`` needs of a TarFile, over our stream."""
 
@@ -471,9 +480,7 @@ class TarScanner:
                 f"invalid tar header at byte {start}, after member {quoted(self._last)} ({exc}); "
                 "members after it cannot be read"
             ) from None
-        except ArchiveError:
-            raise
-        except Exception as exc:  # tarfile's parser is not hardened: any failure is corruption
+        except _PARSER_ERRORS as exc:  # tarfile's parser is not hardened against hostile input
             raise self._corrupt(
                 f"unreadable tar header at byte {start}, after member {quoted(self._last)} "
                 f"({type(exc).__name__}: {exc})"

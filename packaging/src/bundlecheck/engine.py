@@ -11,7 +11,7 @@ from typing import IO, Any
 from . import checks as _checks  # noqa: F401  (registers every check)
 from .archive import BLOCK, DEB, RPM, Limits, RawReader, Scan, detect_kind, kind_from_name, scan_tar_stream
 from .checks.archive import MemberInspector, link_findings
-from .errors import ArchiveError
+from .errors import ArchiveError, is_passthrough
 from .findings import Finding, Report
 from .manifest import manifest_from_scan, split_root
 from .names import shown
@@ -193,6 +193,8 @@ def run_checks(phase: str, view: Any) -> list[Finding]:
             if stray:
                 raise RuntimeError(f"emitted ids it did not register: {stray}")
         except Exception as exc:  # a buggy check must not sink the run
+            if is_passthrough(exc):
+                raise
             out.append(Finding(
                 "check-crashed", CHECKS["check-crashed"][0], None,
                 f"check {check.name} crashed ({type(exc).__name__}: {exc}); "

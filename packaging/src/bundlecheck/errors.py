@@ -29,3 +29,14 @@ class ArchiveError(BundlecheckError):
         self.message = message
         self.hint = hint
         self.path = path
+
+
+#: Exceptions a host raises into running code to stop it (Celery's soft time limit,
+#: a worker shutdown).  Matched by name so that the library needs no Celery import;
+#: they must never be turned into a finding.
+PASSTHROUGH_NAMES = frozenset({"SoftTimeLimitExceeded", "TimeLimitExceeded", "Terminated",
+                               "WorkerLostError", "WorkerShutdown", "WorkerTerminate"})
+
+
+def is_passthrough(exc: BaseException) -> bool:
+    return any(cls.__name__ in PASSTHROUGH_NAMES for cls in type(exc).__mro__)

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from .archive import BLOCK, DEB, RPM, Limits, Member, RawReader, Scan, detect_kind, scan_tar_stream
 from .checks.archive import MemberInspector
-from .errors import ArchiveError
+from .errors import ArchiveError, is_passthrough
 from .findings import Finding
 from .policy import Policy
 from .recipes import Groups, parse_deb_depends, parse_rpm_header
@@ -71,6 +71,8 @@ def _read_deb(raw: RawReader, limits: Limits) -> Package:
             ar = arfile.ArFile(fileobj=spool)
             names = ar.getnames()
         except Exception as exc:  # python-debian raises several types on a broken ar
+            if is_passthrough(exc):
+                raise
             raise ArchiveError("archive-corrupt", f"the .deb's ar container is broken ({exc})",
                                "Rebuild the package with dpkg-deb.") from None
         control = next((n for n in names if n.startswith("control.tar")), None)
@@ -114,7 +116,9 @@ def _control_fields(data: bytes) -> dict[str, str]:
 
     try:
         return dict(Deb822(data.decode("utf-8", "replace").splitlines(keepends=True)))
-    except Exception:  # an unparsable control file just yields no dependencies
+    except Exception as exc:  # an unparsable control file just yields no dependencies
+        if is_passthrough(exc):
+            raise
         return {}
 
 
@@ -155,6 +159,8 @@ def _read_rpm(raw: RawReader, limits: Limits) -> Package:
     except ArchiveError:
         raise
     except Exception as exc:  # rpmfile asserts and raises freely on bad input
+        if is_passthrough(exc):
+            raise
         raise ArchiveError("archive-corrupt", f"the rpm headers cannot be read ({type(exc).__name__})",
                            "Rebuild the package with rpmbuild.") from None
     while raw.read():  # drain: the payload is not unpacked, only counted
