@@ -69,6 +69,9 @@ ARCHIVE_ROWS = [
     ("symlink-outside",
      lambda: tar_bytes([d(R), E(R + "l", type=tarfile.SYMTYPE, linkname="../../etc")]), None,
      "archive-unsafe-link", "leaves"),
+    ("symlink-to-archive-top-outside-root",
+     lambda: tar_bytes([d(R), E(R + "l", type=tarfile.SYMTYPE, linkname="../other")]), None,
+     "archive-unsafe-link", "leaves"),
     ("symlink-chain-outside",
      lambda: tar_bytes([d(R), E(R + "a", type=tarfile.SYMTYPE, linkname=".."),
                         E(R + "b", type=tarfile.SYMTYPE, linkname="a/..")]), None,
@@ -214,3 +217,11 @@ def test_build_manifest_refuses_a_corrupt_reference():
     with pytest.raises(bundlecheck.ArchiveError) as err:
         bundlecheck.build_manifest(io.BytesIO(_flip_gzip_crc(gz(_plain()))))
     assert err.value.check == "archive-corrupt"
+
+
+def test_links_inside_the_tree_are_fine(run):
+    entries = [*good_package(), E(R + "doc/latest", type=tarfile.SYMTYPE, linkname="guide.txt"),
+               E(R + "doc/up", type=tarfile.SYMTYPE, linkname="../src/convirt.py"),
+               E(R + "doc/copy", type=tarfile.LNKTYPE, linkname=R + "doc/guide.txt")]
+    report = run(tar_bytes(entries))
+    assert "archive-unsafe-link" not in ids(report), report.findings

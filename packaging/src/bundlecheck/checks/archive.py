@@ -116,10 +116,14 @@ def link_findings(members: Iterable[Member]) -> list[Finding]:
     """
     members = list(members)
     links = {m.path: m for m in members if m.type == "symlink"}
+    # With one top-level directory (convirt-2.0/), that directory is the tree a
+    # link must stay in; otherwise the archive's top.
+    tops = {m.path.split("/", 1)[0] for m in members}
+    root = next(iter(tops)) if len(tops) == 1 and any("/" in m.path for m in members) else None
     out: list[Finding] = []
     for m in members:
         if m.type in ("symlink", "hardlink"):
-            problem = _link_problem(m, links)
+            problem = _link_problem(m, links, root)
             if problem:
                 out.append(_finding(
                     "archive-unsafe-link", shown(m.name),
@@ -139,7 +143,7 @@ def link_findings(members: Iterable[Member]) -> list[Finding]:
     return out
 
 
-def _link_problem(m: Member, links: dict[str, Member]) -> str | None:
+def _link_problem(m: Member, links: dict[str, Member], root: str | None) -> str | None:
     target = m.linkname
     if not target:
         return "has an empty target"
@@ -148,7 +152,7 @@ def _link_problem(m: Member, links: dict[str, Member]) -> str | None:
     # Hard link targets are archive names; symbolic ones are relative to the link.
     base = "" if m.type == "hardlink" else posixpath.dirname(m.path)
     resolved = _resolve(posixpath.join(base, target), links)
-    if resolved is None:
+    if resolved is None or (root is not None and resolved != root and not resolved.startswith(root + "/")):
         return "leaves the archive's tree"
     return None
 
