@@ -1,0 +1,120 @@
+"""Verification: stored upload streamed back through the engine, in a real worker."""
+
+import io
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from releases import services
+from releases.models import Artifact, Finding, Submission
+from tests.helpers import broken_bundle_bytes, bundle_bytes
+from tests.processes import wait_for
+
+
+class Upload(io.BytesIO):
+    """What the upload handler hands a service: a file with its sha256 and size."""
+
+    def __init__(self, data: bytes, name: str = "ubuntu.tar.gz"):
+        super().__init__(data)
+        import hashlib
+
+        self.sha256, self.size, self.name = hashlib.sha256(data).hexdigest(), len(data), name
+
+
+def submit(release, distro, user, data, name="ubuntu.tar.gz"):
+    submission, _ = services.submission_create(
+        release=release, distro=distro, submitter=user, upload=Upload(data, name)
+    )
+    return submission
+
+
+def finished(pk):
+    return Submission.objects.filter(pk=pk, state__in=["passed", "failed"]).first()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_verifies_a_good_and_a_broken_bundle(
+    worker, release, ubuntu, maintainer, client
+):
+    good = submit(release, ubuntu, maintainer, bundle_bytes())
+    done = wait_for(lambda: finished(good.pk), timeout=60, what="verdict on the good bundle")
+    assert done.state == "passed", list(done.findings.values_list("check_id", "message"))
+    assert done.progress == 100 and done.verified_at
+
+    broken = submit(release, ubuntu, maintainer, broken_bundle_bytes())
+    done = wait_for(lambda: finished(broken.pk), timeout=60, what="verdict on the broken bundle")
+    assert done.state == "failed"
+    checks = set(done.findings.values_list("check_id", flat=True))
+    assert "config-html-browser-missing" in checks
+    assert Submission.objects.get(pk=good.pk).state == "superseded"
+
+    client.force_login(maintainer)
+    page = client.get(reverse("submission-detail", args=[broken.pk])).content.decode()
+    assert "config-html-browser-missing" in page
+    assert page.index("Errors") < page.index("config-html-browser-missing")
+    report = client.get(reverse("submission-report", args=[broken.pk])).json()
+    assert report["verdict"] == "fail"
+    assert {f["check"] for f in report["findings"]} == checks
+
+
+@pytest.mark.django_db
+def test_the_same_task_twice_does_the_work_once(
+    release, ubuntu, maintainer, django_capture_on_commit_callbacks
+):
+    submission = submit(release, ubuntu, maintainer, broken_bundle_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.submission_verify(submission_id=submission.pk)
+    second = services.submission_verify(submission_id=submission.pk)
+    assert first is not None and second is None
+    count = Finding.objects.filter(submission=submission).count()
+    assert count > 0
+    assert Finding.objects.filter(submission=submission).count() == count
+    # One mail to the submitter when the verdict is in.
+    assert [m.to for m in mail.outbox] == [[maintainer.email]]
+    assert "failed" in mail.outbox[0].subject
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "name", "check"),
+    [
+        (b"", "empty.tar.gz", "archive-unreadable"),
+        (b"this is not an archive at all" * 20, "notes.tar.gz", "archive-unreadable"),
+        (bundle_bytes()[:300], "cut.tar.gz", "archive-corrupt"),
+    ],
+)
+def test_a_bad_archive_fails_with_a_clear_finding_and_is_kept(
+    release, ubuntu, maintainer, data, name, check
+):
+    submission = submit(release, ubuntu, maintainer, data, name)
+    services.submission_verify(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.state == "failed"
+    assert check in set(submission.findings.values_list("check_id", flat=True))
+    assert Artifact.objects.filter(pk=submission.artifact_id).exists()  # kept for audit
+
+
+@pytest.mark.django_db
+def test_a_verification_that_could_not_finish_says_why(release, ubuntu, maintainer):
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    Submission.objects.filter(pk=submission.pk).update(state="verifying")
+    services.submission_fail(submission_id=submission.pk, error="did not finish within 900 seconds")
+    submission.refresh_from_db()
+    assert submission.state == "failed" and "900 seconds" in submission.error
+
+
+@pytest.mark.django_db
+def test_progress_is_saved_while_verifying(release, ubuntu, maintainer):
+    from releases.services import _ProgressWriter
+
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    Submission.objects.filter(pk=submission.pk).update(state="verifying")
+    write = _ProgressWriter(submission.pk, 0, 100)
+    write(50, 100)
+    submission.refresh_from_db()
+    assert submission.progress == 50
+    write(40, 100)  # never goes backwards
+    submission.refresh_from_db()
+    assert submission.progress == 50
