@@ -26,6 +26,9 @@ def bundle(*members: E) -> bytes:
         pytest.param(E(B + "postinst", b"#!/usr/bin/env python\nprint(1)\n", mode=0o755), set(),
                      id="python-script-not-linted"),
         pytest.param(E(B + "README", b"not a script", mode=0o644), set(), id="not-a-script"),
+        pytest.param(E(B + "preferences.txt", b"x", mode=0o644), set(), id="pre-but-not-a-script"),
+        pytest.param(E(B + "post-install.sh", b"echo\n", mode=0o644),
+                     {"script-not-executable", "script-no-shebang"}, id="post-install-sh"),
     ],
 )
 def test_script_findings(run, script, expected):
