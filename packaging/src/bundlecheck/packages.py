@@ -36,6 +36,7 @@ class Package:
     files: dict[str, Member] = field(default_factory=dict)
     groups: Groups = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    files_known: bool = True  # False when the data part could not be read
 
 
 def _finding(check: str, path: str | None, message: str, hint: str) -> Finding:
@@ -83,6 +84,7 @@ def _read_deb(raw: RawReader, limits: Limits) -> Package:
         control_scan = _scan_part(ar.getmember(control), limits, capture={"control"}, what=control)
         data_scan = _scan_part(ar.getmember(data), limits, capture=set(), what=data)
     pkg.findings += control_scan.findings + data_scan.findings
+    pkg.files_known = data_scan.complete
     pkg.files = {"/" + p: m for p, m in data_scan.members.items() if p}
     fields = _control_fields(control_scan.captured.get("control", b""))
     for name in ("Pre-Depends", "Depends"):
@@ -96,10 +98,13 @@ def _scan_part(member: Any, limits: Limits, *, capture: set[str], what: str) -> 
     kind = detect_kind(raw.peek(BLOCK))
     scan = Scan(kind=kind)
     if kind is None or kind in (DEB, RPM):
+        # Most likely zstd (Ubuntu's default), which the standard library cannot read:
+        # say so and skip what depends on it rather than fail a valid package.
         scan.findings.append(_finding(
-            "archive-unreadable", what,
-            f"cannot read {what}: only gzip, bzip2, xz or uncompressed parts are supported here",
-            "Build the package with 'dpkg-deb -Zxz' so that it can be checked.",
+            "package-part-unsupported", what,
+            f"cannot read {what}: only gzip, bzip2, xz or uncompressed parts are read; the checks "
+            "that need it were skipped",
+            "Build the package with 'dpkg-deb -Zxz' to have it fully checked.",
         ))
         return scan
     try:

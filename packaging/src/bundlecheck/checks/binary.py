@@ -23,7 +23,7 @@ def _exists(files: dict, target: str) -> bool:
 @register("deploy-missing-path", phase="binary")
 def missing_paths(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
-    if dep is None:
+    if dep is None or not view.package.files_known:
         return
     wanted = [(m.target, f"{m.source}*") for m in dep.tree if m.required]
     wanted += [(m.target, m.source.format(distro=view.distro)) for m in dep.files if m.required]
@@ -40,7 +40,7 @@ def missing_paths(view: PackageView) -> Iterator[Finding]:
 @register("deploy-mode-mismatch", phase="binary")
 def modes(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
-    if dep is None:
+    if dep is None or not view.package.files_known:
         return
     rules = [(c.path, c.mode) for c in dep.critical] + [(f.target, f.mode) for f in dep.files]
     for path, member in sorted(files.items()):
@@ -64,7 +64,7 @@ def _in_tree(dep: Deployment, path: str) -> bool:
 @register("deploy-symlink-missing", phase="binary")
 def symlinks(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
-    if dep is None:
+    if dep is None or not view.package.files_known:
         return
     for rule in dep.symlinks:
         member = files.get(rule.path)
@@ -84,7 +84,7 @@ def symlinks(view: PackageView) -> Iterator[Finding]:
 @register("deploy-unexpected-path", phase="binary")
 def unexpected(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
-    if dep is None:
+    if dep is None or not view.package.files_known:
         return
     expected = [m.target.rstrip("/") for m in dep.tree] + [f.target for f in dep.files]
     expected += [s.path for s in dep.symlinks]
