@@ -1,0 +1,173 @@
+"""Package link health, checked against a real HTTP server on loopback."""
+
+import hashlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from releases.models import PackageLink
+from releases.publishing import links
+
+from .conftest import approve, link, packager, released
+
+pytestmark = pytest.mark.django_db
+
+PACKAGE = b"!<arch>\ndebian-binary   0  0  0  100644  4  `\n2.0\n" * 100
+PACKAGE_SHA256 = hashlib.sha256(PACKAGE).hexdigest()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # path -> what to do; the state (for "now broken") lives on the server.
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code, body=b"", headers=None):
+        self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _route(self):
+        path = self.path
+        if path == "/ok.deb" or (path == "/flaky.deb" and not self.server.flaky_broken):
+            return self._send(200, PACKAGE, {"Content-Type": "application/octet-stream"})
+        if path == "/flaky.deb":
+            return self._send(404, b"gone")
+        if path == "/missing.deb":
+            return self._send(404, b"not here")
+        if path.startswith("/loop"):
+            return self._send(
+                302, headers={"Location": "/loop-b" if path == "/loop-a" else "/loop-a"}
+            )
+        if path == "/hops-5":
+            return self._send(301, headers={"Location": "/hops-4"})
+        if path.startswith("/hops-"):
+            left = int(path.rsplit("-", 1)[1])
+            target = "/ok.deb" if left <= 1 else f"/hops-{left - 1}"
+            return self._send(301, headers={"Location": target})
+        if path == "/to-file":
+            return self._send(302, headers={"Location": "file:///etc/passwd"})
+        if path == "/slow.deb":
+            time.sleep(1.5)
+            return self._send(200, PACKAGE)
+        if path == "/no-head.deb":
+            if self.command == "HEAD":
+                return self._send(405)
+            assert self.headers["Range"] == "bytes=0-0"
+            return self._send(206, PACKAGE[:1], {"Content-Range": f"bytes 0-0/{len(PACKAGE)}"})
+        return self._send(404)
+
+    do_GET = do_HEAD = _route
+
+
+@pytest.fixture
+def http_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.flaky_broken = False
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def short_timeout(settings):
+    settings.PACKAGE_LINK_CHECK_TIMEOUT = 0.5
+
+
+@pytest.mark.parametrize(
+    ("path", "sha256", "ok", "detail"),
+    [
+        ("/ok.deb", "", True, "HTTP 200"),
+        ("/missing.deb", "", False, "HTTP 404"),
+        ("/loop-a", "", False, "more than 5 redirects"),
+        ("/hops-5", "", True, "HTTP 200"),  # five redirects are allowed
+        ("/hops-6", "", False, "more than 5 redirects"),
+        ("/to-file", "", False, "redirected to a non-http address (file:)"),
+        ("/slow.deb", "", False, "timed out after 0.5 s"),
+        ("/no-head.deb", "", True, "HTTP 206 (HEAD refused; ranged GET)"),
+        ("/ok.deb", PACKAGE_SHA256, True, "sha256 matches"),
+        ("/ok.deb", "0" * 64, False, f"sha256 differs: got {PACKAGE_SHA256}"),
+    ],
+)
+def test_probe(http_server, path, sha256, ok, detail):
+    result = links.link_probe(http_server.base + path, sha256=sha256)
+    assert result.ok is ok
+    assert detail in result.detail
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/x.deb", "file:///etc/passwd", "javascript:x"])
+def test_other_schemes_are_refused_without_a_request(url):
+    result = links.link_probe(url)
+    assert not result.ok and "not an http or https address" in result.detail
+
+
+def test_maintainers_are_mailed_once_per_breakage_and_the_page_follows(
+    http_server, project, ubuntu, django_capture_on_commit_callbacks
+):
+    release = released(project, "2.0")
+    ada = packager("ada", "Ada")
+    approve(ada, project, ubuntu)
+    approve(packager("revoked-rita"), project, ubuntu).delete()
+    package = link(release, ubuntu, http_server.base + "/flaky.deb")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert links.package_link_check(link=package) is True  # unchecked -> ok
+    package.refresh_from_db()
+    assert package.health == "ok" and package.checked_at is not None
+    assert len(callbacks) == 1  # page regenerated
+    assert mail.outbox == []
+
+    http_server.flaky_broken = True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert links.package_link_check(link=package) is True  # ok -> broken
+    package.refresh_from_db()
+    assert (package.health, package.check_detail) == ("broken", "HTTP 404")
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["ada@example.org"]
+    assert "HTTP 404" in mail.outbox[0].body and "/flaky.deb" in mail.outbox[0].body
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert links.package_link_check(link=package) is False  # still broken
+    assert len(mail.outbox) == 1  # no second mail for the same breakage
+    assert callbacks == []  # nothing the public sees changed
+
+    http_server.flaky_broken = False
+    links.package_link_check(link=package)
+    http_server.flaky_broken = True
+    with django_capture_on_commit_callbacks(execute=True):
+        links.package_link_check(link=package)
+    assert len(mail.outbox) == 2  # a new breakage, a new mail
+
+
+def test_the_periodic_check_covers_every_url_link_and_holds_a_lock(
+    http_server, project, ubuntu, fedora
+):
+    release = released(project, "2.0")
+    link(release, ubuntu, http_server.base + "/ok.deb")
+    link(release, fedora, http_server.base + "/missing.deb")
+
+    assert links.package_links_check_all() == "checked 2 links, 2 changed health"
+    assert dict(PackageLink.objects.values_list("distro__slug", "health")) == {
+        "ubuntu": "ok",
+        "fedora": "broken",
+    }
+
+    from django.core.cache import cache
+
+    cache.add(links.LOCK_KEY, "1")
+    try:
+        assert links.package_links_check_all() == "another check is running"
+    finally:
+        cache.delete(links.LOCK_KEY)
