@@ -20,7 +20,7 @@ from .registry import CHECKS, registered
 from .view import SourceView, root_parents
 
 Progress = Callable[[int, int | None], None]
-_DISTRO = re.compile(r"[a-z0-9][a-z0-9.+_-]{0,63}")
+_DISTRO = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
 
 
 def _policy(policy: str | Policy | None) -> Policy:
@@ -68,7 +68,7 @@ def verify(
     started = time.monotonic()
     pol = _policy(policy)
     if not _DISTRO.fullmatch(distro):
-        raise ValueError(f"distro name {distro!r} must be lower-case letters, digits, '.+_-'")
+        raise ValueError(f"distro name {distro!r} must be letters, digits, '.+_-'")
     _check_reference(reference)
     raw = RawReader(fileobj, progress, total_size)
     head = raw.peek(BLOCK)
