@@ -195,3 +195,79 @@ def test_a_failed_write_leaves_the_old_bytes_and_no_temp_file(project, public_di
 def test_page_key_is_the_project_folder(project):
     assert page.page_key(project) == "convirt/index.html"
     assert page.json_key(project) == "convirt/downloads.json"
+
+
+def test_100_releases_by_50_distros_in_a_bounded_number_of_queries(
+    django_assert_max_num_queries, capsys
+):
+    """The issue's acceptance figure: the query count does not grow with the page."""
+    import hashlib
+    import time
+
+    from django.utils import timezone
+
+    from releases.models import Artifact, Distro, Maintainership, Submission
+    from tests.factories import UserFactory
+
+    project = ProjectFactory(slug="big", name="Big")
+    distros = Distro.objects.bulk_create(
+        [Distro(slug=f"d{n:02d}", name=f"Distro {n:02d}") for n in range(50)]
+    )
+    people = [UserFactory(username=f"big{n}") for n in range(50)]
+    Maintainership.objects.bulk_create(
+        Maintainership(user=people[n], project=project, distro=distros[n], state="approved")
+        for n in range(50)
+    )
+    now = timezone.now()
+    tarballs = Artifact.objects.bulk_create(
+        Artifact(
+            kind="source_release",
+            storage="public",
+            key=f"big/1.{v}/big-1.{v}.tar.gz",
+            size=1000 + v,
+            sha256=hashlib.sha256(str(v).encode()).hexdigest(),
+        )
+        for v in range(100)
+    )
+    releases = Release.objects.bulk_create(
+        Release(
+            project=project,
+            version=f"1.{v}",
+            state="released",
+            source_tarball=tarballs[v],
+            published_at=now - timezone.timedelta(days=v),
+        )
+        for v in range(100)
+    )
+    bundles = Artifact.objects.bulk_create(
+        Artifact(kind="submission", key=f"submission/big/{n}", size=1, sha256="0" * 64)
+        for n in range(100 * 50)
+    )
+    Submission.objects.bulk_create(
+        Submission(
+            release=release,
+            distro=distro,
+            submitter=people[d],
+            artifact=bundles[r * 50 + d],
+            state="accepted",
+        )
+        for r, release in enumerate(releases)
+        for d, distro in enumerate(distros)
+    )
+    PackageLink.objects.bulk_create(
+        PackageLink(release=release, distro=distro, url=f"https://pkgs.example/{distro.slug}/{r}")
+        for r, release in enumerate(releases)
+        for distro in distros
+    )
+
+    started = time.perf_counter()
+    with django_assert_max_num_queries(6):
+        html, payload = public_page_render(project=project)
+    elapsed = time.perf_counter() - started
+
+    assert html.count(b"Packaged for Distro") == 100 * 50
+    with capsys.disabled():
+        print(
+            f"\n[page 100 releases x 50 distros: {elapsed:.2f} s, "
+            f"{len(html) // 1024} KiB html, {len(payload) // 1024} KiB json]"
+        )

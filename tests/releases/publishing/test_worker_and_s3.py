@@ -74,3 +74,49 @@ def test_tarball_on_s3_is_not_marked_gzip_encoded(s3_storages, s3_server):
     )
     assert head["ContentType"] == "application/gzip"
     assert "ContentEncoding" not in head
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_through_the_worker_assembles_and_regenerates(worker):
+    import hashlib
+    import io
+
+    from releases import demo
+    from releases.models import Artifact, Submission
+    from releases.publishing.services import release_publish
+    from releases.services import artifact_create
+    from tests.factories import SubmissionFactory, UserFactory
+
+    slug = f"pub-{uuid.uuid4().hex[:8]}"
+    project = ProjectFactory(slug=slug, name="Published Project")
+    release = Release.objects.create(
+        project=project,
+        version="2.0",
+        state=Release.State.FROZEN,
+        prerelease=artifact_create(
+            kind=Artifact.Kind.PRERELEASE, content=io.BytesIO(demo.prerelease_bytes("2.0"))
+        ),
+    )
+    bundle = io.BytesIO()
+    demo.build_distro_bundle(bundle, demo.ubuntu_bundle_members())
+    bundle.seek(0)
+    SubmissionFactory(
+        release=release,
+        distro=DistroFactory(slug="ubuntu", name="Ubuntu"),
+        submitter=packager("uma", "Uma U."),
+        state=Submission.State.ACCEPTED,
+        artifact=artifact_create(kind=Artifact.Kind.SUBMISSION, content=bundle),
+    )
+
+    release_publish(release=release, actor=UserFactory(username="staff", is_staff=True))
+
+    page = settings.DATA_DIR / "public" / slug / "index.html"
+    wait_for(page.exists, timeout=60, what=f"worker published {slug} and wrote its page")
+    release.refresh_from_db()
+    assert release.state == Release.State.RELEASED
+    tarball = settings.DATA_DIR / "public" / release.source_tarball.key
+    assert hashlib.sha256(tarball.read_bytes()).hexdigest() == release.source_tarball.sha256
+    html = page.read_bytes()
+    assert b"Packaged for Ubuntu by Uma U." in html
+    assert release.source_tarball.sha256.encode() in html
+    assert "releases.publishing.tasks.release_assemble" in worker.log()
