@@ -60,7 +60,7 @@ def test_embedded_filesystem_broker_round_trips_a_task(
     (tmp_path / "data" / "broker" / "processed").mkdir()
     fs_worker = WorkerProcess(process_log_dir, env=broker_env, name="fs-worker").start()
     try:
-        sender = Celery("sender", broker="filesystem://")
+        sender = Celery("sender", broker="filesystem://", set_as_current=False)
         sender.conf.broker_transport_options = {
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
