@@ -73,11 +73,18 @@ def public_page_render(*, project: Project) -> tuple[bytes, bytes]:
 
 def public_page_regenerate(*, project: Project) -> None:
     """Render both files first, then replace each atomically: a failed render
-    leaves the old page served, and the names never change."""
-    html, payload = public_page_render(project=project)
-    public = storages["public"]
-    atomic_write(public, page.json_key(project), payload)
-    atomic_write(public, page.page_key(project), html)
+    leaves the old page served, and the names never change.
+
+    Regenerations of one project take turns (a row lock on the project), so
+    a slow run that read the database earlier can never overwrite the page a
+    later run wrote.
+    """
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        html, payload = public_page_render(project=project)
+        public = storages["public"]
+        atomic_write(public, page.json_key(project), payload)
+        atomic_write(public, page.page_key(project), html)
 
 
 # --- Publish and assemble ---------------------------------------------------
