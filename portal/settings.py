@@ -233,12 +233,13 @@ else:
 _broker_dir = DATA_DIR / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -257,7 +258,15 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-ping": {"task": "portal.tasks.worker_ping_periodic", "schedule": 60.0},
+    "package-links-check": {
+        "task": "releases.publishing.tasks.package_links_check",
+        "schedule": 6 * 3600.0,
+    },
 }
+# Package link health checks: seconds to wait for an answer, and for a whole
+# download when a sha256 must be compared.
+PACKAGE_LINK_CHECK_TIMEOUT = env_int("PACKAGE_LINK_CHECK_TIMEOUT", 10)
+PACKAGE_LINK_DOWNLOAD_SECONDS = env_int("PACKAGE_LINK_DOWNLOAD_SECONDS", 600)
 
 # --- Mail -----------------------------------------------------------------
 

@@ -128,6 +128,8 @@ class Artifact(models.Model):
     key = models.CharField(max_length=500)
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, validators=[SHA256_HEX])
+    # Kept for public downloads, whose page lists both digests.
+    sha512 = models.CharField(max_length=128, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -160,6 +162,7 @@ class Release(models.Model):
         DRAFT = "draft", "draft"
         PRERELEASE = "prerelease", "pre-release: open for submissions"
         FROZEN = "frozen", "frozen"
+        PUBLISHING = "publishing", "publishing: assembling the source tarball"
         RELEASED = "released", "released"
         WITHDRAWN = "withdrawn", "withdrawn"
 

@@ -74,19 +74,13 @@ def _link_data(link: PackageLink, release: Release) -> dict:
     }
 
 
-def _source_data(release: Release, *, with_sha512: bool) -> dict | None:
+def _source_data(release: Release) -> dict | None:
     artifact = release.source_tarball
     if artifact is None:
         return None
     public = storages["public"]
     key = artifact.key
-    sha512 = None
-    if with_sha512:
-        try:
-            with public.open(f"{key}.sha512", "rb") as stored:
-                sha512 = stored.read(4096).decode("ascii", "replace").split()[0]
-        except (OSError, IndexError, ValueError):
-            sha512 = None
+    sha512 = artifact.sha512 or None
     return {
         "name": key.rsplit("/", 1)[-1],
         "url": public.url(key),
@@ -155,7 +149,7 @@ def page_data(*, project: Project) -> dict:
                 "published_on": release.published_at.date().isoformat()
                 if release.published_at
                 else None,
-                "source": _source_data(release, with_sha512=release is current),
+                "source": _source_data(release),
                 "distros": _distro_rows(release, maintainers),
             }
         )

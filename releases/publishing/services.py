@@ -211,6 +211,7 @@ def release_assemble(*, release_id: int) -> str:
                     "kind": Artifact.Kind.SOURCE_RELEASE,
                     "size": size,
                     "sha256": sha256,
+                    "sha512": sha512,
                     "original_name": key.rsplit("/", 1)[-1],
                 },
             )

@@ -65,6 +65,7 @@ def test_embedded_filesystem_broker_round_trips_a_task(
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
             "processed_folder": str(tmp_path / "data" / "broker" / "processed"),
+            "control_folder": str(tmp_path / "data" / "broker" / "control"),
         }
         ping = WorkerPing.objects.create()
         sender.send_task(
