@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "portal.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,6 +149,9 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 STORAGE_BACKEND = env("STORAGE_BACKEND", "local")
+# Tries of each S3 request (the first one included) before the error is
+# raised; botocore waits between them with exponential backoff and jitter.
+S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 3)
 if STORAGE_BACKEND == "local":
     _uploads = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -166,6 +171,17 @@ elif STORAGE_BACKEND == "s3":
         "signature_version": "s3v4",
         "addressing_style": "path",
     }
+    from botocore.config import Config
+
+    # Given whole, the client config replaces django-storages' own: it repeats
+    # the addressing style and signature, and adds retries with backoff.
+    _s3_common["client_config"] = Config(
+        s3={"addressing_style": "path"},
+        signature_version="s3v4",
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS},
+    )
     _uploads = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -215,6 +231,13 @@ PRERELEASE_LINK_DAYS = env_int("PRERELEASE_LINK_DAYS", 14)
 SIGNUP_LINK_DAYS = env_int("SIGNUP_LINK_DAYS", 3)
 # Uploads one person may make per hour before answers become 429.
 UPLOADS_PER_HOUR = env_int("UPLOADS_PER_HOUR", 30)
+# Attempts per client address (and per account name, for logins) in 15
+# minutes at the login, sign-up and password reset forms, and API tokens one
+# person may create per hour, before answers become 429.
+LOGINS_PER_15_MINUTES = env_int("LOGINS_PER_15_MINUTES", 10)
+SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
+PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
+TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)
 
 # --- Cache (rate limits) ------------------------------------------------------
 CACHE_URL = env("CACHE_URL", "locmem://")
@@ -242,22 +265,63 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-else:
-    # Longer than the longest task's hard time limit, so that a task still
-    # running is never handed to a second worker (see README, "Workers").
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "portal")
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged once it has finished, and given back to the queue if
+# its worker process dies, so that work is never lost with a worker.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per worker process: a long verification never holds a
+# second message back from an idle worker.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 20 * 60)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, "
+        "so that a task is asked to stop before it is killed."
+    )
+# With Redis, a task not acknowledged within this many seconds is handed to
+# another worker. It must exceed the longest hard time limit, or a task still
+# running would run twice (see README, "Workers").
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 3600)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT}) must exceed "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}), or a running task is run twice."
+    )
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Publishing to a broker that is down fails within about a second (the
+# upload that queued it is not held up); the sweeper queues it again later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+
+# The sweeper (releases.recovery) queues again what a lost task or a dead
+# worker left stuck. A `verifying` submission is only taken back once its
+# worker is certainly dead: past the hard time limit, with a margin.
+SWEEPER_INTERVAL_SECONDS = env_int("SWEEPER_INTERVAL_SECONDS", 60)
+SWEEPER_RECEIVED_SECONDS = env_int("SWEEPER_RECEIVED_SECONDS", 5 * 60)
+SWEEPER_VERIFYING_SECONDS = env_int("SWEEPER_VERIFYING_SECONDS", CELERY_TASK_TIME_LIMIT + 5 * 60)
+if SWEEPER_VERIFYING_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "SWEEPER_VERIFYING_SECONDS must exceed CELERY_TASK_TIME_LIMIT: "
+        "a verification still running must never be started a second time."
+    )
+
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-ping": {"task": "portal.tasks.worker_ping_periodic", "schedule": 60.0},
+    "recovery-sweep": {
+        "task": "releases.tasks.recovery_sweep",
+        "schedule": float(SWEEPER_INTERVAL_SECONDS),
+    },
     "package-links-check": {
         "task": "releases.publishing.tasks.package_links_check",
         "schedule": 6 * 3600.0,
@@ -302,6 +366,19 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts and styles only from the portal's own static files:
+# no inline script, no inline style, no other origin (portal/middleware.py).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# The public download page is one self-contained file (it is also served from
+# S3 or a CDN): its stylesheet is inline, and it has no script at all.
+PUBLIC_PAGE_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:

@@ -1,12 +1,19 @@
 """Site-wide pages: home, accounts (sign-up, confirmation, profile, API tokens), worker status."""
 
+import functools
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from releases.errors import RateLimited
+from releases.ratelimit import rate_limit
 from releases.selectors import project_list_with_releases
 
 from . import services
@@ -14,10 +21,65 @@ from .forms import ProfileForm, SignupForm, TokenForm
 from .models import ApiToken, Profile, WorkerPing
 
 
+def _client_address(request) -> str:
+    # REMOTE_ADDR is the proxy's when one is in front; it must then set it
+    # from X-Forwarded-For (gunicorn: --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",), field=""):
+    """Answer 429 with Retry-After once a form is posted too often.
+
+    Counted per client address, and also per the value of a posted `field`
+    (the account name a login tries, the address a reset is sent to), and
+    per signed-in person for `per=("user",)`. Only POSTs count.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                whos = []
+                if "address" in per:
+                    whos.append("ip:" + _client_address(request))
+                if "user" in per and request.user.is_authenticated:
+                    whos.append(f"user:{request.user.pk}")
+                if field and request.POST.get(field, "").strip():
+                    whos.append(f"{field}:" + request.POST[field].strip().lower()[:200])
+                try:
+                    for who in whos:
+                        rate_limit(
+                            scope, who, limit=getattr(settings, limit_setting), window=window
+                        )
+                except RateLimited as limited:
+                    response = HttpResponse(
+                        f"Too many attempts in a short time; try again in "
+                        f"{limited.retry_after} seconds.",
+                        status=429,
+                        content_type="text/plain; charset=utf-8",
+                    )
+                    response["Retry-After"] = str(limited.retry_after)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+login_view = rate_limited("login", "LOGINS_PER_15_MINUTES", 15 * 60, field="username")(
+    auth_views.LoginView.as_view()
+)
+password_reset = rate_limited("password-reset", "PASSWORD_RESETS_PER_HOUR", 3600, field="email")(
+    auth_views.PasswordResetView.as_view()
+)
+
+
 def home(request):
     return render(request, "home.html", {"projects": project_list_with_releases()})
 
 
+@rate_limited("signup", "SIGNUPS_PER_HOUR", 3600)
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -62,6 +124,7 @@ def profile(request):
 
 @login_required
 @require_POST
+@rate_limited("token", "TOKENS_PER_HOUR", 3600, per=("user",))
 def token_create(request):
     form = TokenForm(request.POST)
     if not form.is_valid():

@@ -1,0 +1,176 @@
+"""The sweeper: queue again the work a lost task or a dead worker left stuck.
+
+Tasks are acknowledged late, so a task whose worker dies is handed to another
+worker; but with Redis that happens only once the broker's visibility timeout
+(hours) has passed, and a task published while the broker was down, or held
+by a broker restarted empty, is never delivered at all. Beat runs this every
+`SWEEPER_INTERVAL_SECONDS`:
+
+- a submission still `received` `SWEEPER_RECEIVED_SECONDS` after its upload
+  (or its last attempt, or its last re-queue) is queued again;
+- a submission `verifying` for longer than `SWEEPER_VERIFYING_SECONDS` (more
+  than the hard time limit: its worker is certainly dead) goes back to
+  `received`, by a conditional update, and is queued again;
+- a release `publishing` whose assembly was never claimed, or whose claim's
+  lease ran out, has its assembly queued again.
+
+Every re-queue writes an audit event in the transaction that decides it, and
+the task is published once that commits. Running the sweeper twice at once,
+or while the original task finally arrives, is harmless: tasks claim their
+work with a conditional update, so only one of them does it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, F, OuterRef, Q, Subquery
+from django.db.models.functions import Cast, Coalesce, Greatest
+from django.utils import timezone
+
+from .models import AuditEvent, Release, Submission
+from .services import audit_record
+
+logger = logging.getLogger(__name__)
+
+PUBLISHING = "publishing"
+BATCH = 500
+
+
+def _last_event(verbs: tuple[str, ...]) -> Subquery:
+    """When one of `verbs` (each names its kind of object) was last recorded for the outer row."""
+    return Subquery(
+        AuditEvent.objects.filter(
+            object_id=Cast(OuterRef("pk"), CharField()),
+            verb__in=verbs,
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+
+
+def _queue_verification(submission_id: int) -> None:
+    from .tasks import queue_on_commit, submission_verify
+
+    queue_on_commit(submission_verify, submission_id)
+
+
+def submissions_requeue_lost(*, now: datetime | None = None) -> list[int]:
+    """Queue again the `received` submissions whose task seems lost."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    candidates = (
+        Submission.objects.filter(state=Submission.State.RECEIVED)
+        .annotate(
+            last_queued=Greatest(
+                F("created_at"),
+                Coalesce(F("verification_started_at"), F("created_at")),
+                Coalesce(_last_event(("submission.requeue",)), F("created_at")),
+            )
+        )
+        .filter(last_queued__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    queued = []
+    for pk in list(candidates):
+        with transaction.atomic():
+            row = (
+                Submission.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=Submission.State.RECEIVED)
+                .first()
+            )
+            if row is None:  # claimed meanwhile, or another sweeper has it
+                continue
+            audit_record(actor=None, verb="submission.requeue", target=row, reason="task lost")
+            _queue_verification(pk)
+        queued.append(pk)
+    return queued
+
+
+def submissions_requeue_stalled(*, now: datetime | None = None) -> list[int]:
+    """Hand back to `received`, and queue again, verifications whose worker died."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEPER_VERIFYING_SECONDS)
+    stalled = (
+        Submission.objects.filter(state=Submission.State.VERIFYING)
+        .filter(Q(verification_started_at__lte=cutoff) | Q(verification_started_at__isnull=True))
+        .order_by("verification_started_at")
+        .values_list("pk", "verification_started_at")[:BATCH]
+    )
+    queued = []
+    for pk, started in list(stalled):
+        with transaction.atomic():
+            # Conditional: only if no one claimed it again since it was read.
+            reset = Submission.objects.filter(
+                pk=pk, state=Submission.State.VERIFYING, verification_started_at=started
+            ).update(state=Submission.State.RECEIVED, progress=0)
+            if not reset:
+                continue
+            row = Submission.objects.get(pk=pk)
+            audit_record(
+                actor=None,
+                verb="submission.requeue",
+                target=row,
+                reason="verification stalled",
+                started=started.isoformat() if started else None,
+            )
+            _queue_verification(pk)
+        queued.append(pk)
+    return queued
+
+
+def releases_requeue_stuck(*, now: datetime | None = None) -> list[int]:
+    """Queue the assembly again of releases left `publishing`."""
+    from .publishing.tasks import release_assemble
+    from .tasks import queue_on_commit
+
+    now = now or timezone.now()
+    unclaimed_cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    # The assembly claim's lease (releases.publishing.services): past it, the
+    # run that claimed is dead and a new run may take the claim.
+    lease_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stuck = (
+        Release.objects.filter(state=PUBLISHING)
+        .annotate(
+            last_queued=Coalesce(
+                _last_event(("release.publish", "release.requeue")),
+                F("created_at"),
+            )
+        )
+        .filter(
+            Q(published_at__isnull=True, last_queued__lte=unclaimed_cutoff)
+            | Q(published_at__lte=lease_cutoff, last_queued__lte=unclaimed_cutoff)
+        )
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    queued = []
+    for pk in list(stuck):
+        with transaction.atomic():
+            row = (
+                Release.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=PUBLISHING)
+                .first()
+            )
+            if row is None:
+                continue
+            audit_record(actor=None, verb="release.requeue", target=row, reason="assembly stuck")
+            queue_on_commit(release_assemble, pk)
+        queued.append(pk)
+    return queued
+
+
+def sweep() -> dict[str, list[int]]:
+    """One round of the sweeper; returns what it queued again."""
+    now = timezone.now()
+    result = {
+        "stalled_verifications": submissions_requeue_stalled(now=now),
+        "lost_verifications": submissions_requeue_lost(now=now),
+        "stuck_releases": releases_requeue_stuck(now=now),
+    }
+    if any(result.values()):
+        logger.warning("sweeper queued again: %s", result)
+    return result
