@@ -1,0 +1,285 @@
+"""The portal's processes for benchmarks: a scratch data folder, database and queue,
+gunicorn and a Celery worker on free loopback ports, moto as the S3 server.
+
+Not a benchmark itself: bench_upload.py, bench_public_page.py and
+bench_dashboard.py start what they measure through it. Everything binds to
+127.0.0.1, waits are bounded, and whatever was started is stopped (and the
+scratch database dropped) on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout} s")
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_problem() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+def redis_problem() -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        return None
+    except Exception as exc:
+        return str(exc)
+
+
+class Process:
+    """A child in its own session, its output in a log file; stopped by process group."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log_dir: Path):
+        self.name, self.log_path = name, log_dir / f"{name}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited early:\n{self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(10)
+        self._log.close()
+
+
+class Stack:
+    """One portal configuration: `embedded` (SQLite, filesystem broker, local files)
+    or `services` (a scratch PostgreSQL database, Redis, moto S3)."""
+
+    def __init__(self, backend: str, *, extra_env: dict[str, str] | None = None):
+        assert backend in {"embedded", "services"}
+        self.backend = backend
+        self.work = Path(tempfile.mkdtemp(prefix=f"bench-portal-{backend}-"))
+        self.data_dir = self.work / "data"
+        self.processes: list[Process] = []
+        self.database: str | None = None
+        self.s3_endpoint: str | None = None
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "PORTAL_DATA_DIR": str(self.data_dir),
+            "CELERY_TASK_DEFAULT_QUEUE": f"bench-{uuid.uuid4().hex[:12]}",
+            "DEBUG": "false",
+            "EMAIL_URL": "locmem://",
+            "LOG_LEVEL": "WARNING",
+            "UPLOADS_PER_HOUR": "100000",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        for name in ("DATABASE_URL", "CELERY_BROKER_URL", "STORAGE_BACKEND"):
+            self.env.pop(name, None)
+
+    def __enter__(self) -> Stack:
+        try:
+            if self.backend == "services":
+                self._services()
+            self.manage("migrate", "--noinput", "-v", "0")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _services(self) -> None:
+        problem = postgres_problem() or redis_problem()
+        if problem:
+            raise SystemExit(f"the services configuration needs PostgreSQL and Redis: {problem}")
+        import psycopg
+
+        self.database = f"bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+        self.env["DATABASE_URL"] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.database
+        self.env["CELERY_BROKER_URL"] = REDIS_URL
+        port = free_port()
+        self.s3_endpoint = f"http://127.0.0.1:{port}"
+        moto = Process(
+            "s3",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            self.env,
+            self.work,
+        )
+        self.processes.append(moto)
+        wait_for(lambda: moto.check_alive() or port_answers(port), 30, "moto S3 server")
+        self.env.update(
+            STORAGE_BACKEND="s3",
+            S3_ENDPOINT_URL=self.s3_endpoint,
+            S3_UPLOADS_BUCKET="bench-uploads",
+            S3_PUBLIC_BUCKET="bench-public",
+            **S3_KEYS,
+        )
+        client = self.s3_client()
+        for bucket in ("bench-uploads", "bench-public"):
+            client.create_bucket(Bucket=bucket)
+
+    def s3_client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def describe(self) -> str:
+        if self.backend == "embedded":
+            return "SQLite, filesystem broker, local storage"
+        return "PostgreSQL, Redis, S3 (moto server)"
+
+    def manage(self, *args: str, input: str | None = None) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if result.returncode:
+            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def python(self, code: str, timeout: float = 1800) -> str:
+        """Run `code` with Django set up on this stack's settings; return its stdout."""
+        prelude = "import django; django.setup()\n"
+        result = subprocess.run(
+            [sys.executable, "-c", prelude + code],
+            cwd=REPO,
+            env={**self.env, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode:
+            raise SystemExit(f"setup code failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def web(self, workers: int = 2, port: int | None = None) -> str:
+        """gunicorn on a free loopback port; returns its base URL."""
+        port = port or free_port()
+        process = Process(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "900",
+                "--log-level",
+                "warning",
+            ],
+            self.env,
+            self.work,
+        )
+        self.processes.append(process)
+        wait_for(lambda: process.check_alive() or port_answers(port), 60, "gunicorn")
+        return f"http://127.0.0.1:{port}"
+
+    def worker(self, concurrency: int = 1) -> Process:
+        process = Process(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"bench-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            self.env,
+            self.work,
+        )
+        self.processes.append(process)
+        wait_for(lambda: process.check_alive() or " ready." in process.log(), 60, "celery worker")
+        return process
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+        if self.database:
+            import psycopg
+
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            self.database = None
+        shutil.rmtree(self.work, ignore_errors=True)
