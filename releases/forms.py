@@ -128,3 +128,48 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
+
+
+class ReleaseForm(forms.Form):
+    version = forms.CharField(max_length=50, help_text="e.g. 2.0")
+    tarball = forms.FileField(
+        label="Pre-release tarball", help_text="The source package as .tar.gz"
+    )
+    submission_deadline = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="UTC. Submissions close then.",
+    )
+    release_date = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="UTC.",
+    )
+    open_now = forms.BooleanField(
+        required=False, initial=True, label="Open it now (mail the maintainers their link)"
+    )
+
+    def clean_version(self):
+        from .models import Release
+
+        value = self.cleaned_data["version"].strip()
+        Release._meta.get_field("version").run_validators(value)
+        return value
+
+    def clean_tarball(self):
+        tarball = self.cleaned_data["tarball"]
+        problem = suffix_problem(tarball.name, BUNDLE_SUFFIXES, "The pre-release tarball")
+        if problem:
+            raise forms.ValidationError(problem)
+        return tarball
+
+
+class RespinForm(forms.Form):
+    tarball = ReleaseForm.base_fields["tarball"]
+    clean_tarball = ReleaseForm.clean_tarball
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
+    )

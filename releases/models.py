@@ -9,7 +9,6 @@ a package link that is either a URL or a staged file.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -186,6 +185,10 @@ class Release(models.Model):
     source_tarball = models.ForeignKey(
         Artifact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # While frozen, these distros may still upload (staff reopened them).
+    reopened_distros = models.ManyToManyField("Distro", blank=True, related_name="+")
+    # The manifest of the tarball a respin replaced, to tell maintainers what changed.
+    replaced_manifest = models.JSONField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -300,6 +303,23 @@ class PrereleaseDownload(models.Model):
         return f"{self.user} downloaded {self.release}"
 
 
+class Reminder(models.Model):
+    """Staff reminded a distro's maintainers about a release (at most once a day)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="reminders")
+    distro = models.ForeignKey(Distro, on_delete=models.CASCADE, related_name="+")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"reminder to {self.distro} for {self.release}"
+
+
 class Finding(models.Model):
     """One thing the verifier found in a submission."""
 
@@ -371,7 +391,9 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     verb = models.CharField(max_length=64)
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
+    # "app_label.model" of the object: a plain string, so that events never
+    # depend on content-type ids a process may have cached.
+    object_type = models.CharField(max_length=100, blank=True, db_index=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)

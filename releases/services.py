@@ -13,7 +13,6 @@ from typing import IO
 
 import bundlecheck
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import storages
@@ -48,7 +47,7 @@ def audit_record(*, actor, verb: str, target: models.Model | None = None, **deta
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         verb=verb,
-        content_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        object_type=target._meta.label_lower if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         object_repr=str(target)[:200] if target is not None else "",
         detail=detail,
@@ -329,11 +328,19 @@ def release_deliver_prerelease(*, release: Release) -> int:
     return sent
 
 
+def prerelease_changes(release: Release) -> dict | None:
+    """What a respin changed, member by member, when the release was respun."""
+    if not release.replaced_manifest or not release.manifest:
+        return None
+    return bundlecheck.manifest_diff(release.replaced_manifest, release.manifest)
+
+
 @transaction.atomic
 def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
     invitation = PrereleaseInvitation.objects.create(
         release=release, user=user, artifact_id=release.prerelease_id
     )
+    changes = prerelease_changes(release)
     mail_on_commit(
         to=[user.email],
         subject=f"[{release.project}] pre-release {release.version} is ready for packaging",
@@ -341,6 +348,7 @@ def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
         context={
             "release": release,
             "user": user,
+            "changes": changes,
             "link": prerelease_link(release=release, user=user),
             "days": settings.PRERELEASE_LINK_DAYS,
         },
@@ -401,10 +409,16 @@ def release_accepting_uploads(release: Release, distro: Distro) -> None:
     """Raise Conflict (409) with the reason when the release takes no upload for the distro."""
     if release.state == Release.State.PRERELEASE:
         return
+    if (
+        release.state == Release.State.FROZEN
+        and release.reopened_distros.filter(pk=distro.pk).exists()
+    ):
+        return
     reasons = {
         Release.State.DRAFT: "the release is not open for submissions yet",
         Release.State.FROZEN: "the release is frozen: the submission deadline has passed; "
         "ask the release manager to reopen it for your distro",
+        Release.State.PUBLISHING: "the release is being published",
         Release.State.RELEASED: "the release is already published",
         Release.State.WITHDRAWN: "the release was withdrawn",
     }

@@ -125,3 +125,31 @@ def check_upload(request) -> None:
         raise UploadTooLarge(settings.UPLOAD_MAX_BYTES)
     for raw, problem in getattr(request, "bad_file_names", []):
         raise BadUpload(f"{problem}: {raw!r}", field="file name")
+
+
+def streamed_upload(view):
+    """For a page whose POST carries a file: stream it before CSRF reads the body.
+
+    Django's CSRF check reads the POST body; upload handlers must be in place
+    before that, so the check runs after `prepare_upload`. A body declared too
+    large is answered 413 without reading it (nothing has changed, so there is
+    nothing for CSRF to protect).
+    """
+    import functools
+
+    from django.http import HttpResponse
+    from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            try:
+                prepare_upload(request)
+            except UploadTooLarge as refusal:
+                return HttpResponse(refusal.message, status=413, content_type="text/plain")
+        return protected(request, *args, **kwargs)
+
+    return wrapper

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,12 +15,21 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from . import coordination, selectors, services
 from .errors import PortalError
-from .forms import ClaimForm, DecisionForm, PackageLinksForm, UploadForm
-from .models import Maintainership, Release
+from .forms import (
+    ClaimForm,
+    CommentForm,
+    DecisionForm,
+    PackageLinksForm,
+    ReleaseForm,
+    RespinForm,
+    UploadForm,
+)
+from .models import Maintainership, Release, Submission
+from .publishing.services import ReleaseStateError, release_publish, release_withdraw
 from .ratelimit import rate_limit
-from .uploads import check_upload, prepare_upload
+from .uploads import check_upload, prepare_upload, streamed_upload
 
 
 def _wants_json(request) -> bool:
@@ -278,3 +288,180 @@ def prerelease_resend(request, release_id: int):
     services.prerelease_invite(release=release, user=request.user)
     messages.success(request, f"A fresh download link was mailed to {request.user.email}.")
     return redirect("my-distros")
+
+
+# --- Staff: the release dashboard ---------------------------------------------------
+
+
+@staff_member_required
+def staff_releases(request):
+    return render(
+        request, "releases/staff_releases.html", {"projects": selectors.staff_release_list()}
+    )
+
+
+@staff_member_required
+@streamed_upload
+def staff_release_new(request, project: str):
+    project_obj = get_object_or_404(selectors.Project, slug=project)
+    form = ReleaseForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        try:
+            check_upload(request)
+            if form.is_valid():
+                release = coordination.release_create(
+                    project=project_obj,
+                    version=form.cleaned_data["version"],
+                    actor=request.user,
+                    tarball=form.cleaned_data["tarball"],
+                    deadline=form.cleaned_data["submission_deadline"],
+                    release_date=form.cleaned_data["release_date"],
+                    open_now=form.cleaned_data["open_now"],
+                )
+                messages.success(request, f"{release} created.")
+                return redirect("staff-release", release.pk)
+        except PortalError as error:
+            form.add_error(None, error.message)
+    return render(
+        request,
+        "releases/staff_release_new.html",
+        {"project": project_obj, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _staff_release(release_id: int) -> Release:
+    return get_object_or_404(
+        Release.objects.select_related("project", "prerelease", "source_tarball"), pk=release_id
+    )
+
+
+@staff_member_required
+def staff_release(request, release_id: int):
+    release = _staff_release(release_id)
+    context = selectors.readiness(release)
+    context.update(comment_form=CommentForm(), respin_form=RespinForm())
+    return render(request, "releases/staff_release.html", context)
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return getattr(error, "message", None) or str(error)
+
+
+def _staff_action(request, release_id: int, action) -> HttpResponseRedirect:
+    """Run a staff action on a release; say what happened, or why it could not."""
+    release = _staff_release(release_id)
+    try:
+        messages.success(request, action(release))
+    except (PortalError, ReleaseStateError, ValidationError) as error:
+        messages.error(request, _error_text(error))
+    return redirect("staff-release", release.pk)
+
+
+def _open(release, actor, reason):
+    services.release_open(release=release, actor=actor)
+    return "Opened: the maintainers are being mailed their links."
+
+
+def _freeze(release, actor, reason):
+    coordination.release_freeze(release=release, actor=actor)
+    return "Frozen: uploads now answer 409 unless you reopen a distro."
+
+
+def _unfreeze(release, actor, reason):
+    coordination.release_unfreeze(release=release, actor=actor)
+    return "Open for submissions again."
+
+
+def _remind(release, actor, reason):
+    lagging = selectors.readiness(release)["lagging"]
+    reminded = coordination.release_remind(release=release, actor=actor, distros=lagging)
+    if not reminded:
+        return (
+            "Nobody to remind: every lagging distro was reminded in the last day, "
+            "or has no maintainer."
+        )
+    return "Reminded: " + ", ".join(d.name for d in reminded) + "."
+
+
+def _publish(release, actor, reason):
+    release_publish(release=release, actor=actor)
+    return "Publishing: a worker assembles the source tarball."
+
+
+def _withdraw(release, actor, reason):
+    release_withdraw(release=release, actor=actor, reason=reason)
+    return "Withdrawn; the download page says why."
+
+
+RELEASE_ACTIONS = {
+    "open": _open,
+    "freeze": _freeze,
+    "unfreeze": _unfreeze,
+    "remind": _remind,
+    "publish": _publish,
+    "withdraw": _withdraw,
+}
+
+
+@staff_member_required
+@require_POST
+def staff_release_action(request, release_id: int, action: str):
+    if action not in RELEASE_ACTIONS:
+        raise Http404
+    reason = request.POST.get("reason", "")
+    return _staff_action(
+        request, release_id, lambda release: RELEASE_ACTIONS[action](release, request.user, reason)
+    )
+
+
+@staff_member_required
+@require_POST
+def staff_reopen_distro(request, release_id: int, distro: str):
+    distro_obj = get_object_or_404(selectors.Distro, slug=distro)
+
+    def reopen(release):
+        coordination.release_reopen_distro(release=release, distro=distro_obj, actor=request.user)
+        return f"{distro_obj} may upload again."
+
+    return _staff_action(request, release_id, reopen)
+
+
+@staff_member_required
+@streamed_upload
+@require_POST
+def staff_release_respin(request, release_id: int):
+    form = RespinForm(request.POST, request.FILES)
+
+    def respin(release):
+        check_upload(request)
+        if not form.is_valid():
+            raise PortalError(" ".join(str(e) for errors in form.errors.values() for e in errors))
+        coordination.release_respin(
+            release=release, actor=request.user, tarball=form.cleaned_data["tarball"]
+        )
+        return "Pre-release replaced: older submissions are stale; maintainers are mailed what changed."
+
+    return _staff_action(request, release_id, respin)
+
+
+@staff_member_required
+@require_POST
+def staff_submission_decide(request, submission_id: int, decision: str):
+    submission = get_object_or_404(
+        Submission.objects.select_related("release", "distro"), pk=submission_id
+    )
+    form = CommentForm(request.POST)
+    form.is_valid()
+    comment = form.cleaned_data.get("comment", "")
+    decide = {"accept": coordination.submission_accept, "reject": coordination.submission_reject}
+    if decision not in decide:
+        raise Http404
+
+    def run(release):
+        decide[decision](submission=submission, actor=request.user, comment=comment)
+        return f"{submission.distro}: submission {submission.pk} {decision}ed."
+
+    return _staff_action(request, submission.release_id, run)

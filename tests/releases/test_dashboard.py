@@ -1,0 +1,277 @@
+"""The staff dashboard: readiness matrix, decisions, reminders, freeze, respin."""
+
+import io
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from releases import coordination, services
+from releases.models import (
+    AuditEvent,
+    PackageLink,
+    PrereleaseDownload,
+    PrereleaseInvitation,
+    Release,
+    Reminder,
+    Submission,
+)
+from tests.factories import (
+    ArtifactFactory,
+    DistroFactory,
+    MaintainershipFactory,
+    SubmissionFactory,
+    UserFactory,
+)
+from tests.helpers import bundle_bytes, multipart, prerelease_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def matrix_row(release, slug):
+    from releases.selectors import readiness
+
+    row = next(r for r in readiness(release)["rows"] if r["distro"].slug == slug)
+    return {cell["column"]: cell["status"] for cell in row["cells"]} | {"late": row["late"]}
+
+
+def test_matrix_cells_follow_each_stage(release, ubuntu, maintainer):
+    assert matrix_row(release, "ubuntu") | {} == {
+        "invited": "todo",
+        "downloaded": "todo",
+        "submitted": "todo",
+        "verifying": "todo",
+        "failed": "na",
+        "passed": "todo",
+        "accepted": "todo",
+        "link": "todo",
+        "late": False,
+    }
+    PrereleaseInvitation.objects.create(
+        release=release, user=maintainer, artifact=release.prerelease
+    )
+    PrereleaseDownload.objects.create(release=release, user=maintainer, artifact=release.prerelease)
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="verifying", progress=40
+    )
+    row = matrix_row(release, "ubuntu")
+    assert (row["invited"], row["downloaded"], row["submitted"], row["verifying"]) == (
+        "done",
+        "done",
+        "done",
+        "active",
+    )
+    Submission.objects.filter(pk=submission.pk).update(state="failed")
+    assert matrix_row(release, "ubuntu")["failed"] == "bad"
+    Submission.objects.filter(pk=submission.pk).update(state="accepted")
+    PackageLink.objects.create(
+        release=release, distro=ubuntu, url="https://e.org/x.deb", health="broken"
+    )
+    row = matrix_row(release, "ubuntu")
+    assert (row["passed"], row["accepted"], row["link"]) == ("done", "done", "bad")
+
+
+def test_a_distro_without_a_passing_submission_near_the_deadline_is_late(
+    release, ubuntu, maintainer
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    release.submission_deadline = timezone.now() + timedelta(days=1)
+    release.save()
+    assert matrix_row(release, "ubuntu")["late"] is True
+    SubmissionFactory(release=release, distro=ubuntu, submitter=maintainer, state="passed")
+    assert matrix_row(release, "ubuntu")["late"] is False
+
+
+def test_dashboard_query_count_does_not_grow_with_distros(
+    client, release, staff, django_assert_max_num_queries
+):
+    for n in range(40):
+        distro = DistroFactory(slug=f"distro{n}")
+        user = UserFactory(username=f"m{n}")
+        MaintainershipFactory(user=user, project=release.project, distro=distro)
+        SubmissionFactory(release=release, distro=distro, submitter=user, state="passed")
+    client.force_login(staff)
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("staff-release", args=[release.pk]))
+    assert page.status_code == 200
+    assert page.content.decode().count("Accept</button>") == 40
+
+
+def test_dashboard_is_for_staff_only(client, release, maintainer):
+    url = reverse("staff-release", args=[release.pk])
+    assert client.get(url).status_code == 302
+    client.force_login(maintainer)
+    assert client.get(url).status_code == 302
+    assert (
+        client.post(reverse("staff-release-action", args=[release.pk, "freeze"])).status_code == 302
+    )
+    release.refresh_from_db()
+    assert release.state == "prerelease"
+
+
+def test_accept_a_passing_submission_mails_and_stages_its_package(
+    client, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    package = ArtifactFactory(kind="staged_package", original_name="convirt_2.0_all.deb")
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="passed", package=package
+    )
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post(
+            reverse("staff-submission-decide", args=[submission.pk, "accept"]),
+            {"comment": "Thanks, lovely work"},
+        )
+    submission.refresh_from_db()
+    assert submission.state == "accepted" and submission.decision_comment == "Thanks, lovely work"
+    assert "Thanks, lovely work" in mail.outbox[-1].body
+    assert maintainer.email in mail.outbox[-1].to
+    assert PackageLink.objects.get(staged=package).distro == ubuntu
+    assert AuditEvent.objects.filter(verb="submission.accept").exists()
+    assert len(callbacks) >= 2  # the mail and the public page's regeneration
+
+
+def test_only_a_passing_submission_can_be_accepted(client, release, ubuntu, maintainer, staff):
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="failed"
+    )
+    client.force_login(staff)
+    response = client.post(
+        reverse("staff-submission-decide", args=[submission.pk, "accept"]), follow=True
+    )
+    assert "only a passed submission can be decided" in response.content.decode()
+    submission.refresh_from_db()
+    assert submission.state == "failed"
+
+
+def test_reject_needs_a_reason(release, ubuntu, maintainer, staff):
+    from releases.errors import PortalError
+
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="passed"
+    )
+    with pytest.raises(PortalError, match="Say why"):
+        coordination.submission_reject(submission=submission, actor=staff, comment=" ")
+    coordination.submission_reject(submission=submission, actor=staff, comment="wrong paths")
+    submission.refresh_from_db()
+    assert submission.state == "rejected"
+
+
+def test_remind_mails_lagging_distros_at_most_once_a_day(
+    client,
+    release,
+    ubuntu,
+    fedora,
+    maintainer,
+    other_maintainer,
+    staff,
+    django_capture_on_commit_callbacks,
+):
+    SubmissionFactory(release=release, distro=fedora, submitter=other_maintainer, state="passed")
+    client.force_login(staff)
+    url = reverse("staff-release-action", args=[release.pk, "remind"])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+        client.post(url)
+    assert [m.to for m in mail.outbox] == [[maintainer.email]]
+    assert Reminder.objects.filter(distro=ubuntu).count() == 1
+
+
+def test_freeze_then_reopen_one_distro(
+    release, ubuntu, fedora, maintainer, other_maintainer, staff, client
+):
+    coordination.release_freeze(release=release, actor=staff)
+
+    def upload(user, distro):
+        client.force_login(user)
+        body, content_type = multipart({}, {"bundle": ("b.tar.gz", bundle_bytes())})
+        return client.generic(
+            "POST",
+            reverse("release-distro", args=["convirt", "2.0", distro]),
+            body,
+            content_type=content_type,
+            HTTP_ACCEPT="application/json",
+        )
+
+    assert upload(maintainer, "ubuntu").status_code == 409
+    coordination.release_reopen_distro(release=release, distro=ubuntu, actor=staff)
+    assert upload(maintainer, "ubuntu").status_code == 201
+    assert upload(other_maintainer, "fedora").status_code == 409
+
+
+def test_respin_makes_submissions_stale_and_mails_what_changed(
+    release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    services.release_index(release=release)
+    old = SubmissionFactory(release=release, distro=ubuntu, submitter=maintainer, state="passed")
+
+    class Tarball(io.BytesIO):
+        name = "convirt-2.0-rc2.tar.gz"
+
+    from releases import demo
+
+    members = [
+        (name, b"ConVirt 2.0 rc2\n" if name.endswith("/README") else data, mode)
+        for name, data, mode in demo.prerelease_members("2.0")
+    ]
+    members.append(("convirt-2.0/CHANGES", b"rc2: fixes\n", 0o644))
+    buffer = Tarball()
+    demo.build_distro_bundle(buffer, members)
+    new_tarball = Tarball(buffer.getvalue())
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        coordination.release_respin(release=release, actor=staff, tarball=new_tarball)
+    assert queued  # the delivery task
+    old.refresh_from_db()
+    assert old.state == "stale"
+    release.refresh_from_db()
+    assert release.manifest is None and release.replaced_manifest
+    with django_capture_on_commit_callbacks(execute=True):
+        services.release_deliver_prerelease(release=release)
+    message = mail.outbox[-1]
+    assert message.to == [maintainer.email]
+    assert "modified  README" in message.body and "added     CHANGES" in message.body
+
+
+def test_staff_create_a_release_with_its_tarball(
+    client, release, staff, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    body, content_type = multipart(
+        {"version": "2.1", "submission_deadline": "2030-01-01T12:00", "open_now": "on"},
+        {"tarball": ("convirt-2.1.tar.gz", prerelease_bytes("2.1"))},
+    )
+    # The CSRF token is not needed by the test client; the upload streams like a maintainer's.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.generic(
+            "POST", reverse("staff-release-new", args=["convirt"]), body, content_type=content_type
+        )
+    created = Release.objects.get(version="2.1")
+    assert response.status_code == 302 and created.state == "prerelease"
+    assert created.prerelease.original_name == "convirt-2.1.tar.gz"
+    assert queued
+
+
+def test_publish_and_withdraw_from_the_dashboard(
+    client, release, staff, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(reverse("staff-release-action", args=[release.pk, "publish"]))
+    release.refresh_from_db()
+    assert release.state == "publishing" and queued
+    Release.objects.filter(pk=release.pk).update(state="released")
+    response = client.post(
+        reverse("staff-release-action", args=[release.pk, "withdraw"]), {"reason": ""}, follow=True
+    )
+    release.refresh_from_db()
+    assert release.state == "released"
+    client.post(
+        reverse("staff-release-action", args=[release.pk, "withdraw"]),
+        {"reason": "The installer deletes /etc"},
+    )
+    release.refresh_from_db()
+    assert release.state == "withdrawn" and release.withdrawn_reason == "The installer deletes /etc"
+    assert response.status_code == 200
