@@ -16,6 +16,7 @@ from releases import demo, services
 from releases.models import Submission
 from tests.processes import RedisServer, WorkerProcess
 from tests.releases.conftest import maintainer, release, staff, ubuntu  # noqa: F401
+from tests.releases.publishing.conftest import project  # noqa: F401
 
 # Members enough that the engine needs a few seconds to verify the bundle,
 # so that a worker can be killed in the middle of it.
