@@ -58,6 +58,8 @@ def manage(*args: str) -> None:
 def up() -> int:
     ensure_installed()
     port = os.environ.get("PORT", "8000")
+    # Mailed links point at this server unless SITE_URL says otherwise.
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
     children = {

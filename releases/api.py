@@ -69,10 +69,6 @@ def openapi(request):
     return JsonResponse(OPENAPI)
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL + path
-
-
 @api_view("POST")
 def submission_create(request, project: str, version: str, distro: str):
     release, distro_obj = _release_distro(request.user, project, version, distro)
@@ -109,8 +105,8 @@ def submission_create(request, project: str, version: str, distro: str):
     return JsonResponse(
         {
             "id": submission.pk,
-            "url": _absolute(reverse("api-submission", args=[submission.pk])),
-            "page": _absolute(reverse("submission-detail", args=[submission.pk])),
+            "url": request.build_absolute_uri(reverse("api-submission", args=[submission.pk])),
+            "page": request.build_absolute_uri(reverse("submission-detail", args=[submission.pk])),
             "state": submission.state,
             "sha256": submission.artifact.sha256,
             "created": created,
