@@ -257,7 +257,7 @@ MATRIX_COLUMNS = [
     ("invited", "Invited"),
     ("downloaded", "Pre-release downloaded"),
     ("submitted", "Submitted"),
-    ("verifying", "Verifying"),
+    ("verifying", "Verified"),
     ("failed", "Failed"),
     ("passed", "Passed"),
     ("accepted", "Accepted"),
