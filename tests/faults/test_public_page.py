@@ -58,8 +58,13 @@ def complete(page: bytes) -> bool:
     return page.startswith(b"<!doctype html>") and page.rstrip().endswith(b"</html>")
 
 
-def part_files(folder) -> list:
-    return [p for p in folder.iterdir() if p.name.startswith(".tmp-") and p.stat().st_size]
+def half_written_page(folder) -> bool:
+    """A temporary file holding the start of the new page (the JSON twin is written first)."""
+    return any(
+        p.read_bytes().startswith(b"<!doctype")
+        for p in folder.iterdir()
+        if p.name.startswith(".tmp-")
+    )
 
 
 def test_a_regeneration_killed_midway_leaves_the_old_page(project, public_dir):
@@ -74,7 +79,12 @@ def test_a_regeneration_killed_midway_leaves_the_old_page(project, public_dir):
 
     child = regeneration(public_dir, project.slug, slow=True)
     try:
-        wait_for(lambda: part_files(folder), timeout=30, interval=0.02, what="a half-written page")
+        wait_for(
+            lambda: half_written_page(folder) or (folder / "index.html").read_bytes() != old_page,
+            timeout=30,
+            interval=0.02,
+            what="the new page half written",
+        )
     finally:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait(10)
