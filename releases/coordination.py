@@ -249,8 +249,8 @@ def release_respin(*, release: Release, actor, tarball) -> Release:
     if locked.state in (Release.State.PRERELEASE, Release.State.FROZEN):
         # Indexing the new tarball and mailing fresh links with the changes is the
         # same delivery as at opening; every maintainer is invited to the new file.
-        from .tasks import release_deliver_prerelease
+        from .tasks import queue_on_commit, release_deliver_prerelease
 
-        transaction.on_commit(lambda: release_deliver_prerelease.delay(locked.pk))
+        queue_on_commit(release_deliver_prerelease, locked.pk)
     public_changed(locked.project)
     return locked

@@ -286,9 +286,9 @@ def release_open(*, release: Release, actor) -> Release:
     locked.prerelease_date = locked.prerelease_date or timezone.now()
     locked.save(update_fields=["state", "prerelease_date"])
     audit_record(actor=actor, verb="release.open", target=locked)
-    from .tasks import release_deliver_prerelease
+    from .tasks import queue_on_commit, release_deliver_prerelease
 
-    transaction.on_commit(lambda: release_deliver_prerelease.delay(locked.pk))
+    queue_on_commit(release_deliver_prerelease, locked.pk)
     release.refresh_from_db()
     return release
 
@@ -503,10 +503,11 @@ def submission_create(
             note=note,
         ), True
     except Exception:
-        # The row never came to be: neither may its files.
-        for artifact in filter(None, (bundle, staged)):
-            storages[artifact.storage].delete(artifact.key)
-            artifact.delete()
+        if not Submission.objects.filter(artifact=bundle).exists():
+            # The row never came to be: neither may its files.
+            for artifact in filter(None, (bundle, staged)):
+                storages[artifact.storage].delete(artifact.key)
+                artifact.delete()
         raise
 
 
@@ -538,9 +539,9 @@ def _submission_record(
         superseded=superseded,
         package_links=[url for url, _ in package_links],
     )
-    from .tasks import submission_verify as verify_task
+    from .tasks import queue_on_commit, submission_verify
 
-    transaction.on_commit(lambda: verify_task.delay(submission.pk))
+    queue_on_commit(submission_verify, submission.pk)
     return submission
 
 
