@@ -62,10 +62,9 @@ def celery_broker(url: str):
     from portal.celery import app
 
     def reset() -> None:
-        if app._pool is not None:
-            with contextlib.suppress(Exception):
-                app._pool.force_close_all()
-            app._pool = None
+        # Forget, never close: kombu keeps one pool per broker URL for the whole
+        # process, and the session's own would come back closed.
+        app._pool = None
         app.amqp._producer_pool = None
 
     # Celery reads CELERY_BROKER_URL from the environment before its own
