@@ -163,6 +163,53 @@ def releases_requeue_stuck(*, now: datetime | None = None) -> list[int]:
     return queued
 
 
+def deliveries_requeue_missing(*, now: datetime | None = None) -> list[int]:
+    """Queue the pre-release delivery again where an approved maintainer was never mailed.
+
+    Covers a delivery task lost with its broker; the delivery itself mails
+    only those not yet invited to the current tarball.
+    """
+    from .models import Maintainership, PrereleaseInvitation
+    from .tasks import queue_on_commit, release_deliver_prerelease
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    queued = []
+    releases = Release.objects.filter(
+        state__in=(Release.State.PRERELEASE, Release.State.FROZEN),
+        prerelease__isnull=False,
+        prerelease_date__lte=cutoff,
+    ).annotate(
+        last_queued=_last_event(("release.open", "release.respin", "release.deliver_requeue"))
+    )
+    for release in releases[:BATCH]:
+        if release.last_queued and release.last_queued > cutoff:
+            continue
+        maintainers = set(
+            Maintainership.objects.filter(
+                project=release.project_id,
+                state=Maintainership.State.APPROVED,
+                user__is_active=True,
+            ).values_list("user_id", flat=True)
+        )
+        invited = set(
+            PrereleaseInvitation.objects.filter(
+                release=release, artifact=release.prerelease_id
+            ).values_list("user_id", flat=True)
+        )
+        if maintainers - invited:
+            with transaction.atomic():
+                audit_record(
+                    actor=None,
+                    verb="release.deliver_requeue",
+                    target=release,
+                    missing=sorted(maintainers - invited),
+                )
+                queue_on_commit(release_deliver_prerelease, release.pk)
+            queued.append(release.pk)
+    return queued
+
+
 def sweep() -> dict[str, list[int]]:
     """One round of the sweeper; returns what it queued again."""
     now = timezone.now()
@@ -170,6 +217,7 @@ def sweep() -> dict[str, list[int]]:
         "stalled_verifications": submissions_requeue_stalled(now=now),
         "lost_verifications": submissions_requeue_lost(now=now),
         "stuck_releases": releases_requeue_stuck(now=now),
+        "missing_deliveries": deliveries_requeue_missing(now=now),
     }
     if any(result.values()):
         logger.warning("sweeper queued again: %s", result)

@@ -230,6 +230,15 @@ def maintainership_approve(*, claim: Maintainership, actor) -> None:
         reason="",
         allowed_from=(Maintainership.State.REQUESTED,),
     )
+    # A maintainer approved while a release is open gets its pre-release too.
+    from .tasks import queue_on_commit, release_deliver_prerelease
+
+    for release_id in Release.objects.filter(
+        project=claim.project,
+        state__in=(Release.State.PRERELEASE, Release.State.FROZEN),
+        prerelease__isnull=False,
+    ).values_list("pk", flat=True):
+        queue_on_commit(release_deliver_prerelease, release_id)
     public_changed(claim.project)
 
 

@@ -57,10 +57,11 @@ def _claim_lease() -> timedelta:
 
 def public_page_schedule(*, project: Project) -> None:
     """Regenerate the project's public page once the current transaction commits."""
+    from releases.tasks import queue_on_commit
+
     from .tasks import page_regenerate
 
-    project_id = project.pk
-    transaction.on_commit(lambda: page_regenerate.delay(project_id))
+    queue_on_commit(page_regenerate, project.pk)
 
 
 def public_page_render(*, project: Project) -> tuple[bytes, bytes]:
@@ -105,10 +106,12 @@ def release_publish(*, release: Release, actor) -> Release:
         )
     release.refresh_from_db()
     audit_record(actor=actor, verb="release.publish", target=release)
+    from releases.tasks import queue_on_commit
+
     from .tasks import release_assemble
 
-    release_id = release.pk
-    transaction.on_commit(lambda: release_assemble.delay(release_id))
+    # The sweeper queues it again if the broker is down now.
+    queue_on_commit(release_assemble, release.pk)
     return release
 
 

@@ -138,6 +138,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "stalled_verifications": [],
         "lost_verifications": [],
         "stuck_releases": [],
+        "missing_deliveries": [],
     }
     Submission.objects.filter(pk=submission.pk).update(state="verifying")
     from django.utils import timezone

@@ -196,3 +196,37 @@ def test_profile_display_name_and_tokens(client, maintainer):
     profile_page = client.get(reverse("profile")).content.decode()
     assert key not in profile_page and key[:10] in profile_page  # shown once
     assert "Ubuntu &lt;Dev&gt;" in profile_page
+
+
+def test_a_maintainer_approved_while_a_release_is_open_gets_its_prerelease(
+    release, ubuntu, staff, django_capture_on_commit_callbacks
+):
+    asker = UserFactory(username="late", email="late@example.org")
+    claim = services.maintainership_request(user=asker, project=release.project, distro=ubuntu)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.maintainership_approve(claim=claim, actor=staff)
+    # The decision mail, the delivery of the open release, the public page.
+    assert len(queued) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        services.release_deliver_prerelease(release=release)
+    assert PrereleaseInvitation.objects.filter(user=asker, release=release).count() == 1
+
+
+def test_the_sweeper_queues_a_delivery_that_was_lost(
+    release, maintainer, settings, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from releases import recovery
+
+    release.prerelease_date = timezone.now() - timedelta(hours=1)
+    release.save()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert recovery.deliveries_requeue_missing() == [release.pk]
+        assert recovery.deliveries_requeue_missing() == []  # not again so soon
+    assert len(queued) == 1
+    PrereleaseInvitation.objects.create(
+        release=release, user=maintainer, artifact=release.prerelease
+    )
+    later = timezone.now() + timedelta(hours=2)
+    assert recovery.deliveries_requeue_missing(now=later) == []  # everyone has it
