@@ -18,6 +18,7 @@ an approved ubuntu maintainer and an API token, then times:
     python bench/bench_upload.py                       # 200 MB, both configurations
     python bench/bench_upload.py --backend embedded    # one configuration
     python bench/bench_upload.py --size 50M --repeat 2
+    python bench/bench_upload.py --backend embedded --polling-interval 0.1   # a proposed setting
 """
 
 from __future__ import annotations
@@ -150,14 +151,17 @@ def yardstick(stack: Stack, path: Path) -> float:
     return elapsed
 
 
-def bench_backend(backend: str, prerelease: Path, bundle: Path, repeat: int) -> dict:
+def bench_backend(
+    backend: str, prerelease: Path, bundle: Path, repeat: int, polling_interval: float | None
+) -> dict:
     with Stack(backend, extra_env={"BENCH_PRERELEASE": str(prerelease)}) as stack:
         t0 = time.perf_counter()
         token = json.loads(stack.python(SETUP).strip().splitlines()[-1])["token"]
-        print(f"\n== {backend}: {stack.describe()}")
+        poll = f"; worker polling every {polling_interval} s" if polling_interval else ""
+        print(f"\n== {backend}: {stack.describe()}{poll}")
         print(f"setup (store + index the pre-release): {time.perf_counter() - t0:.1f} s")
         base_url = stack.web(workers=2)
-        stack.worker(concurrency=1)
+        stack.worker(concurrency=1, polling_interval=polling_interval)
         runs, sticks = [], []
         for number in range(repeat):
             # Different bytes each time (the same bytes would be recognised as a
@@ -188,6 +192,11 @@ def main() -> int:
     p.add_argument("--size", default="200M", help="compressed size of the bundle (default 200M)")
     p.add_argument("--backend", action="append", choices=["embedded", "services"])
     p.add_argument("--repeat", type=int, default=1, help="uploads per configuration; best kept")
+    p.add_argument(
+        "--polling-interval",
+        type=float,
+        help="broker polling interval for the worker (a proposed setting; default: the portal's)",
+    )
     args = p.parse_args()
     backends = args.backend or ["embedded", "services"]
     if "services" in backends and not args.backend and (postgres_problem() or redis_problem()):
@@ -204,7 +213,10 @@ def main() -> int:
             f"bundle: {bundle.stat().st_size / MiB:.0f} MiB compressed; python "
             f"{sys.version.split()[0]}"
         )
-        results = [bench_backend(b, prerelease, bundle, args.repeat) for b in backends]
+        results = [
+            bench_backend(b, prerelease, bundle, args.repeat, args.polling_interval)
+            for b in backends
+        ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("\nbackend    upload-to-verdict  yardstick  ratio")

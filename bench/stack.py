@@ -249,25 +249,31 @@ class Stack:
         wait_for(lambda: process.check_alive() or port_answers(port), 60, "gunicorn")
         return f"http://127.0.0.1:{port}"
 
-    def worker(self, concurrency: int = 1) -> Process:
-        process = Process(
+    def worker(self, concurrency: int = 1, polling_interval: float | None = None) -> Process:
+        """`celery -A portal worker`; with `polling_interval`, the same worker with
+        that broker transport option (how often a polling broker is asked for work)
+        set on top of the portal's settings, to measure a proposed setting."""
+        args = [
             "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "portal",
-                "worker",
-                f"--concurrency={concurrency}",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"bench-{uuid.uuid4().hex[:6]}@%h",
-            ],
-            self.env,
-            self.work,
-        )
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench-{uuid.uuid4().hex[:6]}@%h",
+        ]
+        if polling_interval is None:
+            cmd = [str(BIN / "celery"), "-A", "portal", *args]
+        else:
+            code = (
+                "from portal.celery import app\n"
+                "app.conf.broker_transport_options = {**app.conf.broker_transport_options,"
+                f" 'polling_interval': {polling_interval!r}}}\n"
+                f"app.worker_main({args!r})\n"
+            )
+            cmd = [sys.executable, "-c", code]
+        process = Process("worker", cmd, {**self.env, "PYTHONPATH": str(REPO)}, self.work)
         self.processes.append(process)
         wait_for(lambda: process.check_alive() or " ready." in process.log(), 60, "celery worker")
         return process
