@@ -40,6 +40,8 @@ class Profile(models.Model):
         blank=True,
         help_text="Shown on the public download page, e.g. “Packaged for Ubuntu by …”.",
     )
+    # When the sign-up link was followed; a confirmation link works only once.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()

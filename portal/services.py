@@ -56,6 +56,7 @@ class ConfirmationFailed(Exception):
 
 @transaction.atomic
 def account_confirm(*, token: str):
+    """Activate the account a sign-up link stands for; the link works once."""
     try:
         user_id = signing.loads(
             token, salt=SIGNUP_SALT, max_age=timedelta(days=settings.SIGNUP_LINK_DAYS)
@@ -67,10 +68,14 @@ def account_confirm(*, token: str):
     user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
     if user is None:
         raise ConfirmationFailed("This account no longer exists: sign up again.")
-    if not user.is_active and user.last_login is None:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        audit_record(actor=user, verb="account.confirm", target=user)
+    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    if profile.confirmed_at is not None:
+        raise ConfirmationFailed("This account is confirmed already: log in.")
+    profile.confirmed_at = timezone.now()
+    profile.save(update_fields=["confirmed_at"])
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(actor=user, verb="account.confirm", target=user)
     return user
 
 

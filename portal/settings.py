@@ -309,6 +309,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 SWEEPER_INTERVAL_SECONDS = env_int("SWEEPER_INTERVAL_SECONDS", 60)
 SWEEPER_RECEIVED_SECONDS = env_int("SWEEPER_RECEIVED_SECONDS", 5 * 60)
 SWEEPER_VERIFYING_SECONDS = env_int("SWEEPER_VERIFYING_SECONDS", CELERY_TASK_TIME_LIMIT + 5 * 60)
+# A verification that stalls this many times fails with a message instead.
+SWEEPER_MAX_STALLS = env_int("SWEEPER_MAX_STALLS", 3)
 if SWEEPER_VERIFYING_SECONDS <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured(
         "SWEEPER_VERIFYING_SECONDS must exceed CELERY_TASK_TIME_LIMIT: "
@@ -331,6 +333,9 @@ CELERY_BEAT_SCHEDULE = {
 # download when a sha256 must be compared.
 PACKAGE_LINK_CHECK_TIMEOUT = env_int("PACKAGE_LINK_CHECK_TIMEOUT", 10)
 PACKAGE_LINK_DOWNLOAD_SECONDS = env_int("PACKAGE_LINK_DOWNLOAD_SECONDS", 600)
+# Link checks never reach private, loopback or link-local addresses unless this
+# is set (a portal whose packagers host on an internal mirror).
+PACKAGE_LINK_ALLOW_PRIVATE = env_bool("PACKAGE_LINK_ALLOW_PRIVATE", False)
 
 # --- Mail -----------------------------------------------------------------
 

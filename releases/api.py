@@ -148,14 +148,21 @@ def release_detail(request, project: str, version: str):
         .filter(project__slug=project, version=version)
         .first()
     )
-    if release is None:
-        raise Http404(f"No release {project} {version}.")
-    latest = {}
-    for submission in (
-        Submission.objects.filter(release=release)
-        .select_related("distro")
-        .order_by("distro__slug", "-created_at")
+    user = request.user
+    if release is None or not (
+        user.is_staff or selectors.is_active_maintainer(user, release.project)
     ):
+        raise Http404(f"No release {project} {version} of a project you maintain.")
+    submissions = Submission.objects.filter(release=release)
+    if not user.is_staff:
+        # A maintainer sees the distros they maintain, not everyone's work.
+        submissions = submissions.filter(
+            distro__maintainerships__user=user,
+            distro__maintainerships__project=release.project,
+            distro__maintainerships__state="approved",
+        )
+    latest = {}
+    for submission in submissions.select_related("distro").order_by("distro__slug", "-created_at"):
         latest.setdefault(submission.distro.slug, submission)
     return JsonResponse(
         {

@@ -26,6 +26,24 @@ from .services import artifact_create, audit_record, public_changed, release_ope
 REMIND_EVERY = timedelta(days=1)
 
 
+def _prerelease_manifest(tarball, project: Project) -> dict:
+    """Index an uploaded pre-release before it is kept: a broken one is refused at once."""
+    import bundlecheck
+
+    try:
+        manifest = bundlecheck.build_manifest(
+            tarball,
+            policy=bundlecheck.load_policy(project.policy),
+            total_size=getattr(tarball, "size", None),
+        )
+    except bundlecheck.ArchiveError as error:
+        raise BadUpload(
+            f"The pre-release tarball cannot be used: {error.message} {error.hint}", field="tarball"
+        ) from None
+    tarball.seek(0)
+    return manifest
+
+
 def maintainer_addresses(project, distro) -> list[str]:
     return list(
         Maintainership.objects.filter(
@@ -53,6 +71,7 @@ def release_create(
     """A new release with its pre-release tarball; opened at once unless asked not to."""
     if Release.objects.filter(project=project, version=version).exists():
         raise Conflict(f"{project} {version} exists already.")
+    manifest = _prerelease_manifest(tarball, project)
     artifact = artifact_create(
         kind=Artifact.Kind.PRERELEASE,
         content=tarball,
@@ -64,6 +83,7 @@ def release_create(
         project=project,
         version=version,
         prerelease=artifact,
+        manifest=manifest,
         submission_deadline=deadline,
         release_date=release_date,
     )
@@ -225,6 +245,7 @@ def release_respin(*, release: Release, actor, tarball) -> Release:
         release, (Release.State.DRAFT, Release.State.PRERELEASE, Release.State.FROZEN), "respun"
     )
     old_manifest = locked.manifest
+    manifest = _prerelease_manifest(tarball, locked.project)
     artifact = artifact_create(
         kind=Artifact.Kind.PRERELEASE,
         content=tarball,
@@ -236,7 +257,7 @@ def release_respin(*, release: Release, actor, tarball) -> Release:
     stale_ids = list(stale.values_list("pk", flat=True))
     stale.update(state=Submission.State.STALE)
     Release.objects.filter(pk=locked.pk).update(
-        prerelease=artifact, manifest=None, replaced_manifest=old_manifest
+        prerelease=artifact, manifest=manifest, replaced_manifest=old_manifest
     )
     audit_record(
         actor=actor,

@@ -91,6 +91,15 @@ def submissions_requeue_lost(*, now: datetime | None = None) -> list[int]:
     return queued
 
 
+def _stalls(submission_id: int) -> int:
+    return AuditEvent.objects.filter(
+        object_type="releases.submission",
+        object_id=str(submission_id),
+        verb="submission.requeue",
+        detail__reason="verification stalled",
+    ).count()
+
+
 def submissions_requeue_stalled(*, now: datetime | None = None) -> list[int]:
     """Hand back to `received`, and queue again, verifications whose worker died."""
     now = now or timezone.now()
@@ -103,6 +112,17 @@ def submissions_requeue_stalled(*, now: datetime | None = None) -> list[int]:
     )
     queued = []
     for pk, started in list(stalled):
+        if _stalls(pk) >= settings.SWEEPER_MAX_STALLS:
+            # A bundle that kills its worker every time must not loop forever.
+            from .services import submission_fail
+
+            submission_fail(
+                submission_id=pk,
+                error=f"Verification stopped {settings.SWEEPER_MAX_STALLS} times without "
+                "finishing (the worker ran out of time or memory). Upload a smaller bundle, "
+                "only your distros/$DISTRO files, or ask the release manager.",
+            )
+            continue
         with transaction.atomic():
             # Conditional: only if no one claimed it again since it was read.
             reset = Submission.objects.filter(

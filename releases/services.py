@@ -477,54 +477,82 @@ def submission_create(
             "nothing was stored.",
             field="sha256",
         )
-    existing = Submission.objects.filter(
-        release=release,
-        distro=distro,
-        state__in=Submission.LIVE_STATES,
-        artifact__sha256=upload.sha256,
-    ).first()
+    existing = _same_bytes(release, distro, upload.sha256)
     if existing is not None:
         return existing, False
-    bundle = artifact_create(
-        kind=Artifact.Kind.SUBMISSION,
-        content=upload,
-        sha256=upload.sha256,
-        size=upload.size,
-        original_name=upload.name,
-    )
-    staged = None
-    if package is not None:
-        staged = artifact_create(
-            kind=Artifact.Kind.STAGED_PACKAGE,
-            content=package,
-            sha256=package.sha256,
-            size=package.size,
-            original_name=package.name,
-        )
+    stored: list[Artifact] = []
     try:
+        stored.append(
+            artifact_create(
+                kind=Artifact.Kind.SUBMISSION,
+                content=upload,
+                sha256=upload.sha256,
+                size=upload.size,
+                original_name=upload.name,
+            )
+        )
+        if package is not None:
+            stored.append(
+                artifact_create(
+                    kind=Artifact.Kind.STAGED_PACKAGE,
+                    content=package,
+                    sha256=package.sha256,
+                    size=package.size,
+                    original_name=package.name,
+                )
+            )
         return _submission_record(
             release=release,
             distro=distro,
             submitter=submitter,
-            bundle=bundle,
-            staged=staged,
+            bundle=stored[0],
+            staged=stored[1] if len(stored) > 1 else None,
             package_links=package_links,
             note=note,
         ), True
+    except _AlreadyUploaded as duplicate:
+        _artifacts_discard(stored)
+        return duplicate.submission, False
     except Exception:
-        if not Submission.objects.filter(artifact=bundle).exists():
+        if not stored or not Submission.objects.filter(artifact=stored[0]).exists():
             # The row never came to be: neither may its files.
-            for artifact in filter(None, (bundle, staged)):
-                storages[artifact.storage].delete(artifact.key)
-                artifact.delete()
+            _artifacts_discard(stored)
         raise
+
+
+# An upload of bytes already uploaded returns that submission, unless it
+# failed or was rejected: uploading the same file again is then a fresh try.
+DEDUPLICATED_STATES = ("received", "verifying", "passed", "accepted")
+
+
+def _same_bytes(release, distro, sha256: str) -> Submission | None:
+    return Submission.objects.filter(
+        release=release, distro=distro, state__in=DEDUPLICATED_STATES, artifact__sha256=sha256
+    ).first()
+
+
+class _AlreadyUploaded(Exception):
+    def __init__(self, submission: Submission):
+        self.submission = submission
+
+
+def _artifacts_discard(artifacts: list[Artifact]) -> None:
+    for artifact in artifacts:
+        storages[artifact.storage].delete(artifact.key)
+        artifact.delete()
 
 
 @transaction.atomic
 def _submission_record(
     *, release, distro, submitter, bundle, staged, package_links, note
 ) -> Submission:
-    Release.objects.select_for_update().get(pk=release.pk)  # serialises uploads per release
+    # Serialises uploads per release, and judges the release as it is now: it
+    # may have been frozen while the body streamed in.
+    locked = Release.objects.select_for_update().get(pk=release.pk)
+    release_accepting_uploads(locked, distro)
+    duplicate = _same_bytes(locked, distro, bundle.sha256)
+    if duplicate is not None:
+        raise _AlreadyUploaded(duplicate)
     previous = Submission.objects.filter(
         release=release, distro=distro, state__in=Submission.LIVE_STATES
     )

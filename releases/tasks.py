@@ -118,6 +118,16 @@ def submission_verify(self, submission_id: int) -> str:
         # Let it be claimed again on the retry (or by the sweeper, if the retry is lost).
         services.submission_release_claim(submission_id=submission_id)
         raise
+    except Exception:
+        # Not the archive's fault (the engine reports those as findings) and not
+        # worth another try: say so once, rather than be swept up forever.
+        logger.exception("verification of submission %s crashed", submission_id)
+        services.submission_fail(
+            submission_id=submission_id,
+            error="The verifier met a problem of its own and could not finish. The release "
+            "manager has been told through the logs; upload again later, or ask them.",
+        )
+        return "crashed"
     if done is None:
         # Another delivery claimed it, or it is decided already.
         return "nothing to claim"

@@ -10,6 +10,8 @@ breakage.
 from __future__ import annotations
 
 import hashlib
+import http.client
+import ipaddress
 import logging
 import socket
 import time
@@ -18,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mass_mail
@@ -79,8 +82,49 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         return new
 
 
+def _refuse_private(address: str) -> None:
+    """Links are checked on the public internet only: never the portal's own network.
+
+    Judged on the address actually connected to, after every redirect, so a
+    name that resolves (or re-resolves) to an internal host is refused too.
+    """
+    if getattr(settings, "PACKAGE_LINK_ALLOW_PRIVATE", False):
+        return
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if getattr(ip, "ipv4_mapped", None):
+        ip = ip.ipv4_mapped
+    if not ip.is_global:
+        raise _Refused(
+            "the address is on a private or local network; only public addresses are checked"
+        )
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private(self.sock.getpeername()[0])
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private(self.sock.getpeername()[0])
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_GuardedHTTPConnection, req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_GuardedHTTPSConnection, req, context=self._context)
+
+
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_RedirectHandler())
+    return urllib.request.build_opener(
+        _RedirectHandler(), _GuardedHTTPHandler(), _GuardedHTTPSHandler()
+    )
 
 
 def _open(opener, url: str, headers: dict, timeout: float, method: str = "GET"):
@@ -136,12 +180,15 @@ def link_probe(url: str, *, sha256: str = "", timeout: float | None = None) -> P
 def _compare_digest(opener, url: str, expected: str, headers: dict, timeout: float) -> Probe:
     digest, size = hashlib.sha256(), 0
     deadline = time.monotonic() + _download_budget()
+    limit = settings.UPLOAD_MAX_BYTES
     with _open(opener, url, headers, timeout) as response:
         while chunk := response.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
             if time.monotonic() > deadline:
                 return Probe(False, f"download took longer than {_seconds(_download_budget())}")
+            if size > limit:
+                return Probe(False, f"the file is larger than {limit:,} bytes; not compared")
     got = digest.hexdigest()
     if got != expected:
         return Probe(False, f"sha256 differs: got {got}, expected {expected}")
@@ -207,6 +254,8 @@ def package_links_check_all() -> str:
             checked += 1
             try:
                 changed += package_link_check(link=link)
+            except SoftTimeLimitExceeded:
+                raise
             except Exception:  # one odd link must not stop the others
                 log.exception("package link %s: check failed", link.pk)
         return f"checked {checked} links, {changed} changed health"

@@ -166,3 +166,43 @@ def test_the_sweeper_queues_the_assembly_of_a_release_left_publishing(
         assert recovery.sweep()["stuck_releases"] == [release.pk]
     assert len(queued) == 1
     assert AuditEvent.objects.filter(verb="release.requeue", object_id=str(release.pk)).count() == 1
+
+
+def test_a_verification_that_keeps_stalling_fails_instead_of_looping(
+    release, ubuntu, maintainer, settings
+):
+    from releases import recovery
+    from releases.models import Submission
+    from tests.faults.conftest import submit
+    from tests.helpers import bundle_bytes
+
+    settings.SWEEPER_VERIFYING_SECONDS = 0
+    settings.SWEEPER_MAX_STALLS = 2
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    for _ in range(2):
+        Submission.objects.filter(pk=submission.pk).update(state="verifying")
+        assert recovery.submissions_requeue_stalled() == [submission.pk]
+    Submission.objects.filter(pk=submission.pk).update(state="verifying")
+    assert recovery.submissions_requeue_stalled() == []
+    submission.refresh_from_db()
+    assert submission.state == "failed" and "stopped 2 times" in submission.error
+
+
+def test_a_crash_in_the_verifier_fails_the_submission_once(
+    release, ubuntu, maintainer, monkeypatch
+):
+    from releases import services, tasks
+    from releases.models import Submission
+    from tests.faults.conftest import submit
+    from tests.helpers import bundle_bytes
+
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+
+    def explode(**kwargs):
+        Submission.objects.filter(pk=submission.pk).update(state="verifying")
+        raise KeyError("policy lost a table")
+
+    monkeypatch.setattr(services, "submission_verify", explode)
+    assert tasks.submission_verify.run(submission.pk) == "crashed"
+    submission.refresh_from_db()
+    assert submission.state == "failed" and "problem of its own" in submission.error

@@ -70,7 +70,7 @@ def api_routes(submission):
         "api release": (
             "get",
             reverse("api-release", args=["convirt", "2.0"]),
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 404, 200],
         ),
     }
 
@@ -115,3 +115,24 @@ def test_an_inactive_account_is_treated_as_anonymous(client, release, submission
 def test_a_plain_user_sees_no_submission(client, submission):
     client.force_login(UserFactory(username="curious"))
     assert client.get(reverse("submission-detail", args=[submission.pk])).status_code == 404
+
+
+def test_the_release_api_shows_a_maintainer_only_their_distros(
+    client, release, submission, other_maintainer, staff
+):
+    from tests.factories import UserFactory
+
+    url = reverse("api-release", args=["convirt", "2.0"])
+    mine = client.get(
+        url, HTTP_AUTHORIZATION="Token " + ApiToken.issue(user=other_maintainer, name="t")[1]
+    ).json()
+    assert mine["distros"] == {}  # fedora has nothing; ubuntu's work is not theirs to see
+    everything = client.get(
+        url, HTTP_AUTHORIZATION="Token " + ApiToken.issue(user=staff, name="t")[1]
+    ).json()
+    assert set(everything["distros"]) == {"ubuntu"}
+    stranger = UserFactory(username="stranger")
+    response = client.get(
+        url, HTTP_AUTHORIZATION="Token " + ApiToken.issue(user=stranger, name="t")[1]
+    )
+    assert response.status_code == 404

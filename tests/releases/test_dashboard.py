@@ -227,7 +227,7 @@ def test_respin_makes_submissions_stale_and_mails_what_changed(
     old.refresh_from_db()
     assert old.state == "stale"
     release.refresh_from_db()
-    assert release.manifest is None and release.replaced_manifest
+    assert release.replaced_manifest and release.manifest != release.replaced_manifest
     with django_capture_on_commit_callbacks(execute=True):
         services.release_deliver_prerelease(release=release)
     message = mail.outbox[-1]
@@ -275,3 +275,16 @@ def test_publish_and_withdraw_from_the_dashboard(
     release.refresh_from_db()
     assert release.state == "withdrawn" and release.withdrawn_reason == "The installer deletes /etc"
     assert response.status_code == 200
+
+
+def test_a_broken_prerelease_tarball_is_refused_when_given(client, release, staff):
+    client.force_login(staff)
+    body, content_type = multipart(
+        {"version": "2.2"}, {"tarball": ("convirt-2.2.tar.gz", prerelease_bytes()[:500])}
+    )
+    response = client.generic(
+        "POST", reverse("staff-release-new", args=["convirt"]), body, content_type=content_type
+    )
+    assert response.status_code == 400
+    assert "pre-release tarball cannot be used" in response.content.decode()
+    assert not Release.objects.filter(version="2.2").exists()

@@ -51,10 +51,17 @@ def test_sign_up_confirm_and_claim_a_new_distro(
     assert user.password.startswith("md5$") or user.password  # tests use a fast hasher
     assert client.login(username="ubu", password="a-long-enough-password-42") is False
 
-    confirm = client.get(path_of(link_in(mail.outbox[-1])))
+    confirm_link = path_of(link_in(mail.outbox[-1]))
+    confirm = client.get(confirm_link)
     assert confirm.status_code == 302 and confirm["Location"] == reverse("my-distros")
     user.refresh_from_db()
     assert user.is_active
+
+    # The link works once: it is no way to log in later.
+    from django.test import Client
+
+    again = Client().get(confirm_link)
+    assert again.status_code == 400 and "confirmed already" in again.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(

@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from releases import services
-from releases.models import Artifact, Finding, Submission
+from releases.models import Artifact, Finding, Release, Submission
 from tests.helpers import broken_bundle_bytes, bundle_bytes
 from tests.processes import wait_for
 
@@ -118,3 +118,24 @@ def test_progress_is_saved_while_verifying(release, ubuntu, maintainer):
     write(40, 100)  # never goes backwards
     submission.refresh_from_db()
     assert submission.progress == 50
+
+
+@pytest.mark.django_db
+def test_a_release_frozen_while_the_body_streamed_in_takes_no_upload(release, ubuntu, maintainer):
+    from releases.errors import Conflict
+
+    stale_view = Release.objects.get(pk=release.pk)  # loaded before the body arrived
+    Release.objects.filter(pk=release.pk).update(state="frozen")
+    before = Artifact.objects.count()
+    with pytest.raises(Conflict, match="frozen"):
+        submit(stale_view, ubuntu, maintainer, bundle_bytes())
+    assert Submission.objects.count() == 0 and Artifact.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_the_same_file_after_a_failure_is_a_fresh_try(release, ubuntu, maintainer):
+    first = submit(release, ubuntu, maintainer, bundle_bytes())
+    Submission.objects.filter(pk=first.pk).update(state="failed", error="storage was down")
+    again = submit(release, ubuntu, maintainer, bundle_bytes())
+    assert again.pk != first.pk and again.state == "received"
+    assert Submission.objects.get(pk=first.pk).state == "superseded"

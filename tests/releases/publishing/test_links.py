@@ -84,6 +84,8 @@ def http_server():
 @pytest.fixture(autouse=True)
 def short_timeout(settings):
     settings.PACKAGE_LINK_CHECK_TIMEOUT = 0.5
+    # The test server is on loopback, which production refuses (see below).
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = True
 
 
 @pytest.mark.parametrize(
@@ -171,3 +173,52 @@ def test_the_periodic_check_covers_every_url_link_and_holds_a_lock(
         assert links.package_links_check_all() == "another check is running"
     finally:
         cache.delete(links.LOCK_KEY)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_links_to_the_portals_own_network_are_refused(http_server, settings, host):
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = False
+    port = http_server.server_address[1]
+    result = links.link_probe(f"http://{host}:{port}/ok.deb")
+    assert not result.ok
+    assert "private or local network" in result.detail
+
+
+def test_a_redirect_into_the_private_network_is_refused(http_server, settings, monkeypatch):
+    """A public-looking first hop that sends the checker inside is stopped at the connect."""
+
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = False
+    seen = []
+    original = links._refuse_private
+
+    def first_hop_public(address):
+        seen.append(address)
+        if len(seen) > 1:  # the redirected hop: judged for real
+            original(address)
+
+    monkeypatch.setattr(links, "_refuse_private", first_hop_public)
+    result = links.link_probe(f"{http_server.base}/hops-1")
+    assert not result.ok and "private or local network" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("10.1.2.3", True),
+        ("192.168.0.9", True),
+        ("169.254.169.254", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("fd00::1", True),
+        ("0.0.0.0", True),
+        ("93.184.216.34", False),
+        ("2606:2800:220:1:248:1893:25c8:1946", False),
+    ],
+)
+def test_which_addresses_count_as_private(settings, address, refused):
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = False
+    if refused:
+        with pytest.raises(links._Refused):
+            links._refuse_private(address)
+    else:
+        links._refuse_private(address)
