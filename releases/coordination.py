@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .errors import BadUpload, Conflict
@@ -79,14 +80,20 @@ def release_create(
         size=getattr(tarball, "size", None),
         original_name=getattr(tarball, "name", ""),
     )
-    release = Release.objects.create(
-        project=project,
-        version=version,
-        prerelease=artifact,
-        manifest=manifest,
-        submission_deadline=deadline,
-        release_date=release_date,
-    )
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                project=project,
+                version=version,
+                prerelease=artifact,
+                manifest=manifest,
+                submission_deadline=deadline,
+                release_date=release_date,
+            )
+    except IntegrityError:  # the same version created twice at once
+        storages[artifact.storage].delete(artifact.key)
+        artifact.delete()
+        raise Conflict(f"{project} {version} exists already.") from None
     audit_record(actor=actor, verb="release.create", target=release)
     if open_now:
         release_open(release=release, actor=actor)
@@ -94,6 +101,14 @@ def release_create(
 
 
 def _decidable(submission: Submission, allowed: tuple[str, ...]) -> Submission:
+    release = Release.objects.select_for_update().get(pk=submission.release_id)
+    if release.state not in (Release.State.PRERELEASE, Release.State.FROZEN):
+        # What is accepted goes into the source tarball; once publishing
+        # starts, that tarball is being (or has been) built.
+        raise Conflict(
+            f"{release} is {release.get_state_display()}: submissions can no "
+            "longer be accepted or rejected."
+        )
     locked = (
         Submission.objects.select_for_update(of=("self",))
         .select_related("release__project", "distro", "package")
@@ -152,6 +167,9 @@ def submission_reject(*, submission: Submission, actor, comment: str) -> Submiss
         submission, (Submission.State.PASSED, Submission.State.FAILED, Submission.State.ACCEPTED)
     )
     was_accepted = locked.state == Submission.State.ACCEPTED
+    if was_accepted and locked.package_id:
+        # Upstream stops hosting the package it staged for this submission.
+        PackageLink.objects.filter(staged=locked.package_id).delete()
     locked.state = Submission.State.REJECTED
     locked.decided_by, locked.decided_at = actor, timezone.now()
     locked.decision_comment = comment.strip()

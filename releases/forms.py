@@ -9,12 +9,17 @@ from .models import Distro, Project
 from .uploads import BUNDLE_SUFFIXES, PACKAGE_SUFFIXES, suffix_problem
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+# PackageLink.url holds 1000 characters; a page lists at most this many links.
+URL_MAX_LENGTH = 1000
+MAX_LINKS = 20
 _url = URLValidator(schemes=["http", "https"])
 
 
 def parse_package_links(lines: list[str]) -> list[tuple[str, str]]:
     """`URL` or `URL SHA256`, one a line; raises ValidationError naming the bad line."""
     links = []
+    if sum(1 for line in lines if line.strip()) > MAX_LINKS:
+        raise forms.ValidationError(f"Give at most {MAX_LINKS} links at a time.")
     for number, line in enumerate(lines, 1):
         parts = line.split()
         if not parts:
@@ -23,6 +28,11 @@ def parse_package_links(lines: list[str]) -> list[tuple[str, str]]:
         if len(parts) > 2:
             raise forms.ValidationError(
                 f"Line {number}: give a URL and at most one sha256, separated by a space."
+            )
+        if len(url) > URL_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"Line {number}: the address is {len(url)} characters long; "
+                f"at most {URL_MAX_LENGTH} are kept."
             )
         try:
             _url(url)

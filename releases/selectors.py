@@ -124,8 +124,19 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
             else None
         ),
         "downloaded": PrereleaseDownload.objects.filter(release=release, user=user).first(),
-        "accepting": release.state == Release.State.PRERELEASE,
+        "accepting": accepting_uploads(release, distro),
     }
+
+
+def accepting_uploads(release: Release, distro: Distro) -> bool:
+    from .errors import Conflict
+    from .services import release_accepting_uploads
+
+    try:
+        release_accepting_uploads(release, distro)
+    except Conflict:
+        return False
+    return True
 
 
 def submission_for_page(submission_id: int) -> Submission | None:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -177,7 +177,13 @@ def maintainership_request(
         user=user, project=project, distro=distro, state__in=Maintainership.LIVE_STATES
     ).exists():
         raise Conflict(f"You already maintain or have asked to maintain {distro} for {project}.")
-    claim = Maintainership.objects.create(user=user, project=project, distro=distro)
+    try:
+        with transaction.atomic():
+            claim = Maintainership.objects.create(user=user, project=project, distro=distro)
+    except IntegrityError:  # the same request twice at once
+        raise Conflict(
+            f"You already maintain or have asked to maintain {distro} for {project}."
+        ) from None
     audit_record(actor=user, verb="maintainership.request", target=claim)
     mail_on_commit(
         to=staff_addresses(),
@@ -390,6 +396,8 @@ def prerelease_link_open(*, token: str, user) -> tuple[Release, Artifact]:
         )
     except signing.SignatureExpired:
         unsigned = signing.loads(token, salt=PRERELEASE_SALT, max_age=None)
+        if unsigned.get("u") != user.pk:
+            raise NotFound("This download link is someone else's.") from None
         raise LinkExpired(unsigned.get("r")) from None
     except signing.BadSignature:
         raise NotFound("This download link is not valid.") from None

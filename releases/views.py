@@ -147,6 +147,12 @@ def _release_distro_upload(request, release, distro):
         form = UploadForm(request.POST, request.FILES)
         rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
         if not form.is_valid():
+            if _wants_json(request):
+                field, problems = next(iter(form.errors.items()))
+                label = form.fields[field].label if field in form.fields else ""
+                return JsonResponse(
+                    {"error": f"{label}: {problems[0]}" if label else problems[0]}, status=400
+                )
             return _release_distro_page(request, release, distro, form, status=400)
         submission, created = services.submission_create(
             release=release,
@@ -194,6 +200,12 @@ def _release_distro_page(request, release, distro, form, status=200):
 def package_links_add(request, project: str, version: str, distro: str):
     release, distro_obj = _release_distro_or_404(request, project, version, distro)
     form = PackageLinksForm(request.POST)
+    try:
+        services.release_accepting_uploads(release, distro_obj)
+        rate_limit("links", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+    except PortalError as error:
+        messages.error(request, error.message)
+        return redirect("release-distro", project, version, distro)
     if form.is_valid():
         services.package_links_add(
             release=release,

@@ -256,6 +256,11 @@ def release_publish_fail(*, release_id: int, error: str) -> None:
     Release.objects.filter(pk=release_id, state=PUBLISHING).update(
         state=Release.State.FROZEN, published_at=None
     )
+    # Whatever the failed assembly wrote must not stay downloadable.
+    public, key = storages["public"], page.tarball_key(release)
+    for name in (key, f"{key}.sha256", f"{key}.sha512"):
+        with contextlib.suppress(OSError):
+            public.delete(name)
     audit_record(actor=None, verb="release.publish_failed", target=release, error=error[:2000])
 
 

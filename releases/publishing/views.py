@@ -70,7 +70,18 @@ def public_file(request, project: str, name: str):
     """A published file (source tarball, checksum) under the project's folder."""
     if _bad_name(name):
         raise Http404("No such file.")
-    return _serve(storages["public"], f"{project}/{name}")
+    key = f"{project}/{name}"
+    tarball_key = key.removesuffix(".sha256").removesuffix(".sha512")
+    # Only what a published release points at: a tarball still being
+    # assembled, or left by a failed assembly, is nobody's to fetch.
+    if not Release.objects.filter(
+        project__slug=project,
+        state__in=[Release.State.RELEASED, Release.State.WITHDRAWN],
+        source_tarball__storage="public",
+        source_tarball__key=tarball_key,
+    ).exists():
+        raise Http404("No such file.")
+    return _serve(storages["public"], key)
 
 
 @require_safe
@@ -82,7 +93,8 @@ def staged_package(request, project: str, version: str, link_id: int, filename: 
         staged__isnull=False,
         release__project__slug=project,
         release__version=version,
-        release__state__in=[Release.State.RELEASED, Release.State.WITHDRAWN],
+        # Withdrawn releases no longer hand out what upstream staged for them.
+        release__state=Release.State.RELEASED,
     )
     expected = page.public_filename(link.staged.original_name, f"package-{link.pk}")
     if filename != expected:

@@ -288,3 +288,30 @@ def test_a_broken_prerelease_tarball_is_refused_when_given(client, release, staf
     assert response.status_code == 400
     assert "pre-release tarball cannot be used" in response.content.decode()
     assert not Release.objects.filter(version="2.2").exists()
+
+
+@pytest.mark.parametrize("state", ["publishing", "released", "withdrawn"])
+def test_no_decision_once_publishing_started(release, ubuntu, maintainer, staff, state):
+    from releases.errors import Conflict
+
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="passed"
+    )
+    Release.objects.filter(pk=release.pk).update(state=state, withdrawn_reason="x")
+    with pytest.raises(Conflict, match="can no longer be accepted"):
+        coordination.submission_accept(submission=submission, actor=staff)
+    submission.refresh_from_db()
+    assert submission.state == "passed"
+
+
+def test_rejecting_an_accepted_submission_stops_hosting_its_package(
+    release, ubuntu, maintainer, staff
+):
+    package = ArtifactFactory(kind="staged_package", original_name="convirt.deb")
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="passed", package=package
+    )
+    coordination.submission_accept(submission=submission, actor=staff)
+    assert PackageLink.objects.filter(staged=package).exists()
+    coordination.submission_reject(submission=submission, actor=staff, comment="wrong arch")
+    assert not PackageLink.objects.filter(staged=package).exists()

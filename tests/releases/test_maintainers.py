@@ -237,3 +237,27 @@ def test_the_sweeper_queues_a_delivery_that_was_lost(
     )
     later = timezone.now() + timedelta(hours=2)
     assert recovery.deliveries_requeue_missing(now=later) == []  # everyone has it
+
+
+def test_someone_elses_expired_link_reveals_nothing(
+    client, release, maintainer, other_maintainer, settings
+):
+    from unittest import mock
+
+    from django.utils import timezone
+
+    link = path_of(services.prerelease_link(release=release, user=maintainer))
+    client.force_login(other_maintainer)
+    later = timezone.now() + timedelta(days=settings.PRERELEASE_LINK_DAYS + 1)
+    with mock.patch("django.core.signing.time.time", return_value=later.timestamp()):
+        response = client.get(link)
+    assert response.status_code == 404
+
+
+def test_asking_twice_for_the_same_distro_is_a_conflict_not_a_crash(release, ubuntu):
+    from releases.errors import Conflict
+
+    user = UserFactory(username="twice")
+    services.maintainership_request(user=user, project=release.project, distro=ubuntu)
+    with pytest.raises(Conflict):
+        services.maintainership_request(user=user, project=release.project, distro=ubuntu)

@@ -310,3 +310,46 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(
         sock.sendall(body[: len(body) // 2])
     time.sleep(1.5)  # let the server notice the broken connection and clean up
     assert nothing_stored(before)
+
+
+def test_a_package_link_too_long_to_keep_is_400_not_a_crash(client, url, maintainer):
+    client.force_login(maintainer)
+    long_url = "https://example.org/" + "a" * 1200 + ".deb"
+    response = post(client, url, fields={"package_links": long_url})
+    assert response.status_code == 400
+    assert "at most 1000 are kept" in response.content.decode()
+    assert Submission.objects.count() == 0 and PackageLink.objects.count() == 0
+
+
+def test_links_cannot_be_added_to_a_release_that_takes_no_uploads(
+    client, maintainer, release, ubuntu
+):
+    release.state = "withdrawn"
+    release.withdrawn_reason = "bad build"
+    release.save()
+    client.force_login(maintainer)
+    response = client.post(
+        reverse("package-links-add", args=["convirt", "2.0", "ubuntu"]),
+        {"package_links": "https://example.org/x.deb"},
+        follow=True,
+    )
+    assert "withdrawn" in response.content.decode()
+    assert PackageLink.objects.count() == 0
+
+
+def test_a_reopened_distro_sees_the_upload_form_while_the_release_is_frozen(
+    client, url, maintainer, release, ubuntu
+):
+    release.state = "frozen"
+    release.save()
+    client.force_login(maintainer)
+    assert "takes no uploads now" in client.get(url).content.decode()
+    release.reopened_distros.add(ubuntu)
+    assert "Upload and verify" in client.get(url).content.decode()
+
+
+def test_a_browser_upload_refused_by_the_form_says_why_in_json(client, url, maintainer):
+    client.force_login(maintainer)
+    response = post(client, url, name="convirt.zip", accept_json=True)
+    assert response.status_code == 400
+    assert "must be one of .tar" in response.json()["error"]

@@ -43,6 +43,7 @@ def test_a_project_without_a_page_is_404(client):
 
 
 def test_tarball_and_checksums_are_downloadable(client, project):
+    released(project, "2.0")
     public = storages["public"]
     atomic_write(public, "convirt/2.0/convirt-2.0.tar.gz", b"\x1f\x8bfake")
     atomic_write(public, "convirt/2.0/convirt-2.0.tar.gz.sha256", b"abc  convirt-2.0.tar.gz\n")
@@ -116,3 +117,13 @@ def test_atom_feed_lists_releases_and_withdrawals(client, project):
 
 def test_feed_of_unknown_project_is_404(client):
     assert client.get("/downloads/nothing/feed.atom").status_code == 404
+
+
+def test_a_tarball_not_yet_published_is_not_served(client, project):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    storages["public"].save("convirt/9.9/convirt-9.9.tar.gz", ContentFile(b"half built"))
+    storages["public"].save("convirt/9.9/convirt-9.9.tar.gz.sha256", ContentFile(b"x"))
+    assert client.get("/downloads/convirt/9.9/convirt-9.9.tar.gz").status_code == 404
+    assert client.get("/downloads/convirt/9.9/convirt-9.9.tar.gz.sha256").status_code == 404
