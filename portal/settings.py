@@ -264,6 +264,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The worker looks for new tasks this often (seconds); the default 1 s
+        # would dominate upload-to-verdict on the embedded defaults.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "portal")
 CELERY_TASK_IGNORE_RESULT = True

@@ -12,7 +12,6 @@ from django.core.files.storage import storages
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import credit_name
 from releases.models import PackageLink, Project, Release, Submission
 
 from . import selectors
@@ -44,113 +43,112 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _link_data(link: PackageLink, release: Release) -> dict:
-    if link.staged_id:
-        name = public_filename(link.staged.original_name, f"package-{link.pk}")
+HEALTH_LABELS = dict(PackageLink.Health.choices)
+
+
+def _link_data(link: dict, project_slug: str, version: str) -> dict:
+    if link["staged_id"]:
+        name = public_filename(link["staged__original_name"], f"package-{link['id']}")
         url = reverse(
             "publishing:staged",
             kwargs={
-                "project": release.project.slug,
-                "version": release.version,
-                "link_id": link.pk,
+                "project": project_slug,
+                "version": version,
+                "link_id": link["id"],
                 "filename": name,
             },
         )
-        label, size = name, link.staged.size
-        sha256 = link.sha256 or link.staged.sha256
+        label, size = name, link["staged__size"]
+        sha256 = link["sha256"] or link["staged__sha256"]
     else:
-        url = selectors.safe_http_url(link.url)
-        label, size, sha256 = link.url, None, link.sha256
+        url = selectors.safe_http_url(link["url"])
+        label, size, sha256 = link["url"], None, link["sha256"]
     return {
         "url": url,
         "label": label,
-        "staged": bool(link.staged_id),
+        "staged": bool(link["staged_id"]),
         "size": size,
         "sha256": sha256 or None,
-        "health": link.health,
-        "health_label": link.get_health_display(),
-        "checked_at": _iso(link.checked_at),
-        "check_detail": link.check_detail,
+        "health": link["health"],
+        "health_label": HEALTH_LABELS.get(link["health"], link["health"]),
+        "checked_at": _iso(link["checked_at"]),
+        "check_detail": link["check_detail"],
     }
 
 
-def _source_data(release: Release) -> dict | None:
-    artifact = release.source_tarball
-    if artifact is None:
+def _source_data(release: dict, public) -> dict | None:
+    key = release["source_tarball__key"]
+    if not key:
         return None
-    public = storages["public"]
-    key = artifact.key
-    sha512 = artifact.sha512 or None
     return {
         "name": key.rsplit("/", 1)[-1],
         "url": public.url(key),
-        "size": artifact.size,
-        "sha256": artifact.sha256,
-        "sha512": sha512,
+        "size": release["source_tarball__size"],
+        "sha256": release["source_tarball__sha256"],
+        "sha512": release["source_tarball__sha512"] or None,
         "sha256_url": public.url(f"{key}.sha256"),
         "sha512_url": public.url(f"{key}.sha512"),
     }
 
 
-def _distro_rows(release: Release, maintainers: dict[int, list]) -> list[dict]:
-    distros: dict[int, object] = {}
-    submissions = {}
-    links: dict[int, list] = {}
-    for submission in release.live_submissions:
-        distros[submission.distro_id] = submission.distro
-        submissions[submission.distro_id] = submission
-    for link in release.package_links.all():
-        distros[link.distro_id] = link.distro
-        links.setdefault(link.distro_id, []).append(link)
-    rows = []
-    for distro_id, distro in sorted(distros.items(), key=lambda item: item[1].slug):
-        submission = submissions.get(distro_id)
-        accepted = submission is not None and submission.state == Submission.State.ACCEPTED
+def _distro_rows(release: dict, rows: selectors.PageRows, project_slug: str) -> list[dict]:
+    submissions = rows.submissions.get(release["id"], {})
+    links = rows.links.get(release["id"], {})
+    out = []
+    for distro_id in sorted(submissions.keys() | links.keys(), key=lambda pk: rows.distros[pk][0]):
+        slug, name = rows.distros[distro_id]
+        state, submitter_id = submissions.get(distro_id, (None, None))
+        accepted = state == Submission.State.ACCEPTED
         people, seen = [], set()
-        candidates = ([submission.submitter] if accepted else []) + maintainers.get(distro_id, [])
-        for user in candidates:
-            if user.pk not in seen:
-                seen.add(user.pk)
-                people.append(credit_name(user))
-        status = submission.state if submission else "none"
-        rows.append(
+        candidates = ([submitter_id] if accepted else []) + rows.maintainers.get(distro_id, [])
+        for user_id in candidates:
+            if user_id not in seen:
+                seen.add(user_id)
+                people.append(rows.names[user_id])
+        status = state or "none"
+        out.append(
             {
-                "slug": distro.slug,
-                "name": distro.name,
+                "slug": slug,
+                "name": name,
                 "status": status,
                 "status_label": selectors.STATUS_LABELS.get(status, "no submission"),
                 "in_source_tarball": accepted,
                 "packagers": people,
-                "credit": selectors.credit_line(distro.name, people),
-                "links": [_link_data(link, release) for link in links.get(distro_id, [])],
+                "credit": selectors.credit_line(name, people),
+                "links": [
+                    _link_data(link, project_slug, release["version"])
+                    for link in links.get(distro_id, [])
+                ],
             }
         )
-    return rows
+    return out
 
 
 def page_data(*, project: Project) -> dict:
-    """Everything the public page shows, current release first."""
-    releases = list(selectors.public_releases(project=project))
-    for release in releases:
-        release.project = project  # saves a query per release
-    maintainers = selectors.approved_maintainers(project=project)
-    current = next((r for r in releases if r.state == Release.State.RELEASED), None)
+    """Everything the public page shows, current release first.
+
+    Read as plain rows, not model instances: the page of a project with a
+    hundred releases and fifty distros is built from some ten thousand rows.
+    """
+    rows = selectors.public_page_rows(project=project)
+    public = storages["public"]
+    releases = rows.releases
+    current = next((r for r in releases if r["state"] == Release.State.RELEASED), None)
     ordered = ([current] if current else []) + [r for r in releases if r is not current]
     items = []
     for release in ordered:
+        published = release["published_at"]
         items.append(
             {
-                "version": release.version,
-                "state": release.state,
+                "version": release["version"],
+                "state": release["state"],
                 "current": release is current,
-                "withdrawn": release.state == Release.State.WITHDRAWN,
-                "withdrawn_reason": release.withdrawn_reason,
-                "published_at": _iso(release.published_at),
-                "published_on": release.published_at.date().isoformat()
-                if release.published_at
-                else None,
-                "source": _source_data(release),
-                "distros": _distro_rows(release, maintainers),
+                "withdrawn": release["state"] == Release.State.WITHDRAWN,
+                "withdrawn_reason": release["withdrawn_reason"],
+                "published_at": _iso(published),
+                "published_on": published.date().isoformat() if published else None,
+                "source": _source_data(release, public),
+                "distros": _distro_rows(release, rows, project.slug),
             }
         )
     return {

@@ -4,12 +4,15 @@ number of queries whatever the number of releases and distros."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from releases.models import (
     LIVE_SUBMISSION_STATES,
+    Distro,
     Maintainership,
     PackageLink,
     Project,
@@ -64,17 +67,88 @@ def public_releases(*, project: Project) -> QuerySet[Release]:
     )
 
 
-def approved_maintainers(*, project: Project) -> dict[int, list]:
-    """Approved maintainers of the project, by distro id, oldest claim first."""
-    by_distro: dict[int, list] = defaultdict(list)
-    rows = (
-        Maintainership.objects.filter(project=project, state=Maintainership.State.APPROVED)
-        .select_related("user__profile")
-        .order_by("requested_at", "pk")
+@dataclass
+class PageRows:
+    """The public page's rows, as plain values, by id."""
+
+    releases: list[dict]
+    distros: dict[int, tuple[str, str]]
+    submissions: dict[int, dict[int, tuple[str, int]]]  # release -> distro -> (state, submitter)
+    links: dict[int, dict[int, list[dict]]]  # release -> distro -> links
+    maintainers: dict[int, list[int]]  # distro -> user ids, oldest claim first
+    names: dict[int, str]  # user id -> the name the page credits
+
+
+def public_page_rows(*, project: Project) -> PageRows:
+    """Everything the download page shows, in six queries whatever its size."""
+    releases = list(
+        Release.objects.filter(project=project, state__in=PUBLIC_STATES)
+        .order_by("-published_at", "-created_at", "-pk")
+        .values(
+            "id",
+            "version",
+            "state",
+            "withdrawn_reason",
+            "published_at",
+            "source_tarball__key",
+            "source_tarball__size",
+            "source_tarball__sha256",
+            "source_tarball__sha512",
+        )
     )
-    for row in rows:
-        by_distro[row.distro_id].append(row.user)
-    return by_distro
+    release_ids = [r["id"] for r in releases]
+    submissions: dict[int, dict[int, tuple[str, int]]] = defaultdict(dict)
+    for release_id, distro_id, state, submitter_id in Submission.objects.filter(
+        release__in=release_ids, state__in=LIVE_SUBMISSION_STATES
+    ).values_list("release_id", "distro_id", "state", "submitter_id"):
+        submissions[release_id][distro_id] = (state, submitter_id)
+    links: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for link in (
+        PackageLink.objects.filter(release__in=release_ids)
+        .order_by("created_at", "pk")
+        .values(
+            "id",
+            "release_id",
+            "distro_id",
+            "url",
+            "sha256",
+            "health",
+            "checked_at",
+            "check_detail",
+            "staged_id",
+            "staged__original_name",
+            "staged__size",
+            "staged__sha256",
+        )
+    ):
+        links[link["release_id"]][link["distro_id"]].append(link)
+    maintainers: dict[int, list[int]] = defaultdict(list)
+    for distro_id, user_id in (
+        Maintainership.objects.filter(project=project, state=Maintainership.State.APPROVED)
+        .order_by("requested_at", "pk")
+        .values_list("distro_id", "user_id")
+    ):
+        maintainers[distro_id].append(user_id)
+    distro_ids = set(maintainers)
+    user_ids = {uid for ids in maintainers.values() for uid in ids}
+    for by_distro in submissions.values():
+        distro_ids |= by_distro.keys()
+        user_ids |= {submitter for _, submitter in by_distro.values()}
+    for by_distro in links.values():
+        distro_ids |= by_distro.keys()
+    distros = {
+        pk: (slug, name)
+        for pk, slug, name in Distro.objects.filter(pk__in=distro_ids).values_list(
+            "pk", "slug", "name"
+        )
+    }
+    names = {
+        pk: display or f"{first} {last}".strip() or username
+        for pk, username, first, last, display in get_user_model()
+        .objects.filter(pk__in=user_ids)
+        .values_list("pk", "username", "first_name", "last_name", "profile__display_name")
+    }
+    return PageRows(releases, distros, submissions, links, maintainers, names)
 
 
 def credit_line(distro_name: str, names: list[str]) -> str:

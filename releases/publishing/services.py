@@ -68,7 +68,8 @@ def public_page_render(*, project: Project) -> tuple[bytes, bytes]:
     """The page and its JSON twin, rendered from the database."""
     data = page.page_data(project=project)
     html = render_to_string("public/downloads.html", {"page": data})
-    payload = json.dumps(page.json_data(data), indent=2, sort_keys=True) + "\n"
+    # Compact: scripts read it, and indenting costs a third of a large page's render.
+    payload = json.dumps(page.json_data(data), sort_keys=True, separators=(",", ":")) + "\n"
     return html.encode("utf-8"), payload.encode("utf-8")
 
 
