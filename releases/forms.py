@@ -74,6 +74,13 @@ class UploadForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
 
+    def __init__(self, *args, distro=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if distro is not None:
+            self.fields["bundle"].help_text = self.fields["bundle"].help_text.replace(
+                "$DISTRO", distro.slug
+            )
+
     def clean_bundle(self):
         bundle = self.cleaned_data["bundle"]
         problem = suffix_problem(bundle.name, BUNDLE_SUFFIXES, "The bundle")
@@ -100,7 +107,11 @@ class UploadForm(forms.Form):
 
 
 class PackageLinksForm(forms.Form):
-    package_links = UploadForm.base_fields["package_links"]
+    package_links = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="More package links",
+        help_text="One a line: the URL, then optionally a space and its sha256.",
+    )
 
     def clean_package_links(self):
         links = parse_package_links(self.cleaned_data["package_links"].splitlines())

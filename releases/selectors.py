@@ -119,7 +119,7 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
             "staged"
         ),
         "prerelease_url": (
-            services.prerelease_link(release=release, user=user)
+            services.prerelease_path(release=release, user=user)
             if release.prerelease_id and is_active_maintainer(user, release.project, distro)
             else None
         ),
@@ -327,8 +327,12 @@ def readiness(release: Release, now=None) -> dict:
     for claim in claims:
         maintainers.setdefault(claim.distro_id, []).append(claim.user)
 
+    # Decisions shape the source tarball: only until publishing starts.
+    deciding = release.state in OPEN_STATES
     deadline = release.submission_deadline
-    closing = deadline is not None and deadline - now <= timedelta(days=LATE_WINDOW_DAYS)
+    closing = (
+        deciding and deadline is not None and deadline - now <= timedelta(days=LATE_WINDOW_DAYS)
+    )
     rows = []
     for distro in sorted(distros.values(), key=lambda d: d.slug):
         people = maintainers.get(distro.pk, [])
@@ -405,8 +409,8 @@ def readiness(release: Release, now=None) -> dict:
                 "lagging": not ready,
                 "reminded_today": distro.pk in reminded,
                 "reopened": distro.pk in reopened,
-                "can_decide": state == "passed",
-                "can_reject": state in ("passed", "failed", "accepted"),
+                "can_decide": deciding and state == "passed",
+                "can_reject": deciding and state in ("passed", "failed", "accepted"),
                 "page": page,
             }
         )

@@ -375,12 +375,18 @@ PRERELEASE_SALT = "releases.prerelease-download"
 
 
 def prerelease_link(*, release: Release, user) -> str:
+    """The personal download link, absolute, for mail."""
+    return settings.SITE_URL + prerelease_path(release=release, user=user)
+
+
+def prerelease_path(*, release: Release, user) -> str:
+    """The personal download link as a path, for pages (whatever host serves them)."""
     token = signing.dumps(
         {"r": release.pk, "u": user.pk, "a": release.prerelease_id},
         salt=PRERELEASE_SALT,
         compress=True,
     )
-    return settings.SITE_URL + reverse("prerelease-download", args=[token])
+    return reverse("prerelease-download", args=[token])
 
 
 class LinkExpired(Exception):

@@ -132,6 +132,7 @@ def page_data(*, project: Project) -> dict:
     """
     rows = selectors.public_page_rows(project=project)
     public = storages["public"]
+    now = timezone.now()
     releases = rows.releases
     current = next((r for r in releases if r["state"] == Release.State.RELEASED), None)
     ordered = ([current] if current else []) + [r for r in releases if r is not current]
@@ -157,7 +158,8 @@ def page_data(*, project: Project) -> dict:
             "name": project.name,
             "homepage": selectors.safe_http_url(project.homepage),
         },
-        "generated_at": timezone.now().isoformat(),
+        "generated_at": now.isoformat(),
+        "generated_display": now.strftime("%Y-%m-%d %H:%M UTC"),
         "page_url": reverse("publishing:page", kwargs={"project": project.slug}),
         "feed_url": reverse("publishing:feed", kwargs={"project": project.slug}),
         "json_url": reverse("publishing:json", kwargs={"project": project.slug}),

@@ -26,6 +26,7 @@
     form.querySelector("button[type=submit]").disabled = true;
     bar.hidden = false;
     bar.value = 0;
+    label.textContent = "Starting the upload…";
     var request = new XMLHttpRequest();
     request.open("POST", form.action);
     request.setRequestHeader("Accept", "application/json");
