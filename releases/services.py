@@ -139,7 +139,10 @@ def artifact_create(
         if backend.size(stored_key) != size:
             sha256, size = _digest_stored(backend, stored_key)
     else:
-        stored_key = backend.save(key, File(content, name=key))
+        # An upload already streamed to a temporary file is moved, not copied,
+        # when the storage is on the same file system.
+        payload = content if hasattr(content, "temporary_file_path") else File(content, name=key)
+        stored_key = backend.save(key, payload)
         if size is None:
             size = backend.size(stored_key)
     try:
