@@ -190,25 +190,41 @@ def _locked_release(release: Release, allowed: tuple[str, ...], action: str) -> 
     return locked
 
 
+def _release_move(
+    release: Release, *, source: str, target: str, actor, verb: str, action: str
+) -> Release:
+    locked = _locked_release(release, (source,), action)
+    locked.state = target
+    locked.save(update_fields=["state"])
+    # Reopened distros belong to one freeze; either move ends it.
+    locked.reopened_distros.clear()
+    audit_record(actor=actor, verb=verb, target=locked)
+    return locked
+
+
 @transaction.atomic
 def release_freeze(*, release: Release, actor) -> Release:
     """Close submissions (the deadline); staff may reopen single distros."""
-    locked = _locked_release(release, (Release.State.PRERELEASE,), "frozen")
-    locked.state = Release.State.FROZEN
-    locked.save(update_fields=["state"])
-    locked.reopened_distros.clear()
-    audit_record(actor=actor, verb="release.freeze", target=locked)
-    return locked
+    return _release_move(
+        release,
+        source=Release.State.PRERELEASE,
+        target=Release.State.FROZEN,
+        actor=actor,
+        verb="release.freeze",
+        action="frozen",
+    )
 
 
 @transaction.atomic
 def release_unfreeze(*, release: Release, actor) -> Release:
-    locked = _locked_release(release, (Release.State.FROZEN,), "reopened")
-    locked.state = Release.State.PRERELEASE
-    locked.save(update_fields=["state"])
-    locked.reopened_distros.clear()
-    audit_record(actor=actor, verb="release.unfreeze", target=locked)
-    return locked
+    return _release_move(
+        release,
+        source=Release.State.FROZEN,
+        target=Release.State.PRERELEASE,
+        actor=actor,
+        verb="release.unfreeze",
+        action="reopened",
+    )
 
 
 @transaction.atomic
