@@ -139,3 +139,26 @@ def test_the_same_file_after_a_failure_is_a_fresh_try(release, ubuntu, maintaine
     again = submit(release, ubuntu, maintainer, bundle_bytes())
     assert again.pk != first.pk and again.state == "received"
     assert Submission.objects.get(pk=first.pk).state == "superseded"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("with_symlink", "verdict"), [(True, "passed"), (False, "failed")])
+def test_a_staged_package_is_checked_against_the_deployment_layout(
+    release, ubuntu, maintainer, with_symlink, verdict
+):
+    from tests.helpers import deb_bytes
+
+    submission, _ = services.submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bundle_bytes()),
+        package=Upload(deb_bytes(with_symlink=with_symlink), "convirt_2.0-1_all.deb"),
+    )
+    services.submission_verify(submission_id=submission.pk)
+    submission.refresh_from_db()
+    package_checks = set(
+        submission.findings.filter(subject="package").values_list("check_id", flat=True)
+    )
+    assert submission.state == verdict, list(submission.findings.values_list("check_id", "message"))
+    assert ("deploy-symlink-missing" in package_checks) is (not with_symlink)
