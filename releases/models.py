@@ -29,6 +29,10 @@ class Project(models.Model):
     homepage = models.URLField(blank=True)
     # Name of the packaging policy the verifier applies (a bundlecheck policy).
     policy = models.CharField(max_length=100, default="convirt")
+    # Set when something the public page shows changed, cleared by the
+    # regeneration that caught up with it: the sweeper queues a regeneration
+    # that was lost (broker down) for any page stale for too long.
+    page_stale_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

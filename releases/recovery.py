@@ -230,6 +230,23 @@ def deliveries_requeue_missing(*, now: datetime | None = None) -> list[int]:
     return queued
 
 
+def pages_requeue_stale(*, now: datetime | None = None) -> list[int]:
+    """Queue again the regeneration of public pages left stale (the task was lost)."""
+    from .models import Project
+    from .publishing.tasks import page_regenerate
+    from .tasks import queue_on_commit
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    stale = list(
+        Project.objects.filter(page_stale_since__lte=cutoff).values_list("pk", flat=True)[:BATCH]
+    )
+    for pk in stale:
+        with transaction.atomic():
+            queue_on_commit(page_regenerate, pk)
+    return stale
+
+
 def sweep() -> dict[str, list[int]]:
     """One round of the sweeper; returns what it queued again."""
     now = timezone.now()
@@ -238,6 +255,7 @@ def sweep() -> dict[str, list[int]]:
         "lost_verifications": submissions_requeue_lost(now=now),
         "stuck_releases": releases_requeue_stuck(now=now),
         "missing_deliveries": deliveries_requeue_missing(now=now),
+        "stale_pages": pages_requeue_stale(now=now),
     }
     if any(result.values()):
         logger.warning("sweeper queued again: %s", result)

@@ -61,6 +61,7 @@ def public_page_schedule(*, project: Project) -> None:
 
     from .tasks import page_regenerate
 
+    Project.objects.filter(pk=project.pk).update(page_stale_since=timezone.now())
     queue_on_commit(page_regenerate, project.pk)
 
 
@@ -83,10 +84,15 @@ def public_page_regenerate(*, project: Project) -> None:
     """
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
+        stale_since = project.page_stale_since
         html, payload = public_page_render(project=project)
         public = storages["public"]
         atomic_write(public, page.json_key(project), payload)
         atomic_write(public, page.page_key(project), html)
+        # Caught up with every change marked before this render began.
+        Project.objects.filter(pk=project.pk, page_stale_since=stale_since).update(
+            page_stale_since=None
+        )
 
 
 # --- Publish and assemble ---------------------------------------------------

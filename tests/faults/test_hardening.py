@@ -139,6 +139,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "lost_verifications": [],
         "stuck_releases": [],
         "missing_deliveries": [],
+        "stale_pages": [],
     }
     Submission.objects.filter(pk=submission.pk).update(state="verifying")
     from django.utils import timezone

@@ -271,3 +271,27 @@ def test_100_releases_by_50_distros_in_a_bounded_number_of_queries(
             f"\n[page 100 releases x 50 distros: {elapsed:.2f} s, "
             f"{len(html) // 1024} KiB html, {len(payload) // 1024} KiB json]"
         )
+
+
+def test_a_lost_regeneration_is_queued_again_by_the_sweeper(
+    project, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases import recovery
+    from releases.publishing.services import public_page_regenerate, public_page_schedule
+
+    with django_capture_on_commit_callbacks(execute=False):
+        public_page_schedule(project=project)  # its task is lost: never runs
+    project.refresh_from_db()
+    assert project.page_stale_since is not None
+    later = timezone.now() + timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert recovery.pages_requeue_stale(now=later) == [project.pk]
+    assert len(queued) == 1
+    public_page_regenerate(project=project)
+    project.refresh_from_db()
+    assert project.page_stale_since is None
+    assert recovery.pages_requeue_stale(now=later) == []
