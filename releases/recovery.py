@@ -247,7 +247,16 @@ def pages_requeue_stale(*, now: datetime | None = None) -> list[int]:
     return stale
 
 
-def sweep() -> dict[str, list[int]]:
+def partial_writes_clean() -> list[str]:
+    """Remove what a page write killed midway left in local public storage."""
+    from django.core.files.storage import storages
+
+    from .publishing.storage import partial_writes_remove
+
+    return partial_writes_remove(storages["public"], older_than=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def sweep() -> dict[str, list]:
     """One round of the sweeper; returns what it queued again."""
     now = timezone.now()
     result = {
@@ -256,6 +265,7 @@ def sweep() -> dict[str, list[int]]:
         "stuck_releases": releases_requeue_stuck(now=now),
         "missing_deliveries": deliveries_requeue_missing(now=now),
         "stale_pages": pages_requeue_stale(now=now),
+        "partial_writes_removed": partial_writes_clean(),
     }
     if any(result.values()):
         logger.warning("sweeper queued again: %s", result)

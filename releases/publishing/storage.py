@@ -120,3 +120,25 @@ def _put_s3(storage, name: str, content: IO[bytes]) -> str:
         content, ExtraArgs=params, Config=storage.transfer_config
     )
     return name
+
+
+def partial_writes_remove(storage: Storage, *, older_than: float) -> list[str]:
+    """Delete temporary files a killed local write left behind (never in S3: PUT is whole).
+
+    Only `.tmp-*.part` files older than `older_than` seconds: a write still
+    under way is never touched.
+    """
+    if not is_local(storage):
+        return []
+    import time
+
+    removed, cutoff = [], time.time() - older_than
+    for directory, _, files in os.walk(storage.location):
+        for name in files:
+            if name.startswith(".tmp-") and name.endswith(".part"):
+                path = os.path.join(directory, name)
+                with contextlib.suppress(FileNotFoundError):
+                    if os.path.getmtime(path) < cutoff:
+                        os.unlink(path)
+                        removed.append(os.path.relpath(path, storage.location))
+    return removed

@@ -295,3 +295,27 @@ def test_a_lost_regeneration_is_queued_again_by_the_sweeper(
     project.refresh_from_db()
     assert project.page_stale_since is None
     assert recovery.pages_requeue_stale(now=later) == []
+
+
+def test_the_sweeper_removes_old_partial_writes_only(settings):
+    import os
+    import time
+
+    from django.core.files.storage import storages
+
+    from releases.publishing.storage import partial_writes_remove
+
+    public = storages["public"]
+    folder = os.path.join(public.location, "sweep-test")
+    os.makedirs(folder, exist_ok=True)
+    old, fresh, page_file = (
+        os.path.join(folder, n) for n in (".tmp-old.part", ".tmp-new.part", "index.html")
+    )
+    for path in (old, fresh, page_file):
+        with open(path, "wb") as out:
+            out.write(b"x")
+    long_ago = time.time() - 7200
+    os.utime(old, (long_ago, long_ago))
+    os.utime(page_file, (long_ago, long_ago))
+    assert partial_writes_remove(public, older_than=3600) == ["sweep-test/.tmp-old.part"]
+    assert os.path.exists(fresh) and os.path.exists(page_file) and not os.path.exists(old)
