@@ -31,6 +31,7 @@ from django.db.models import CharField, F, OuterRef, Q, Subquery
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 
+from .errors import Conflict
 from .models import AuditEvent, Release, Submission
 from .services import audit_record
 
@@ -256,6 +257,28 @@ def partial_writes_clean() -> list[str]:
     return partial_writes_remove(storages["public"], older_than=settings.CELERY_TASK_TIME_LIMIT)
 
 
+def releases_freeze_due(*, now: datetime | None = None) -> list[int]:
+    """Freeze each open release whose submission deadline has passed, once.
+
+    A release staff reopened after the deadline (it has a freeze in its
+    history) stays open: that was their decision.
+    """
+    from .coordination import release_freeze
+
+    now = now or timezone.now()
+    due = Release.objects.filter(
+        state=Release.State.PRERELEASE, submission_deadline__lte=now
+    ).annotate(frozen_before=_last_event(("release.freeze",)))
+    frozen = []
+    for release in due.filter(frozen_before__isnull=True)[:BATCH]:
+        try:
+            release_freeze(release=release, actor=None)
+        except Conflict:  # staff moved it meanwhile
+            continue
+        frozen.append(release.pk)
+    return frozen
+
+
 def sweep() -> dict[str, list]:
     """One round of the sweeper; returns what it queued again."""
     now = timezone.now()
@@ -265,6 +288,7 @@ def sweep() -> dict[str, list]:
         "stuck_releases": releases_requeue_stuck(now=now),
         "missing_deliveries": deliveries_requeue_missing(now=now),
         "stale_pages": pages_requeue_stale(now=now),
+        "frozen_at_deadline": releases_freeze_due(now=now),
         "partial_writes_removed": partial_writes_clean(),
     }
     if any(result.values()):

@@ -140,6 +140,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "stuck_releases": [],
         "missing_deliveries": [],
         "stale_pages": [],
+        "frozen_at_deadline": [],
         "partial_writes_removed": [],
     }
     Submission.objects.filter(pk=submission.pk).update(state="verifying")

@@ -315,3 +315,24 @@ def test_rejecting_an_accepted_submission_stops_hosting_its_package(
     assert PackageLink.objects.filter(staged=package).exists()
     coordination.submission_reject(submission=submission, actor=staff, comment="wrong arch")
     assert not PackageLink.objects.filter(staged=package).exists()
+
+
+def test_the_sweeper_freezes_a_release_at_its_deadline_once(release, staff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases import recovery
+
+    release.submission_deadline = timezone.now() + timedelta(hours=1)
+    release.save()
+    assert recovery.releases_freeze_due() == []
+    later = timezone.now() + timedelta(hours=2)
+    assert recovery.releases_freeze_due(now=later) == [release.pk]
+    release.refresh_from_db()
+    assert release.state == "frozen"
+    # Staff reopen it past the deadline: their decision stands.
+    coordination.release_unfreeze(release=release, actor=staff)
+    assert recovery.releases_freeze_due(now=later) == []
+    release.refresh_from_db()
+    assert release.state == "prerelease"
