@@ -83,11 +83,43 @@ def test_broken_packages_are_findings_not_crashes(run, data):
     assert ids(report) & {"archive-corrupt", "archive-unreadable"}, report.findings
 
 
-def test_zstd_data_part_is_reported_not_crashed(run):
+def _deb_with_data(name: str, data: bytes) -> bytes:
     control = gz(tar_bytes([E("./control", DEB_CONTROL)]))
-    data = ar_bytes([("debian-binary", b"2.0\n"), ("control.tar.gz", control),
-                     ("data.tar.zst", b"\x28\xb5\x2f\xfd" + b"\0" * 100)])
-    report = run(data)
+    return ar_bytes([("debian-binary", b"2.0\n"), ("control.tar.gz", control), (name, data)])
+
+
+def test_a_zstd_deb_as_ubuntu_builds_it_is_fully_checked(run):
+    import zstandard
+
+    good = zstandard.ZstdCompressor().compress(tar_bytes(deployed_tree()))
+    report = run(_deb_with_data("data.tar.zst", good))
+    assert report.verdict == "pass", report.findings
+    assert report.stats["members"] > 20
+    missing = zstandard.ZstdCompressor().compress(tar_bytes(_without("./usr/bin/convirt")))
+    assert "deploy-symlink-missing" in ids(run(_deb_with_data("data.tar.zst", missing)))
+
+
+def test_a_corrupt_or_truncated_zstd_part_is_a_finding(run):
+    import zstandard
+
+    good = zstandard.ZstdCompressor().compress(tar_bytes(deployed_tree()))
+    for broken in (good[: len(good) // 2], b"\x28\xb5\x2f\xfd" + b"\0" * 100):
+        report = run(_deb_with_data("data.tar.zst", broken))
+        assert ids(report) & {"archive-corrupt"}, report.findings
+
+
+def test_a_zstd_bomb_is_stopped_before_it_fills_memory(run):
+    import zstandard
+
+    squeeze, zeros = zstandard.ZstdCompressor(level=19).compressobj(), b"\0" * 1024 * 1024
+    bomb = b"".join(squeeze.compress(zeros) for _ in range(600)) + squeeze.flush()
+    assert len(bomb) < 100_000
+    report = run(_deb_with_data("data.tar.zst", bomb))
+    assert "archive-too-large" in ids(report), report.findings
+
+
+def test_a_part_compressed_otherwise_is_reported_not_crashed(run):
+    report = run(_deb_with_data("data.tar.lz4", b"\x04\x22\x4d\x18" + b"\0" * 100))
     assert ids(report) == {"package-part-unsupported"}, report.findings
     assert report.verdict == "pass"
 

@@ -98,13 +98,13 @@ def _scan_part(member: Any, limits: Limits, *, capture: set[str], what: str) -> 
     kind = detect_kind(raw.peek(BLOCK))
     scan = Scan(kind=kind)
     if kind is None or kind in (DEB, RPM):
-        # Most likely zstd (Ubuntu's default), which the standard library cannot read:
-        # say so and skip what depends on it rather than fail a valid package.
+        # A compression not read (lzma "alone", lz4, ...): say so and skip what
+        # depends on it rather than fail a valid package.
         scan.findings.append(_finding(
             "package-part-unsupported", what,
-            f"cannot read {what}: only gzip, bzip2, xz or uncompressed parts are read; the checks "
+            f"cannot read {what}: only gzip, bzip2, xz, zstd or uncompressed parts are read; the checks "
             "that need it were skipped",
-            "Build the package with 'dpkg-deb -Zxz' to have it fully checked.",
+            "Build the package with 'dpkg-deb -Zxz' or '-Zzstd' to have it fully checked.",
         ))
         return scan
     try:

@@ -56,7 +56,7 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("deploy-mode-mismatch", "error", "a deployed file has a mode other than the guide's"),
     ("deploy-symlink-missing", "error", "the /usr/bin symlink is missing or points elsewhere"),
     ("deploy-unexpected-path", "warning", "the package installs outside the deployment layout"),
-    ("package-part-unsupported", "warning", "a .deb part is compressed in a way not read (zstd)"),
+    ("package-part-unsupported", "warning", "a .deb part is compressed in a way not read"),
     # Advice.
     ("image-store-missing", "info", "no provisionable image for the distro in image_store/"),
     # The engine itself.
