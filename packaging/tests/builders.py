@@ -1,4 +1,9 @@
-"""Archives built in memory for the tests: tarfile plus byte surgery, no committed blobs."""
+"""Archives built in memory for the tests: tarfile plus byte surgery, no committed blobs.
+
+Also the one builder of binary packages (.deb, .rpm) the project's tests use; the
+portal's tests import it from here (this folder on ``sys.path``, then
+``from builders import deb_bytes``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import bz2
 import gzip
 import io
 import lzma
+import struct
 import tarfile
 from dataclasses import dataclass
 
@@ -148,3 +154,114 @@ class NonSeekable(io.RawIOBase):
 
 def ids(report) -> set[str]:
     return {f.check for f in report.findings}
+
+
+# --- binary packages ---------------------------------------------------------
+
+
+def ar_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    out = [b"!<arch>\n"]
+    for name, data in members:
+        header = f"{name:<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(data):<10}`\n".encode()
+        out.append(header + data + (b"\n" if len(data) % 2 else b""))
+    return b"".join(out)
+
+
+DEB_CONTROL = b"""Package: convirt
+Version: 2.0-1
+Architecture: all
+Maintainer: Someone <someone@example.org>
+Depends: python (>= 2.4), xen-utils (>= 3.0.4), python-gtk2, python-vte, python-paramiko (>= 1.7.1)
+Description: Xen management
+"""
+
+
+def deployed_tree(*, with_symlink: bool = True) -> list[E]:
+    """A package's data tree that follows the guide's deployment layout."""
+    tree = [
+        d("./usr"), d("./usr/share"), d("./usr/share/convirt"), d("./usr/share/convirt/doc"),
+        E("./usr/share/convirt/doc/guide.txt", b"g"), d("./usr/share/convirt/src"),
+        E("./usr/share/convirt/src/convirt.py", b"p"), d("./usr/share/convirt/install"),
+        d("./usr/share/convirt/install/client"),
+        E("./usr/share/convirt/install/client/ConVirt", b"#!/bin/sh\n", mode=0o755),
+        d("./var"), d("./var/cache"), d("./var/cache/convirt"),
+        d("./var/cache/convirt/image_store"), d("./var/cache/convirt/image_store/vm"),
+        E("./var/cache/convirt/image_store/vm/provision.sh", b"#!/bin/sh\n", mode=0o744),
+        d("./var/cache/convirt/appliance_store"), d("./var/cache/convirt/install"),
+        d("./etc"), E("./etc/convirt.conf", b"[PATHS]\n"),
+        d("./usr/bin"),
+        E("./usr/bin/convirt", type=tarfile.SYMTYPE, linkname="../share/convirt/install/client/ConVirt"),
+        d("./usr/share/doc"), d("./usr/share/doc/convirt"), E("./usr/share/doc/convirt/copyright", b"c"),
+    ]
+    return tree if with_symlink else [e for e in tree if e.name != "./usr/bin/convirt"]
+
+
+def deb_bytes(tree: list[E] | None = None, control: bytes = DEB_CONTROL, *,
+              with_symlink: bool = True) -> bytes:
+    """A binary .deb (ar: debian-binary, control.tar.gz, data.tar.xz) of ``tree``, by default
+    the guide's deployment layout (without the /usr/bin/convirt symlink if asked)."""
+    control_tar = gz(tar_bytes([d("."), E("./control", control)]))
+    data_tar = xz(tar_bytes(deployed_tree(with_symlink=with_symlink) if tree is None else tree))
+    return ar_bytes([("debian-binary", b"2.0\n"), ("control.tar.gz", control_tar),
+                     ("data.tar.xz", data_tar)])
+
+
+# --- rpm ---
+
+_INT16, _INT32, _STRING, _STRING_ARRAY = 3, 4, 6, 8
+TAGS = {"name": 1000, "version": 1001, "release": 1002, "filesizes": 1028, "filemodes": 1030,
+        "filelinktos": 1036, "requireflags": 1048, "requirename": 1049, "requireversion": 1050,
+        "dirindexes": 1116, "basenames": 1117, "dirnames": 1118}
+
+
+def _header(entries: list[tuple[int, int, object]]) -> bytes:
+    index, store = [], b""
+    for tag, typ, value in entries:
+        if typ == _INT32:
+            store += b"\0" * (-len(store) % 4)
+            data, count = b"".join(struct.pack("!I", v) for v in value), len(value)  # type: ignore[union-attr]
+        elif typ == _INT16:
+            store += b"\0" * (-len(store) % 2)
+            data, count = b"".join(struct.pack("!H", v) for v in value), len(value)  # type: ignore[union-attr]
+        elif typ == _STRING:
+            data, count = value.encode() + b"\0", 1  # type: ignore[union-attr]
+        else:
+            data, count = b"".join(v.encode() + b"\0" for v in value), len(value)  # type: ignore[union-attr]
+        index.append(struct.pack("!iiii", tag, typ, len(store), count))
+        store += data
+    return (b"\x8e\xad\xe8\x01\0\0\0\0" + struct.pack("!ii", len(index), len(store)) + b"".join(index)
+            + store)
+
+
+def rpm_bytes(files: list[tuple[str, int, str]], requires: list[tuple[str, int, str]]) -> bytes:
+    """files: (path, st_mode, link target); requires: (name, flags, version)."""
+    dirs = sorted({p.rsplit("/", 1)[0] + "/" for p, _, _ in files})
+    lead = b"\xed\xab\xee\xdb\x03\x00" + struct.pack("!hh", 0, 1) + b"convirt".ljust(66, b"\0") + \
+        struct.pack("!hh", 1, 5) + b"\0" * 16
+    signature = _header([(1000, _INT32, [0])])
+    signature += b"\0" * (-len(signature) % 8)
+    main = _header([
+        (TAGS["name"], _STRING, "convirt"),
+        (TAGS["filesizes"], _INT32, [0] * len(files)),
+        (TAGS["filemodes"], _INT16, [m for _, m, _ in files]),
+        (TAGS["filelinktos"], _STRING_ARRAY, [t for _, _, t in files]),
+        (TAGS["requireflags"], _INT32, [f for _, f, _ in requires]),
+        (TAGS["requirename"], _STRING_ARRAY, [n for n, _, _ in requires]),
+        (TAGS["requireversion"], _STRING_ARRAY, [v for _, _, v in requires]),
+        (TAGS["dirindexes"], _INT32, [dirs.index(p.rsplit("/", 1)[0] + "/") for p, _, _ in files]),
+        (TAGS["basenames"], _STRING_ARRAY, [p.rsplit("/", 1)[1] for p, _, _ in files]),
+        (TAGS["dirnames"], _STRING_ARRAY, dirs),
+    ])
+    return lead + signature + main + gz(b"070701" + b"0" * 104)
+
+
+def rpm_from_tree(tree: list[E] | None = None) -> bytes:
+    files = []
+    for e in deployed_tree() if tree is None else tree:
+        kind = {tarfile.DIRTYPE: 0o040000, tarfile.SYMTYPE: 0o120000}.get(e.type, 0o100000)
+        files.append((e.name[1:].rstrip("/"), kind | e.mode if kind != 0o120000 else kind | 0o777,
+                      e.linkname))
+    ge, eq = 0x0C, 0x08
+    requires = [("python", ge, "2.4"), ("xen", ge, "3.0.4"), ("pygtk2", 0, ""), ("vte", 0, ""),
+                ("python-paramiko", ge, "1.6.4"), ("rpmlib(CompressedFileNames)", eq | 0x1000000, "3.0.4-1")]
+    return rpm_bytes(files, requires)

@@ -10,7 +10,7 @@ import pytest
 from builders import E, NonSeekable, bz, d, good_package, gz, ids, tar_bytes, xz
 
 import bundlecheck
-from bundlecheck.archive import Limits
+from bundlecheck.limits import Limits
 
 R = "convirt-2.0/"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import tarfile
 
 import pytest
-from builders import E, gz, ids, tar_bytes
-from packages_builders import DEB_CONTROL, ar_bytes, deb_bytes, deployed_tree, rpm_from_tree
+from builders import DEB_CONTROL, E, ar_bytes, deb_bytes, deployed_tree, gz, ids, rpm_from_tree, tar_bytes
 
 
 def _without(name: str) -> list[E]:

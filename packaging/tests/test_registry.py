@@ -7,7 +7,10 @@ from builders import good_bundle, gz, tar_bytes
 
 import bundlecheck
 from bundlecheck import registry
+from bundlecheck.checks import default_registry
 from bundlecheck.errors import RegistryError
+
+DEFAULT = default_registry()
 
 
 def test_every_id_of_the_issue_is_declared():
@@ -56,33 +59,61 @@ def test_duplicate_declaration_fails_loudly():
         registry._build_table([("a", "error", "x"), ("a", "error", "y")])
 
 
-def test_registering_an_undeclared_id_fails_at_import():
+def test_registering_an_undeclared_id_fails_when_the_registry_is_built():
+    @registry.check("no-such-id")
+    def stray(view):
+        return []
+
     with pytest.raises(RegistryError, match="undeclared"):
-        registry.register("no-such-id")(lambda view: [])
+        registry.Registry([registry.spec(stray)])
+
+
+def test_an_unknown_phase_fails_when_the_registry_is_built():
+    @registry.check("image-store-missing", phase="later")
+    def late(view):
+        return []
+
+    with pytest.raises(RegistryError, match="unknown phase"):
+        registry.Registry([registry.spec(late)])
 
 
 def test_registering_a_check_twice_fails():
+    @registry.check("image-store-missing")
     def archive_safety(view):
         return []
 
-    registry.register("image-store-missing")(archive_safety)
-    try:
-        with pytest.raises(RegistryError, match="registered twice"):
-            registry.register("image-store-missing")(archive_safety)
-    finally:
-        registry._FUNCTIONS.pop(f"{__name__.rsplit('.', 1)[-1]}.archive_safety")
+    with pytest.raises(RegistryError, match="registered twice"):
+        DEFAULT.with_checks(registry.spec(archive_safety), registry.spec(archive_safety))
+
+
+def test_marking_a_function_changes_no_registry():
+    before = len(default_registry())
+
+    @registry.check("image-store-missing")
+    def extra(view):
+        return []
+
+    assert len(default_registry()) == before
+    assert registry.Registry.from_modules([]).checks("source") == []
+
+
+def test_the_default_registry_is_built_at_import():
+    from bundlecheck import engine
+
+    assert engine.DEFAULT_REGISTRY is default_registry()
+    names = {c.name for c in engine.DEFAULT_REGISTRY.checks("source")}
+    assert {"layout.single_root", "config.config_file", "scripts.install_scripts"} <= names
 
 
 @pytest.mark.parametrize("behaviour", ["raise", "stray-id"])
-def test_a_crashing_check_becomes_one_finding(run, monkeypatch, behaviour):
+def test_a_crashing_check_becomes_one_finding(run, behaviour):
     def boom(view):
         if behaviour == "raise":
             raise ZeroDivisionError("oops")
         return [view.finding("archive-corrupt", None, "not mine", "")]
 
     fake = registry.RegisteredCheck("test.boom", "source", frozenset({"image-store-missing"}), boom)
-    monkeypatch.setitem(registry._FUNCTIONS, "test.boom", fake)
-    report = run(gz(tar_bytes(good_bundle())))
+    report = run(gz(tar_bytes(good_bundle())), registry=DEFAULT.with_checks(fake))
     crashed = [f for f in report.findings if f.check == "check-crashed"]
     assert len(crashed) == 1 and "test.boom" in crashed[0].message
     assert report.verdict == "fail"
@@ -101,14 +132,13 @@ class SoftTimeLimitExceeded(Exception):
     """Stands for celery.exceptions.SoftTimeLimitExceeded (no Celery here)."""
 
 
-def test_a_host_time_limit_is_not_swallowed_by_a_check(run, monkeypatch):
+def test_a_host_time_limit_is_not_swallowed_by_a_check(run):
     def slow(view):
         raise SoftTimeLimitExceeded()
 
     fake = registry.RegisteredCheck("test.slow", "source", frozenset({"image-store-missing"}), slow)
-    monkeypatch.setitem(registry._FUNCTIONS, "test.slow", fake)
     with pytest.raises(SoftTimeLimitExceeded):
-        run(gz(tar_bytes(good_bundle())))
+        run(gz(tar_bytes(good_bundle())), registry=DEFAULT.with_checks(fake))
 
 
 @pytest.mark.parametrize("where", ["progress", "stream"])

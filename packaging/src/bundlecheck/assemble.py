@@ -18,11 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .archive import BLOCK, DEB, RPM, Member, RawReader, Scan, detect_kind, scan_tar_stream
 from .checks.archive import MemberInspector, link_findings
+from .decompress import RawReader
 from .errors import ArchiveError
+from .formats import BLOCK, DEB, RPM, detect_kind
 from .manifest import split_root
 from .policy import Policy, load_policy
+from .tarscan import Member, Scan, scan_tar_stream
 from .view import root_parents
 
 #: 2000-01-01T00:00:00Z: any fixed value will do; this one predates every input.

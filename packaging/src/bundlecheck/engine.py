@@ -8,19 +8,25 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import IO, Any
 
-from . import checks as _checks  # noqa: F401  (registers every check)
-from .archive import BLOCK, DEB, RPM, Limits, RawReader, Scan, detect_kind, kind_from_name, scan_tar_stream
+from .checks import default_registry
 from .checks.archive import MemberInspector, link_findings
-from .errors import ArchiveError, is_passthrough
+from .decompress import RawReader
+from .errors import ArchiveError
 from .findings import Finding, Report
+from .formats import BLOCK, DEB, RPM, detect_kind, kind_from_name
+from .limits import Limits
 from .manifest import manifest_from_scan, split_root
 from .names import shown
 from .policy import Policy, load_policy
-from .registry import CHECKS, registered
+from .registry import CHECKS, Registry
+from .tarscan import Scan, scan_tar_stream
 from .view import SourceView, root_parents
 
 Progress = Callable[[int, int | None], None]
 _DISTRO = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
+#: Built when the library is imported, so that a check marked with an undeclared
+#: id fails at start-up rather than in the middle of a verification.
+DEFAULT_REGISTRY = default_registry()
 
 
 def _policy(policy: str | Policy | None) -> Policy:
@@ -63,10 +69,12 @@ def verify(
     progress: Progress | None = None,
     total_size: int | None = None,
     filename: str | None = None,
+    registry: Registry | None = None,
 ) -> Report:
     """Verify a source submission or a binary package for ``distro``; never raises on bad input."""
     started = time.monotonic()
     pol = _policy(policy)
+    reg = registry or DEFAULT_REGISTRY
     if not _DISTRO.fullmatch(distro):
         raise ValueError(f"distro name {distro!r} must be letters, digits, '.+_-'")
     _check_reference(reference)
@@ -82,10 +90,10 @@ def verify(
         if kind in (DEB, RPM):
             from .packages import verify_binary  # python-debian/rpmfile only when needed
 
-            found, members = verify_binary(raw, kind, distro=distro, policy=pol)
+            found, members = verify_binary(raw, kind, distro=distro, policy=pol, registry=reg)
             findings.extend(found)
         else:
-            found, members = _verify_source(raw, kind, distro, pol, reference)
+            found, members = _verify_source(raw, kind, distro, pol, reference, reg)
             findings.extend(found)
     raw.finish()
     findings = [_printable(_with_policy_severity(f, pol)) for f in findings]
@@ -149,6 +157,7 @@ def _capture_for(pol: Policy, distro: str) -> Callable[[str], bool]:
 
 def _verify_source(
     raw: RawReader, kind: str, distro: str, pol: Policy, reference: dict[str, Any] | None,
+    registry: Registry,
 ) -> tuple[list[Finding], int]:
     scan = scan_source(raw, kind, pol.limits, capture=_capture_for(pol, distro),
                        hash_members=reference is not None)
@@ -157,7 +166,7 @@ def _verify_source(
         # The tree is partial: layout and content checks would only mislead.
         return findings, len(scan.members)
     view = source_view(scan, distro, pol, reference)
-    findings.extend(run_checks("source", view))
+    findings.extend(registry.run("source", view))
     return findings, len(scan.members)
 
 
@@ -182,29 +191,6 @@ def _relative(mapping: dict[str, Any], root: str | None) -> dict[str, Any]:
         return dict(mapping)
     prefix = root + "/"
     return {k[len(prefix):]: v for k, v in mapping.items() if k.startswith(prefix)}
-
-
-def run_checks(phase: str, view: Any) -> list[Finding]:
-    out: list[Finding] = []
-    for check in registered(phase):
-        try:
-            found = list(check.func(view))
-            stray = [f.check for f in found if f.check not in check.ids]
-            if stray:
-                raise RuntimeError(f"emitted ids it did not register: {stray}")
-        except Exception as exc:  # a buggy check must not sink the run
-            if is_passthrough(exc):
-                raise
-            out.append(Finding(
-                "check-crashed", CHECKS["check-crashed"][0], None,
-                f"check {check.name} crashed ({type(exc).__name__}: {exc}); "
-                "its findings are missing from this report",
-                "This is a fault in the checker, not in your package: report it to the release "
-                "managers. The other checks ran.",
-            ))
-            continue
-        out.extend(found)
-    return out
 
 
 def build_manifest(

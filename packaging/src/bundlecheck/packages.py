@@ -15,13 +15,17 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .archive import BLOCK, DEB, RPM, Limits, Member, RawReader, Scan, detect_kind, scan_tar_stream
 from .checks.archive import MemberInspector
+from .decompress import RawReader
 from .errors import ArchiveError, is_passthrough
 from .findings import Finding
+from .formats import BLOCK, DEB, RPM, detect_kind
+from .limits import Limits
 from .policy import Policy
 from .recipes import Groups, parse_deb_depends, parse_rpm_header
-from .registry import CHECKS
+from .registry import CHECKS, Registry
+from .tarscan import Member, Scan, scan_tar_stream
+from .view import PackageView
 
 SPOOL_IN_MEMORY = 8 << 20
 RPM_HEADER_MAX = 64 << 20  # rpm headers are kilobytes; refuse to read more while parsing them
@@ -209,13 +213,11 @@ def _rpm_files(headers: dict[str, Any]) -> dict[str, Member]:
     return files
 
 
-def verify_binary(raw: RawReader, kind: str, *, distro: str, policy: Policy) -> tuple[list[Finding], int]:
-    from .engine import run_checks
-    from .view import PackageView
-
+def verify_binary(raw: RawReader, kind: str, *, distro: str, policy: Policy,
+                  registry: Registry) -> tuple[list[Finding], int]:
     try:
         pkg = read_package(raw, kind, policy.limits)
     except ArchiveError as exc:
         return [_finding(exc.check, exc.path, exc.message, exc.hint)], 0
     view = PackageView(distro=distro, policy=policy, package=pkg)
-    return pkg.findings + run_checks("binary", view), len(pkg.files)
+    return pkg.findings + registry.run("binary", view), len(pkg.files)

@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .archive import Limits
 from .errors import PolicyError
 from .findings import SEVERITIES, Severity
+from .limits import Limits
 from .registry import CHECKS
 
 RECIPE_KINDS = ("rpm", "deb", "arch", "gentoo")

@@ -1,19 +1,23 @@
-"""The check registry: every finding id, its default severity and description.
+"""The check catalogue and the registry that runs checks.
 
 Ids are declared once, here, so that the portal's docs page and the policy
 validator see the full list without importing the check modules.  A check
-function registers with the ids it may emit; an undeclared or duplicated id is a
-programming error and raises :class:`RegistryError` at import time.
+function is marked with :func:`check` and the ids it may emit; marking has no
+side effect.  A :class:`Registry` is built from those functions (the default
+one by :func:`bundlecheck.checks.default_registry`, when the library is
+imported) and refuses, when it is built, an undeclared id, an unknown phase or a
+check listed twice: a programming error fails at start-up, not in a verification.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from .errors import RegistryError
-from .findings import SEVERITIES, Severity
+from .errors import RegistryError, is_passthrough
+from .findings import SEVERITIES, Finding, Severity
 
 _DECLARED: list[tuple[str, Severity, str]] = [
     # Archive safety (found while streaming).
@@ -79,35 +83,94 @@ def _build_table(rows: Iterable[tuple[str, Severity, str]]) -> dict[str, tuple[S
 CHECKS: dict[str, tuple[Severity, str]] = _build_table(_DECLARED)
 
 
+PHASES = ("source", "binary")
+_SPEC = "__bundlecheck_check__"
+
+
 @dataclass(frozen=True, slots=True)
 class RegisteredCheck:
     name: str
     phase: str  # "source" (a source tree) or "binary" (a .deb/.rpm)
     ids: frozenset[str]
-    func: Callable[[Any], Iterable[Any]]
+    func: Callable[[Any], Iterable[Finding]]
 
 
-_FUNCTIONS: dict[str, RegisteredCheck] = {}
-PHASES = ("source", "binary")
-
-
-def register(*ids: str, phase: str = "source") -> Callable[[Callable[..., Any]], Any]:
-    """Register a check function that may emit ``ids``; fail loudly on mistakes."""
+def check(*ids: str, phase: str = "source") -> Callable[[Callable[..., Any]], Any]:
+    """Mark a check function that may emit ``ids``; a :class:`Registry` validates the mark."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
-        unknown = [i for i in ids if i not in CHECKS]
-        if unknown:
-            raise RegistryError(f"check {name} emits undeclared id(s) {unknown}")
-        if phase not in PHASES:
-            raise RegistryError(f"check {name} has unknown phase {phase!r}")
-        if name in _FUNCTIONS:
-            raise RegistryError(f"check {name} is registered twice")
-        _FUNCTIONS[name] = RegisteredCheck(name, phase, frozenset(ids), func)
+        setattr(func, _SPEC, (tuple(ids), phase))
         return func
 
     return decorate
 
 
-def registered(phase: str) -> list[RegisteredCheck]:
-    return [c for c in _FUNCTIONS.values() if c.phase == phase]
+def _name(func: Callable[..., Any]) -> str:
+    return f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+
+
+def spec(func: Callable[..., Any], *, name: str | None = None) -> RegisteredCheck:
+    """The RegisteredCheck of a function marked with :func:`check`."""
+    marked = getattr(func, _SPEC, None)
+    if marked is None:
+        raise RegistryError(f"{_name(func)} is not marked with @check")
+    ids, phase = marked
+    return RegisteredCheck(name or _name(func), phase, frozenset(ids), func)
+
+
+class Registry:
+    """The checks a verification runs, validated once against the catalogue."""
+
+    def __init__(self, checks: Iterable[RegisteredCheck],
+                 catalogue: dict[str, tuple[Severity, str]] = CHECKS):
+        self.catalogue = catalogue
+        self._checks: dict[str, RegisteredCheck] = {}
+        for c in checks:
+            unknown = sorted(i for i in c.ids if i not in catalogue)
+            if unknown:
+                raise RegistryError(f"check {c.name} emits undeclared id(s) {unknown}")
+            if c.phase not in PHASES:
+                raise RegistryError(f"check {c.name} has unknown phase {c.phase!r}")
+            if c.name in self._checks:
+                raise RegistryError(f"check {c.name} is registered twice")
+            self._checks[c.name] = c
+
+    @classmethod
+    def from_modules(cls, modules: Sequence[ModuleType]) -> Registry:
+        """Every function marked with @check in ``modules``, in definition order."""
+        found = [spec(obj) for module in modules for obj in vars(module).values()
+                 if callable(obj) and hasattr(obj, _SPEC) and obj.__module__ == module.__name__]
+        return cls(found)
+
+    def with_checks(self, *extra: RegisteredCheck) -> Registry:
+        """A new registry: these checks and ``extra`` (for tests and plug-ins)."""
+        return Registry([*self._checks.values(), *extra], self.catalogue)
+
+    def checks(self, phase: str) -> list[RegisteredCheck]:
+        return [c for c in self._checks.values() if c.phase == phase]
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    def run(self, phase: str, view: Any) -> list[Finding]:
+        """Run every check of ``phase``; a check that raises becomes one check-crashed finding."""
+        out: list[Finding] = []
+        for c in self.checks(phase):
+            try:
+                found = list(c.func(view))
+                stray = sorted({f.check for f in found if f.check not in c.ids})
+                if stray:
+                    raise RuntimeError(f"emitted ids it did not register: {stray}")
+            except Exception as exc:  # a buggy check must not sink the run
+                if is_passthrough(exc):
+                    raise
+                out.append(Finding(
+                    "check-crashed", self.catalogue["check-crashed"][0], None,
+                    f"check {c.name} crashed ({type(exc).__name__}: {exc}); "
+                    "its findings are missing from this report",
+                    "This is a fault in the checker, not in your package: report it to the release "
+                    "managers. The other checks ran.",
+                ))
+                continue
+            out.extend(found)
+        return out

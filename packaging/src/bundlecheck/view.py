@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .archive import Member
 from .findings import Finding
 from .policy import Policy
 from .registry import CHECKS
+from .tarscan import Member
 
 Shape = Literal["package", "bundle"]
 

@@ -1,3 +1,16 @@
-"""Registered checks.  Importing this package registers every check module."""
+"""The check modules, and the default registry built from them."""
 
-from . import advice, archive, binary, config, layout, prereqs, scripts  # noqa: F401
+from __future__ import annotations
+
+from functools import cache
+
+from ..registry import Registry
+from . import advice, binary, config, layout, prereqs, scripts
+
+MODULES = (advice, binary, config, layout, prereqs, scripts)
+
+
+@cache
+def default_registry() -> Registry:
+    """Every check shipped with bundlecheck, validated against the catalogue."""
+    return Registry.from_modules(MODULES)

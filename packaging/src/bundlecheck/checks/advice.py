@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ..registry import register
+from ..registry import check
 from ..view import SourceView
 
 
-@register("image-store-missing")
+@check("image-store-missing")
 def image_store(view: SourceView) -> Iterator[Finding]:
     store = view.policy.image_store
     if not store or view.shape == "bundle":  # a bundle cannot carry image_store/ anyway

@@ -10,10 +10,11 @@ import posixpath
 import tarfile
 from collections.abc import Iterable
 
-from ..archive import Limits, Member
 from ..findings import Finding
+from ..limits import Limits
 from ..names import is_clean, quoted, shown
 from ..registry import CHECKS
+from ..tarscan import Member
 
 _UNSAFE_BITS = 0o7000  # setuid, setgid, sticky
 _SPECIAL = {"char": "character device", "block": "block device", "fifo": "FIFO",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ..findings import Finding
 from ..policy import Deployment
-from ..registry import register
+from ..registry import check
 from ..view import PackageView
 from .prereqs import evaluate
 
@@ -20,7 +20,7 @@ def _exists(files: dict, target: str) -> bool:
     return t in files or any(p.startswith(t + "/") for p in files)
 
 
-@register("deploy-missing-path", phase="binary")
+@check("deploy-missing-path", phase="binary")
 def missing_paths(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
     if dep is None or not view.package.files_known:
@@ -37,7 +37,7 @@ def missing_paths(view: PackageView) -> Iterator[Finding]:
                                f"--> {target}.")
 
 
-@register("deploy-mode-mismatch", phase="binary")
+@check("deploy-mode-mismatch", phase="binary")
 def modes(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
     if dep is None or not view.package.files_known:
@@ -61,7 +61,7 @@ def _in_tree(dep: Deployment, path: str) -> bool:
     return any(path.startswith(m.target) for m in dep.tree)
 
 
-@register("deploy-symlink-missing", phase="binary")
+@check("deploy-symlink-missing", phase="binary")
 def symlinks(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
     if dep is None or not view.package.files_known:
@@ -81,7 +81,7 @@ def symlinks(view: PackageView) -> Iterator[Finding]:
                                f"Point it at {rule.target}.")
 
 
-@register("deploy-unexpected-path", phase="binary")
+@check("deploy-unexpected-path", phase="binary")
 def unexpected(view: PackageView) -> Iterator[Finding]:
     dep, files = view.policy.deployment, view.package.files
     if dep is None or not view.package.files_known:
@@ -104,7 +104,7 @@ def unexpected(view: PackageView) -> Iterator[Finding]:
                            "Compare the package's file list with the guide's deployment layout.")
 
 
-@register("prereq-missing", "prereq-version-too-low", "prereq-unversioned", phase="binary")
+@check("prereq-missing", "prereq-version-too-low", "prereq-unversioned", phase="binary")
 def package_prerequisites(view: PackageView) -> Iterator[Finding]:
     field_name = "Depends" if view.package.kind == "deb" else "Requires"
     yield from evaluate(view.policy, view.package.family, view.package.groups,

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 from ..findings import Finding
 from ..policy import ConfigRules, ExecPath
-from ..registry import register
+from ..registry import check
 from ..view import SourceView
 
 
-@register("config-missing", "config-unparsable", "config-exec-path-missing",
+@check("config-missing", "config-unparsable", "config-exec-path-missing",
           "config-exec-path-incomplete", "config-html-browser-missing", "config-key-missing",
           "member-too-large-to-inspect")
 def config_file(view: SourceView) -> Iterator[Finding]:

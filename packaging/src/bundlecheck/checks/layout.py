@@ -9,14 +9,14 @@ from typing import Any
 from ..findings import Finding
 from ..manifest import entry_changes
 from ..names import shown
-from ..registry import register
+from ..registry import check
 from ..view import SourceView, owner_distro, root_parents, roots_pattern
 
 #: Past this many members listed under one check, one summary finding says how many more.
 MAX_LISTED = 50
 
 
-@register("layout-single-root")
+@check("layout-single-root")
 def single_root(view: SourceView) -> Iterator[Finding]:
     if view.shape == "bundle":
         return
@@ -39,7 +39,7 @@ def single_root(view: SourceView) -> Iterator[Finding]:
         )
 
 
-@register("distro-dir-missing")
+@check("distro-dir-missing")
 def distro_dir(view: SourceView) -> Iterator[Finding]:
     wanted = view.policy.distro_dir.format(distro=view.distro)
     if not any(p == wanted.rstrip("/") or p.startswith(wanted) for p in view.members):
@@ -50,7 +50,7 @@ def distro_dir(view: SourceView) -> Iterator[Finding]:
         )
 
 
-@register("contribution-outside-distro", "existing-distro-modified", "reference-missing")
+@check("contribution-outside-distro", "existing-distro-modified", "reference-missing")
 def contribution_scope(view: SourceView) -> Iterator[Finding]:
     """Every change outside the distro's own roots, compared with the reference."""
     pattern = roots_pattern(view.policy)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from ..findings import Finding
 from ..policy import Policy, Prereq
 from ..recipes import PARSERS, Groups, Relation
-from ..registry import register
+from ..registry import check
 from ..versions import compare
 from ..view import SourceView
 
@@ -29,7 +29,7 @@ def find_recipes(view: SourceView) -> list[tuple[str, str]]:
     return found
 
 
-@register("recipe-missing", "prereq-missing", "prereq-version-too-low", "prereq-unversioned",
+@check("recipe-missing", "prereq-missing", "prereq-version-too-low", "prereq-unversioned",
           "paramiko-patch-missing", "member-too-large-to-inspect")
 def prerequisites(view: SourceView) -> Iterator[Finding]:
     if not view.policy.prereqs:

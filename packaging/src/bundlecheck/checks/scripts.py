@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from ..findings import Finding
-from ..registry import register
+from ..registry import check
 from ..view import SourceView
 
 SHELLS = {"sh", "bash", "dash", "ksh"}
@@ -26,7 +26,7 @@ def script_paths(view: SourceView) -> list[str]:
             if any(fnmatch.fnmatchcase(p.rsplit("/", 1)[-1], pat) for pat in patterns)]
 
 
-@register("script-not-executable", "script-no-shebang", "script-lint", "shellcheck-unavailable",
+@check("script-not-executable", "script-no-shebang", "script-lint", "shellcheck-unavailable",
           "member-too-large-to-inspect")
 def install_scripts(view: SourceView) -> Iterator[Finding]:
     told_unavailable = False
