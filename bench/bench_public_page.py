@@ -41,7 +41,7 @@ DATA = """
 import hashlib
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from portal.models import Profile
+from accounts.models import Profile
 from releases.models import Artifact, Distro, Maintainership, PackageLink, Project, Release, Submission
 
 def build(slug, name, n_releases, n_distros):
@@ -88,7 +88,7 @@ import statistics, time
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 from releases.models import Project
-from releases.publishing.services import public_page_regenerate
+from publishing.services import public_page_regenerate
 
 for slug in ("convirt", "big"):
     project = Project.objects.get(slug=slug)
@@ -103,7 +103,7 @@ for slug in ("convirt", "big"):
 # Where the time of the big page goes (best of the runs, each part alone).
 import json
 from django.template.loader import render_to_string
-from releases.publishing import page
+from publishing import page
 
 project = Project.objects.get(slug="big")
 def best(fn):

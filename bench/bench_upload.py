@@ -44,9 +44,10 @@ from stack import Stack, postgres_problem, redis_problem  # noqa: E402
 SETUP = """
 import json, os
 from django.contrib.auth import get_user_model
-from portal.services import api_token_create
+from accounts.services import api_token_create
 from releases.models import Artifact, Distro, Maintainership, Project, Release
-from releases.services import artifact_create, release_index
+from releases.artifacts import artifact_create
+from releases.prereleases.services import release_index
 
 User = get_user_model()
 packager = User.objects.create_user("bench-ubuntu", "ubuntu@example.org", "bench-password")

@@ -146,10 +146,10 @@ def bundle(path: Path, distro: str, size: int, payload: bytes) -> None:
 SETUP = """
 import json, sys
 from django.contrib.auth import get_user_model
-from portal.models import ApiToken
+from accounts.models import ApiToken
 from releases import demo
 from releases.models import Artifact, Distro, Maintainership, Project, Release
-from releases.services import artifact_create
+from releases.artifacts import artifact_create
 import io
 count = int(sys.argv[1])
 project = Project.objects.create(slug="convirt", name="ConVirt")

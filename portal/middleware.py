@@ -1,5 +1,6 @@
-"""Site-wide response rules: a Content-Security-Policy on every response, and a
-plain 503 instead of an error page when the database or file storage is down."""
+"""Site-wide response rules: a Content-Security-Policy on every response, a
+plain 503 instead of an error page when the database or file storage is down,
+and the portal's errors turned into their status and message."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from django.conf import settings
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from .errors import PortalError
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +86,48 @@ class ServiceUnavailableMiddleware:
             type(exception).__name__,
             exception,
         )
-        if request.path.startswith("/api/"):
+        if wants_json(request):
             response = JsonResponse({"error": message}, status=503)
         else:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = str(retry_after)
         response["Cache-Control"] = "no-store"
         return response
+
+
+def wants_json(request) -> bool:
+    """The API, and browser scripts that ask for JSON, get errors as JSON."""
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def error_response(request, error: PortalError):
+    """The one mapping of the portal's errors to HTTP, for browser and JSON alike."""
+    if wants_json(request):
+        response = JsonResponse({"error": error.message}, status=error.status)
+    else:
+        response = render(
+            request,
+            "error.html",
+            {"message": error.message, "status": error.status},
+            status=error.status,
+        )
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+class PortalErrorMiddleware:
+    """A `PortalError` that no view handled becomes its status and message."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, PortalError):
+            return error_response(request, exception)
+        return None

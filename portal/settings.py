@@ -82,12 +82,21 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "portal",
+    "accounts",
     "releases",
+    "publishing",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # `Authorization: Token <key>` on the API.
+    "accounts.backends.ApiTokenBackend",
 ]
 
 MIDDLEWARE = [
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.ServiceUnavailableMiddleware",
+    "portal.middleware.PortalErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -306,7 +315,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 
-# The sweeper (releases.recovery) queues again what a lost task or a dead
+# The sweeper (releases.recovery.sweeper) queues again what a lost task or a dead
 # worker left stuck. A `verifying` submission is only taken back once its
 # worker is certainly dead: past the hard time limit, with a margin.
 SWEEPER_INTERVAL_SECONDS = env_int("SWEEPER_INTERVAL_SECONDS", 60)
@@ -322,13 +331,13 @@ if SWEEPER_VERIFYING_SECONDS <= CELERY_TASK_TIME_LIMIT:
 
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "worker-ping": {"task": "portal.tasks.worker_ping_periodic", "schedule": 60.0},
+    "worker-ping": {"task": "releases.recovery.tasks.worker_ping_periodic_task", "schedule": 60.0},
     "recovery-sweep": {
-        "task": "releases.tasks.recovery_sweep",
+        "task": "releases.recovery.tasks.recovery_sweep_task",
         "schedule": float(SWEEPER_INTERVAL_SECONDS),
     },
     "package-links-check": {
-        "task": "releases.publishing.tasks.package_links_check",
+        "task": "publishing.tasks.package_links_check_task",
         "schedule": 6 * 3600.0,
     },
 }

@@ -1,48 +1,16 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
-
-accounts = [
-    path("signup/", views.signup, name="signup"),
-    path("confirm/<str:token>/", views.signup_confirm, name="signup-confirm"),
-    path("login/", views.login_view, name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("profile/", views.profile, name="profile"),
-    path("tokens/", views.token_create, name="token-create"),
-    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
-    path("password/reset/", views.password_reset, name="password_reset"),
-    path(
-        "password/reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(),
-        name="password_reset_done",
-    ),
-    path(
-        "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
-        name="password_reset_confirm",
-    ),
-    path(
-        "password/reset/done/",
-        auth_views.PasswordResetCompleteView.as_view(),
-        name="password_reset_complete",
-    ),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path(
-        "password/change/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
-]
+from publishing.views import home
+from releases.recovery import views as recovery_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("status/", views.status, name="status"),
-    path("status/ping/", views.status_ping, name="status-ping"),
-    path("accounts/", include(accounts)),
+    path("", home, name="home"),
+    path("status/", recovery_views.status, name="status"),
+    path("status/ping/", recovery_views.status_ping, name="status-ping"),
+    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("releases.api_urls")),
+    path("api/v1/", include("releases.submissions.api_urls")),
     path("", include("releases.urls")),
-    path("", include("releases.publishing.urls")),
+    path("", include("publishing.urls")),
 ]

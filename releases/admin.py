@@ -10,6 +10,7 @@ from .models import (
     Project,
     Release,
     Submission,
+    WorkerPing,
 )
 
 
@@ -60,12 +61,11 @@ class SubmissionAdmin(admin.ModelAdmin):
         "release",
         "distro",
         "submitter",
-        "kind",
         "state",
         "progress",
         "created_at",
     )
-    list_filter = ("state", "kind", "distro")
+    list_filter = ("state", "distro")
     raw_id_fields = ("artifact", "submitter", "decided_by")
     inlines = [FindingInline]
 
@@ -88,3 +88,9 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(WorkerPing)
+class WorkerPingAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "answered_at", "worker", "round_trip_seconds")
+    readonly_fields = ("created_at", "answered_at", "worker")

@@ -195,6 +195,9 @@ class Release(models.Model):
     replaced_manifest = models.JSONField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # While publishing: when a worker claimed the assembly (None: unclaimed).
+    # A claim older than the lease belongs to a dead run and may be taken again.
+    assembly_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,10 +216,6 @@ class Release(models.Model):
 
 class Submission(models.Model):
     """A revised source package, or only a distro bundle, uploaded for a release."""
-
-    class Kind(models.TextChoices):
-        SOURCE = "source", "full source package"
-        BUNDLE = "bundle", "distro bundle"
 
     class State(models.TextChoices):
         RECEIVED = "received", "received"
@@ -240,7 +239,6 @@ class Submission(models.Model):
     package = models.ForeignKey(
         Artifact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BUNDLE)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     note = models.TextField(blank=True)
@@ -408,3 +406,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor or 'system'} {self.verb} {self.object_repr}"
+
+
+class WorkerPing(models.Model):
+    """One round trip through the task queue: queued by the web, answered by a worker.
+
+    The status page shows the latest one, so staff can tell at a glance
+    whether verification and publishing will actually run.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        db_table = "portal_workerping"  # made when it lived in `portal`
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"ping {self.pk} ({'answered' if self.answered_at else 'waiting'})"
+
+    @property
+    def round_trip_seconds(self) -> float | None:
+        if self.answered_at is None:
+            return None
+        return (self.answered_at - self.created_at).total_seconds()

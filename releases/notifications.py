@@ -15,6 +15,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from .models import Maintainership
+
 logger = logging.getLogger(__name__)
 
 
@@ -40,3 +42,13 @@ def staff_addresses() -> list[str]:
         .exclude(email="")
         .values_list("email", flat=True)
     )
+
+
+def maintainer_addresses(project, distro=None) -> list[str]:
+    """The addresses of the active, approved maintainers of `distro` (of any distro when None)."""
+    claims = Maintainership.objects.filter(
+        project=project, state=Maintainership.State.APPROVED, user__is_active=True
+    )
+    if distro is not None:
+        claims = claims.filter(distro=distro)
+    return list(claims.exclude(user__email="").values_list("user__email", flat=True).distinct())

@@ -1,52 +1,72 @@
+"""Every page of the domain, one route name per view and per action."""
+
 from django.urls import path
 
-from . import views
+from .coordination import views as staff
+from .maintainers import views as maintainers
+from .prereleases import views as prereleases
+from .submissions import views as submissions
+from .verification import views as verification
 
 release_distro = "projects/<slug:project>/releases/<str:version>/distros/<slug:distro>/"
+staff_release = "staff/releases/<int:release_id>/"
+staff_submission = "staff/submissions/<int:submission_id>/"
+claim = "maintain/claims/<int:claim_id>/"
 
 urlpatterns = [
-    path("projects/<slug:project>/guide/", views.project_guide, name="project-guide"),
-    path("maintain/", views.my_distros, name="my-distros"),
-    path("maintain/claims/", views.claims, name="claims"),
-    path("maintain/claims/<int:claim_id>/<str:decision>/", views.claim_decide, name="claim-decide"),
-    path(release_distro, views.release_distro, name="release-distro"),
-    path(release_distro + "links/", views.package_links_add, name="package-links-add"),
-    path("submissions/<int:submission_id>/", views.submission_detail, name="submission-detail"),
+    path("projects/<slug:project>/guide/", verification.project_guide, name="project-guide"),
+    # Maintainers and their claims
+    path("maintain/", maintainers.my_distros, name="my-distros"),
+    path("maintain/claims/", maintainers.claims, name="claims"),
+    path(claim + "approve/", maintainers.claim_approve, name="claim-approve"),
+    path(claim + "decline/", maintainers.claim_decline, name="claim-decline"),
+    path(claim + "revoke/", maintainers.claim_revoke, name="claim-revoke"),
+    # A distro's work on a release
+    path(release_distro, submissions.release_distro, name="release-distro"),
+    path(release_distro + "links/", submissions.package_links_add, name="package-links-add"),
     path(
-        "submissions/<int:submission_id>/status/", views.submission_status, name="submission-status"
+        "submissions/<int:submission_id>/", submissions.submission_detail, name="submission-detail"
+    ),
+    path(
+        "submissions/<int:submission_id>/status/",
+        submissions.submission_status,
+        name="submission-status",
     ),
     path(
         "submissions/<int:submission_id>/report.json",
-        views.submission_report,
+        submissions.submission_report,
         name="submission-report",
     ),
-    path("staff/", views.staff_releases, name="staff-releases"),
+    path("prerelease/<str:token>/", prereleases.prerelease_download, name="prerelease-download"),
+    path(
+        "prerelease-link/<int:release_id>/",
+        prereleases.prerelease_resend,
+        name="prerelease-resend",
+    ),
+    # The release dashboard
+    path("staff/", staff.staff_releases, name="staff-releases"),
     path(
         "staff/projects/<slug:project>/releases/new/",
-        views.staff_release_new,
+        staff.staff_release_new,
         name="staff-release-new",
     ),
-    path("staff/releases/<int:release_id>/", views.staff_release, name="staff-release"),
+    path(staff_release, staff.staff_release, name="staff-release"),
+    path(staff_release + "open/", staff.staff_release_open, name="staff-release-open"),
+    path(staff_release + "freeze/", staff.staff_release_freeze, name="staff-release-freeze"),
+    path(staff_release + "unfreeze/", staff.staff_release_unfreeze, name="staff-release-unfreeze"),
+    path(staff_release + "remind/", staff.staff_release_remind, name="staff-release-remind"),
+    path(staff_release + "respin/", staff.staff_release_respin, name="staff-release-respin"),
+    path(staff_release + "publish/", staff.staff_release_publish, name="staff-release-publish"),
+    path(staff_release + "withdraw/", staff.staff_release_withdraw, name="staff-release-withdraw"),
     path(
-        "staff/releases/<int:release_id>/respin/",
-        views.staff_release_respin,
-        name="staff-release-respin",
-    ),
-    path(
-        "staff/releases/<int:release_id>/reopen/<slug:distro>/",
-        views.staff_reopen_distro,
+        staff_release + "reopen/<slug:distro>/",
+        staff.staff_reopen_distro,
         name="staff-reopen-distro",
     ),
     path(
-        "staff/releases/<int:release_id>/<str:action>/",
-        views.staff_release_action,
-        name="staff-release-action",
+        staff_submission + "accept/", staff.staff_submission_accept, name="staff-submission-accept"
     ),
     path(
-        "staff/submissions/<int:submission_id>/<str:decision>/",
-        views.staff_submission_decide,
-        name="staff-submission-decide",
+        staff_submission + "reject/", staff.staff_submission_reject, name="staff-submission-reject"
     ),
-    path("prerelease/<str:token>/", views.prerelease_download, name="prerelease-download"),
-    path("prerelease-link/<int:release_id>/", views.prerelease_resend, name="prerelease-resend"),
 ]

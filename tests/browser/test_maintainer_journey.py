@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
+from releases.artifacts import artifact_create
 from releases.models import Artifact, Release, Submission
-from releases.services import artifact_create
 from tests.factories import DistroFactory, ProjectFactory, UserFactory
 from tests.helpers import broken_bundle_bytes, bundle_bytes, prerelease_bytes
 

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from portal.models import Profile
-from releases import services
+from accounts.models import Profile
 from releases.models import Maintainership, Release, Submission
+from releases.submissions import services
 from tests.factories import DistroFactory, ProjectFactory, UserFactory
 from tests.helpers import bundle_bytes, prerelease_bytes
 from tests.processes import wait_for

@@ -12,8 +12,9 @@ import io
 
 import pytest
 
-from releases import demo, services
+from releases import demo
 from releases.models import Submission
+from releases.submissions import services
 from tests.processes import RedisServer, WorkerProcess
 from tests.releases.conftest import maintainer, release, staff, ubuntu  # noqa: F401
 from tests.releases.publishing.conftest import project  # noqa: F401

@@ -41,8 +41,8 @@ def main(argv: list[str]) -> None:
     import django
 
     django.setup()
+    from publishing import services
     from releases.models import Project
-    from releases.publishing import services
 
     if "--slow" in argv:
         write = services.atomic_write

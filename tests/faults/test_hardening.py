@@ -26,7 +26,7 @@ def test_every_page_has_a_policy_without_inline_script(client):
 
 
 def test_the_public_page_has_its_own_policy_and_no_script(client, settings, tmp_path):
-    from releases.publishing.services import public_page_regenerate
+    from publishing.services import public_page_regenerate
     from tests.factories import ProjectFactory
 
     settings.STORAGES = {
@@ -101,7 +101,7 @@ def test_token_creation_answers_429_with_retry_after(client, settings):
 
 def test_the_sweeper_runs_on_beat_and_waits_past_the_hard_time_limit(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["recovery-sweep"]
-    assert schedule["task"] == "releases.tasks.recovery_sweep"
+    assert schedule["task"] == "releases.recovery.tasks.recovery_sweep_task"
     assert schedule["schedule"] == settings.SWEEPER_INTERVAL_SECONDS
     assert settings.SWEEPER_VERIFYING_SECONDS > settings.CELERY_TASK_TIME_LIMIT
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > (
@@ -128,8 +128,8 @@ def test_settings_refuse_a_visibility_timeout_below_the_hard_limit(monkeypatch):
 
 
 def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settings):
-    from releases import recovery
     from releases.models import Submission
+    from releases.recovery import sweeper as recovery
     from tests.faults.conftest import submit
     from tests.helpers import bundle_bytes
 
@@ -159,8 +159,8 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
 def test_the_sweeper_queues_the_assembly_of_a_release_left_publishing(
     release, settings, django_capture_on_commit_callbacks
 ):
-    from releases import recovery
     from releases.models import AuditEvent, Release
+    from releases.recovery import sweeper as recovery
 
     Release.objects.filter(pk=release.pk).update(state="publishing", published_at=None)
     assert recovery.sweep()["stuck_releases"] == []  # just published: its task may be queued
@@ -174,8 +174,8 @@ def test_the_sweeper_queues_the_assembly_of_a_release_left_publishing(
 def test_a_verification_that_keeps_stalling_fails_instead_of_looping(
     release, ubuntu, maintainer, settings
 ):
-    from releases import recovery
     from releases.models import Submission
+    from releases.recovery import sweeper as recovery
     from tests.faults.conftest import submit
     from tests.helpers import bundle_bytes
 
@@ -194,8 +194,8 @@ def test_a_verification_that_keeps_stalling_fails_instead_of_looping(
 def test_a_crash_in_the_verifier_fails_the_submission_once(
     release, ubuntu, maintainer, monkeypatch
 ):
-    from releases import services, tasks
     from releases.models import Submission
+    from releases.verification import services, tasks
     from tests.faults.conftest import submit
     from tests.helpers import bundle_bytes
 
@@ -206,6 +206,6 @@ def test_a_crash_in_the_verifier_fails_the_submission_once(
         raise KeyError("policy lost a table")
 
     monkeypatch.setattr(services, "submission_verify", explode)
-    assert tasks.submission_verify.run(submission.pk) == "crashed"
+    assert tasks.submission_verify_task.run(submission.pk) == "crashed"
     submission.refresh_from_db()
     assert submission.state == "failed" and "problem of its own" in submission.error

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from releases.publishing.services import public_page_regenerate
+from publishing.services import public_page_regenerate
 from tests.processes import REPO, wait_for
 from tests.processes import test_database_url as database_url
 from tests.releases.publishing.conftest import released

@@ -11,7 +11,7 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import connection
 from django.urls import reverse
 
-from portal.models import ApiToken
+from accounts.models import ApiToken
 from releases.models import Artifact, Submission
 from tests.helpers import bundle_bytes, multipart
 from tests.processes import S3Server, TcpProxy, free_port

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from releases import recovery
 from releases.models import AuditEvent, Finding, Submission
-from releases.tasks import submission_verify
+from releases.recovery import sweeper as recovery
+from releases.verification.tasks import submission_verify_task as submission_verify
 from tests.faults.conftest import celery_broker, submit
 from tests.processes import free_port, wait_for
 
@@ -28,7 +28,8 @@ def verdict_events(pk: int) -> int:
 
 def expected_findings(submission: Submission) -> list[tuple]:
     """What one verification of the same bytes finds, run here in the test."""
-    from releases.services import _verify_artifact, release_index
+    from releases.prereleases.services import release_index
+    from releases.verification.services import _verify_artifact
 
     report = _verify_artifact(
         submission.artifact,
@@ -78,7 +79,7 @@ def test_a_worker_killed_mid_verification_is_replaced_and_one_verdict_results(
 
 def _task_seconds(log: str) -> list[float]:
     return [
-        float(s) for s in re.findall(r"submission_verify\[[^\]]+\] succeeded in ([\d.]+)s", log)
+        float(s) for s in re.findall(r"submission_verify_task\[[^\]]+\] succeeded in ([\d.]+)s", log)
     ]
 
 
@@ -115,7 +116,7 @@ def test_uploads_while_the_broker_is_down_all_reach_a_verdict_once_it_is_back(
 ):
     from django.urls import reverse
 
-    from portal.models import ApiToken
+    from accounts.models import ApiToken
     from tests.factories import DistroFactory, MaintainershipFactory
     from tests.helpers import bundle_bytes, multipart
 

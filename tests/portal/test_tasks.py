@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 
-from portal.models import WorkerPing
-from portal.services import worker_ping_send
+from releases.models import WorkerPing
+from releases.recovery.services import worker_ping_send
 from tests import settings as test_settings
 from tests.processes import WorkerProcess, wait_for
 
@@ -38,7 +38,7 @@ def test_nothing_runs_after_a_rollback(worker):
     later = worker_ping_send()
     wait_for(lambda: answered(later.pk), timeout=30, what="later ping answered")
     assert not WorkerPing.objects.filter(pk=rolled_back_id).exists()
-    assert "portal.tasks.worker_ping" in worker.log()
+    assert "releases.recovery.tasks.worker_ping_task" in worker.log()
 
 
 @pytest.mark.skipif(not test_settings.USING_REDIS, reason="Redis not reachable")
@@ -69,7 +69,7 @@ def test_embedded_filesystem_broker_round_trips_a_task(
         }
         ping = WorkerPing.objects.create()
         sender.send_task(
-            "portal.tasks.worker_ping",
+            "releases.recovery.tasks.worker_ping_task",
             args=[ping.pk],
             queue=fs_worker.env["CELERY_TASK_DEFAULT_QUEUE"],
         )

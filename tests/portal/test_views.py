@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from portal.models import WorkerPing
+from releases.models import WorkerPing
 from tests.factories import ReleaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@ import io
 
 import pytest
 
+from releases.artifacts import artifact_create
 from releases.models import Artifact, Release
-from releases.services import artifact_create
 from tests.factories import DistroFactory, MaintainershipFactory, ProjectFactory, UserFactory
 from tests.helpers import prerelease_bytes
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from portal.models import ApiToken
+from accounts.models import ApiToken
 from releases.models import Submission
 from tests.helpers import bundle_bytes, multipart
 
@@ -75,7 +75,7 @@ def test_no_valid_token_is_401_in_json(client, release, ubuntu, create_url, head
 
 
 def test_a_revoked_token_is_401(client, release, ubuntu, maintainer, create_url):
-    from portal.services import api_token_revoke
+    from accounts.services import api_token_revoke
 
     token, key = ApiToken.issue(user=maintainer, name="old")
     api_token_revoke(token=token, actor=maintainer)

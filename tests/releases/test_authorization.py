@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from portal.models import ApiToken
-from releases.services import prerelease_link
+from accounts.models import ApiToken
+from releases.prereleases.services import prerelease_link
 from tests.factories import ArtifactFactory, SubmissionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

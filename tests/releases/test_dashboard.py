@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from releases import coordination, services
+from releases.coordination import lifecycle
+from releases.coordination import services as coordination
 from releases.models import (
     AuditEvent,
     PackageLink,
@@ -16,6 +17,7 @@ from releases.models import (
     Reminder,
     Submission,
 )
+from releases.prereleases import services
 from tests.factories import (
     ArtifactFactory,
     DistroFactory,
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 
 def matrix_row(release, slug):
-    from releases.selectors import readiness
+    from releases.coordination.selectors import readiness
 
     row = next(r for r in readiness(release)["rows"] if r["distro"].slug == slug)
     return {cell["column"]: cell["status"] for cell in row["cells"]} | {"late": row["late"]}
@@ -106,7 +108,7 @@ def test_dashboard_is_for_staff_only(client, release, maintainer):
     client.force_login(maintainer)
     assert client.get(url).status_code == 302
     assert (
-        client.post(reverse("staff-release-action", args=[release.pk, "freeze"])).status_code == 302
+        client.post(reverse("staff-release-freeze", args=[release.pk])).status_code == 302
     )
     release.refresh_from_db()
     assert release.state == "prerelease"
@@ -122,7 +124,7 @@ def test_accept_a_passing_submission_mails_and_stages_its_package(
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         client.post(
-            reverse("staff-submission-decide", args=[submission.pk, "accept"]),
+            reverse("staff-submission-accept", args=[submission.pk]),
             {"comment": "Thanks, lovely work"},
         )
     submission.refresh_from_db()
@@ -140,7 +142,7 @@ def test_only_a_passing_submission_can_be_accepted(client, release, ubuntu, main
     )
     client.force_login(staff)
     response = client.post(
-        reverse("staff-submission-decide", args=[submission.pk, "accept"]), follow=True
+        reverse("staff-submission-accept", args=[submission.pk]), follow=True
     )
     assert "only a passed submission can be decided" in response.content.decode()
     submission.refresh_from_db()
@@ -148,7 +150,7 @@ def test_only_a_passing_submission_can_be_accepted(client, release, ubuntu, main
 
 
 def test_reject_needs_a_reason(release, ubuntu, maintainer, staff):
-    from releases.errors import PortalError
+    from portal.errors import PortalError
 
     submission = SubmissionFactory(
         release=release, distro=ubuntu, submitter=maintainer, state="passed"
@@ -172,7 +174,7 @@ def test_remind_mails_lagging_distros_at_most_once_a_day(
 ):
     SubmissionFactory(release=release, distro=fedora, submitter=other_maintainer, state="passed")
     client.force_login(staff)
-    url = reverse("staff-release-action", args=[release.pk, "remind"])
+    url = reverse("staff-release-remind", args=[release.pk])
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url)
         client.post(url)
@@ -183,7 +185,7 @@ def test_remind_mails_lagging_distros_at_most_once_a_day(
 def test_freeze_then_reopen_one_distro(
     release, ubuntu, fedora, maintainer, other_maintainer, staff, client
 ):
-    coordination.release_freeze(release=release, actor=staff)
+    lifecycle.release_freeze(release=release, actor=staff)
 
     def upload(user, distro):
         client.force_login(user)
@@ -197,7 +199,7 @@ def test_freeze_then_reopen_one_distro(
         )
 
     assert upload(maintainer, "ubuntu").status_code == 409
-    coordination.release_reopen_distro(release=release, distro=ubuntu, actor=staff)
+    lifecycle.release_reopen_distro(release=release, distro=ubuntu, actor=staff)
     assert upload(maintainer, "ubuntu").status_code == 201
     assert upload(other_maintainer, "fedora").status_code == 409
 
@@ -222,7 +224,7 @@ def test_respin_makes_submissions_stale_and_mails_what_changed(
     demo.build_distro_bundle(buffer, members)
     new_tarball = Tarball(buffer.getvalue())
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        coordination.release_respin(release=release, actor=staff, tarball=new_tarball)
+        lifecycle.release_respin(release=release, actor=staff, tarball=new_tarball)
     assert queued  # the delivery task
     old.refresh_from_db()
     assert old.state == "stale"
@@ -259,17 +261,17 @@ def test_publish_and_withdraw_from_the_dashboard(
 ):
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        client.post(reverse("staff-release-action", args=[release.pk, "publish"]))
+        client.post(reverse("staff-release-publish", args=[release.pk]))
     release.refresh_from_db()
     assert release.state == "publishing" and queued
     Release.objects.filter(pk=release.pk).update(state="released")
     response = client.post(
-        reverse("staff-release-action", args=[release.pk, "withdraw"]), {"reason": ""}, follow=True
+        reverse("staff-release-withdraw", args=[release.pk]), {"reason": ""}, follow=True
     )
     release.refresh_from_db()
     assert release.state == "released"
     client.post(
-        reverse("staff-release-action", args=[release.pk, "withdraw"]),
+        reverse("staff-release-withdraw", args=[release.pk]),
         {"reason": "The installer deletes /etc"},
     )
     release.refresh_from_db()
@@ -292,7 +294,7 @@ def test_a_broken_prerelease_tarball_is_refused_when_given(client, release, staf
 
 @pytest.mark.parametrize("state", ["publishing", "released", "withdrawn"])
 def test_no_decision_once_publishing_started(release, ubuntu, maintainer, staff, state):
-    from releases.errors import Conflict
+    from portal.errors import Conflict
 
     submission = SubmissionFactory(
         release=release, distro=ubuntu, submitter=maintainer, state="passed"
@@ -322,7 +324,7 @@ def test_the_sweeper_freezes_a_release_at_its_deadline_once(release, staff):
 
     from django.utils import timezone
 
-    from releases import recovery
+    from releases.recovery import sweeper as recovery
 
     release.submission_deadline = timezone.now() + timedelta(hours=1)
     release.save()
@@ -332,7 +334,7 @@ def test_the_sweeper_freezes_a_release_at_its_deadline_once(release, staff):
     release.refresh_from_db()
     assert release.state == "frozen"
     # Staff reopen it past the deadline: their decision stands.
-    coordination.release_unfreeze(release=release, actor=staff)
+    lifecycle.release_unfreeze(release=release, actor=staff)
     assert recovery.releases_freeze_due(now=later) == []
     release.refresh_from_db()
     assert release.state == "prerelease"

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from releases import services
+from releases.coordination.lifecycle import release_open
+from releases.maintainers.services import maintainership_approve, maintainership_request
 from releases.models import (
     AuditEvent,
     Distro,
@@ -16,6 +17,7 @@ from releases.models import (
     PrereleaseDownload,
     PrereleaseInvitation,
 )
+from releases.prereleases import services
 from tests.factories import MaintainershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,10 +89,10 @@ def test_a_tampered_confirmation_link_is_refused(client):
 @pytest.mark.parametrize("slug", ["ubuntu/x", "../etc", "a b", "-x", ""])
 def test_a_new_distro_needs_a_directory_name(release, slug):
     user = UserFactory()
-    from releases.errors import PortalError
+    from portal.errors import PortalError
 
     with pytest.raises(PortalError, match="directory under distros/"):
-        services.maintainership_request(user=user, project=release.project, new_distro_slug=slug)
+        maintainership_request(user=user, project=release.project, new_distro_slug=slug)
     assert not Distro.objects.filter(slug=slug).exists()
 
 
@@ -98,22 +100,22 @@ def test_staff_approve_decline_revoke_with_mail_and_audit(
     client, release, ubuntu, staff, django_capture_on_commit_callbacks
 ):
     asker = UserFactory(username="asker", email="asker@example.org")
-    claim = services.maintainership_request(user=asker, project=release.project, distro=ubuntu)
+    claim = maintainership_request(user=asker, project=release.project, distro=ubuntu)
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("claim-decide", args=[claim.pk, "approve"]))
+        client.post(reverse("claim-approve", args=[claim.pk]))
     claim.refresh_from_db()
     assert claim.state == "approved" and claim.decided_by == staff
     assert mail.outbox[-1].to == ["asker@example.org"] and "approved" in mail.outbox[-1].subject
 
     # Revoking needs a reason and keeps history.
-    client.post(reverse("claim-decide", args=[claim.pk, "revoke"]), {"reason": ""})
+    client.post(reverse("claim-revoke", args=[claim.pk]), {"reason": ""})
     claim.refresh_from_db()
     assert claim.state == "approved"
-    client.post(reverse("claim-decide", args=[claim.pk, "revoke"]), {"reason": "moved on"})
+    client.post(reverse("claim-revoke", args=[claim.pk]), {"reason": "moved on"})
     claim.refresh_from_db()
     assert (claim.state, claim.reason) == ("revoked", "moved on")
-    again = services.maintainership_request(user=asker, project=release.project, distro=ubuntu)
+    again = maintainership_request(user=asker, project=release.project, distro=ubuntu)
     assert Maintainership.objects.filter(user=asker).count() == 2 and again.state == "requested"
     verbs = list(AuditEvent.objects.values_list("verb", flat=True))
     assert {"maintainership.approved", "maintainership.revoked"} <= set(verbs)
@@ -138,7 +140,7 @@ def test_opening_a_release_mails_each_maintainer_a_personal_link_once(
     release.state = "draft"
     release.save()
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        services.release_open(release=release, actor=None)
+        release_open(release=release, actor=None)
     assert len(queued) == 1  # the delivery task, after commit
     with django_capture_on_commit_callbacks(execute=True):
         assert services.release_deliver_prerelease(release=release) == 2
@@ -209,9 +211,9 @@ def test_a_maintainer_approved_while_a_release_is_open_gets_its_prerelease(
     release, ubuntu, staff, django_capture_on_commit_callbacks
 ):
     asker = UserFactory(username="late", email="late@example.org")
-    claim = services.maintainership_request(user=asker, project=release.project, distro=ubuntu)
+    claim = maintainership_request(user=asker, project=release.project, distro=ubuntu)
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        services.maintainership_approve(claim=claim, actor=staff)
+        maintainership_approve(claim=claim, actor=staff)
     # The decision mail, the delivery of the open release, the public page.
     assert len(queued) == 3
     with django_capture_on_commit_callbacks(execute=True):
@@ -224,7 +226,7 @@ def test_the_sweeper_queues_a_delivery_that_was_lost(
 ):
     from django.utils import timezone
 
-    from releases import recovery
+    from releases.recovery import sweeper as recovery
 
     release.prerelease_date = timezone.now() - timedelta(hours=1)
     release.save()
@@ -255,9 +257,9 @@ def test_someone_elses_expired_link_reveals_nothing(
 
 
 def test_asking_twice_for_the_same_distro_is_a_conflict_not_a_crash(release, ubuntu):
-    from releases.errors import Conflict
+    from portal.errors import Conflict
 
     user = UserFactory(username="twice")
-    services.maintainership_request(user=user, project=release.project, distro=ubuntu)
+    maintainership_request(user=user, project=release.project, distro=ubuntu)
     with pytest.raises(Conflict):
-        services.maintainership_request(user=user, project=release.project, distro=ubuntu)
+        maintainership_request(user=user, project=release.project, distro=ubuntu)

@@ -7,8 +7,8 @@ import os
 import pytest
 from django.core.files.storage import storages
 
+from releases.artifacts import artifact_create
 from releases.models import Artifact
-from releases.services import artifact_create
 
 pytestmark = pytest.mark.django_db
 

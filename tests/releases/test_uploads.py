@@ -295,7 +295,7 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(
     import time
     from urllib.parse import urlparse
 
-    from portal.models import ApiToken
+    from accounts.models import ApiToken
 
     _, key = ApiToken.issue(user=maintainer, name="ci")
     path = reverse("api-submission-create", args=["convirt", "2.0", "ubuntu"])

@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from releases import services
 from releases.models import Artifact, Finding, Release, Submission
+from releases.submissions.services import submission_create
+from releases.verification import services
 from tests.helpers import broken_bundle_bytes, bundle_bytes
 from tests.processes import wait_for
 
@@ -23,7 +24,7 @@ class Upload(io.BytesIO):
 
 
 def submit(release, distro, user, data, name="ubuntu.tar.gz"):
-    submission, _ = services.submission_create(
+    submission, _ = submission_create(
         release=release, distro=distro, submitter=user, upload=Upload(data, name)
     )
     return submission
@@ -107,7 +108,7 @@ def test_a_verification_that_could_not_finish_says_why(release, ubuntu, maintain
 
 @pytest.mark.django_db
 def test_progress_is_saved_while_verifying(release, ubuntu, maintainer):
-    from releases.services import _ProgressWriter
+    from releases.verification.services import _ProgressWriter
 
     submission = submit(release, ubuntu, maintainer, bundle_bytes())
     Submission.objects.filter(pk=submission.pk).update(state="verifying")
@@ -122,7 +123,7 @@ def test_progress_is_saved_while_verifying(release, ubuntu, maintainer):
 
 @pytest.mark.django_db
 def test_a_release_frozen_while_the_body_streamed_in_takes_no_upload(release, ubuntu, maintainer):
-    from releases.errors import Conflict
+    from portal.errors import Conflict
 
     stale_view = Release.objects.get(pk=release.pk)  # loaded before the body arrived
     Release.objects.filter(pk=release.pk).update(state="frozen")
@@ -148,7 +149,7 @@ def test_a_staged_package_is_checked_against_the_deployment_layout(
 ):
     from tests.helpers import deb_bytes
 
-    submission, _ = services.submission_create(
+    submission, _ = submission_create(
         release=release,
         distro=ubuntu,
         submitter=maintainer,

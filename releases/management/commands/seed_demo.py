@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from releases import demo
 from releases.models import Artifact, Distro, Maintainership, Project, Release
-from releases.services import artifact_create, release_open
+from releases.artifacts import artifact_create
+from releases.coordination.lifecycle import release_open
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")

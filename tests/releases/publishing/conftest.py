@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.models import Profile
+from accounts.models import Profile
 from releases.models import Artifact, Maintainership, PackageLink, Release, Submission
 from tests.factories import (
     ArtifactFactory,

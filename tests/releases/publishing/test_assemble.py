@@ -8,10 +8,11 @@ import tarfile
 import pytest
 from django.core.files.storage import storages
 
+from publishing import services
 from releases import demo
+from releases.artifacts import artifact_create
+from releases.coordination import lifecycle
 from releases.models import Artifact, AuditEvent, Release, Submission
-from releases.publishing import services
-from releases.services import artifact_create
 from tests.factories import SubmissionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,7 @@ def frozen_release(project, ubuntu, fedora):
 def publish(release, django_capture_on_commit_callbacks):
     staff = UserFactory(username="release-manager", is_staff=True)
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        services.release_publish(release=release, actor=staff)
+        lifecycle.release_publish(release=release, actor=staff)
     assert len(queued) == 1  # the assembly, queued only once the row is committed
     return services.release_assemble(release_id=release.pk)
 
@@ -152,19 +153,19 @@ def test_a_second_delivery_does_nothing(frozen_release, django_capture_on_commit
 
 def test_a_concurrent_delivery_waits_for_the_claim(frozen_release):
     release, _ = frozen_release
-    services.release_publish(release=release, actor=None)
-    token = services._claim_assembly(release.pk)  # a first run holds the claim
+    lifecycle.release_publish(release=release, actor=None)
+    token = lifecycle.assembly_claim(release.pk)  # a first run holds the claim
     assert token is not None
-    with pytest.raises(services.ClaimedElsewhere) as busy:
+    with pytest.raises(lifecycle.ClaimedElsewhere) as busy:
         services.release_assemble(release_id=release.pk)
     assert busy.value.retry_in > 60
     release.refresh_from_db()
-    assert release.state == services.PUBLISHING
+    assert release.state == Release.State.PUBLISHING
 
 
 def test_a_failed_assembly_gives_the_claim_back(frozen_release, monkeypatch):
     release, _ = frozen_release
-    services.release_publish(release=release, actor=None)
+    lifecycle.release_publish(release=release, actor=None)
 
     def storage_down(*args, **kwargs):
         raise ConnectionError("S3 unreachable")
@@ -173,7 +174,7 @@ def test_a_failed_assembly_gives_the_claim_back(frozen_release, monkeypatch):
     with pytest.raises(ConnectionError):
         services.release_assemble(release_id=release.pk)
     release.refresh_from_db()
-    assert release.state == services.PUBLISHING and release.published_at is None
+    assert release.state == Release.State.PUBLISHING and release.assembly_claimed_at is None
     assert release.source_tarball is None
 
     monkeypatch.undo()
@@ -189,8 +190,8 @@ def test_only_prerelease_or_frozen_can_be_published(project):
         state=Release.State.DRAFT,
         prerelease=stored(Artifact.Kind.PRERELEASE, b"x"),
     )
-    with pytest.raises(services.ReleaseStateError, match="draft"):
-        services.release_publish(release=release, actor=None)
+    with pytest.raises(lifecycle.TransitionRefused, match="draft"):
+        lifecycle.release_publish(release=release, actor=None)
     release.refresh_from_db()
     assert release.state == Release.State.DRAFT
     assert not AuditEvent.objects.filter(verb="release.publish").exists()
@@ -198,8 +199,8 @@ def test_only_prerelease_or_frozen_can_be_published(project):
 
 def test_giving_up_returns_the_release_to_frozen(frozen_release):
     release, _ = frozen_release
-    services.release_publish(release=release, actor=None)
-    services.release_publish_fail(release_id=release.pk, error="ArchiveError: corrupt")
+    lifecycle.release_publish(release=release, actor=None)
+    services.release_assemble_give_up(release_id=release.pk, error="ArchiveError: corrupt")
     release.refresh_from_db()
     assert release.state == Release.State.FROZEN
     assert AuditEvent.objects.filter(verb="release.publish_failed").exists()

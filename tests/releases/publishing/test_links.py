@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
+from publishing import links
 from releases.models import PackageLink
-from releases.publishing import links
 
 from .conftest import approve, link, packager, released
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from publishing import page
+from publishing.services import public_page_regenerate, public_page_render
 from releases.models import PackageLink, Release
-from releases.publishing import page
-from releases.publishing.services import public_page_regenerate, public_page_render
 from tests.factories import DistroFactory, ProjectFactory
 
 from .conftest import accepted, approve, link, packager, released
@@ -174,7 +174,7 @@ def test_a_failed_render_leaves_the_old_page(project, ubuntu, public_dir, monkey
 
 
 def test_a_failed_write_leaves_the_old_bytes_and_no_temp_file(project, public_dir, monkeypatch):
-    from releases.publishing import storage as publishing_storage
+    from publishing import storage as publishing_storage
 
     released(project, "2.0")
     public_page_regenerate(project=project)
@@ -280,11 +280,12 @@ def test_a_lost_regeneration_is_queued_again_by_the_sweeper(
 
     from django.utils import timezone
 
-    from releases import recovery
-    from releases.publishing.services import public_page_regenerate, public_page_schedule
+    from publishing.services import public_page_regenerate
+    from releases.public import public_changed
+    from releases.recovery import sweeper as recovery
 
     with django_capture_on_commit_callbacks(execute=False):
-        public_page_schedule(project=project)  # its task is lost: never runs
+        public_changed(project)  # its task is lost: never runs
     project.refresh_from_db()
     assert project.page_stale_since is not None
     later = timezone.now() + timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS + 1)
@@ -303,7 +304,7 @@ def test_the_sweeper_removes_old_partial_writes_only(settings):
 
     from django.core.files.storage import storages
 
-    from releases.publishing.storage import partial_writes_remove
+    from publishing.storage import partial_writes_remove
 
     public = storages["public"]
     folder = os.path.join(public.location, "sweep-test")

@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.core.files.storage import storages
 
+from publishing.services import public_page_regenerate
+from publishing.storage import atomic_write
+from releases.artifacts import artifact_create
 from releases.models import Artifact, PackageLink, Release
-from releases.publishing.services import public_page_regenerate
-from releases.publishing.storage import atomic_write
-from releases.services import artifact_create
 from tests.factories import DistroFactory
 
 from .conftest import released

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
 
+from publishing.services import public_page_regenerate
 from releases.models import Release
-from releases.publishing.services import public_page_regenerate, public_page_schedule
+from releases.public import public_changed
 from tests.factories import DistroFactory, ProjectFactory
 from tests.processes import wait_for
 
@@ -27,14 +28,14 @@ def test_worker_regenerates_the_page_after_commit(worker):
     page = settings.DATA_DIR / "public" / slug / "index.html"
 
     with transaction.atomic():
-        public_page_schedule(project=project)
+        public_changed(project)
         assert not page.exists()  # nothing before commit
 
     wait_for(page.exists, timeout=30, what=f"worker wrote {page}")
     assert b"Packaged for Ubuntu by Wendy W." in page.read_bytes()
     data = json.loads((page.parent / "downloads.json").read_text())
     assert data["releases"][0]["version"] == "1.0"
-    assert "releases.publishing.tasks.page_regenerate" in worker.log()
+    assert "publishing.tasks.page_regenerate_task" in worker.log()
 
 
 @pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_page_on_s3_replaces_one_object(s3_storages, s3_server, client, project,
 
 @pytest.mark.django_db
 def test_tarball_on_s3_is_not_marked_gzip_encoded(s3_storages, s3_server):
-    from releases.publishing.storage import atomic_write
+    from publishing.storage import atomic_write
 
     atomic_write(storages["public"], "convirt/2.0/convirt-2.0.tar.gz", b"\x1f\x8bdata")
     head = s3_server.client().head_object(
@@ -82,9 +83,9 @@ def test_publish_through_the_worker_assembles_and_regenerates(worker):
     import io
 
     from releases import demo
+    from releases.artifacts import artifact_create
+    from releases.coordination.lifecycle import release_publish
     from releases.models import Artifact, Submission
-    from releases.publishing.services import release_publish
-    from releases.services import artifact_create
     from tests.factories import SubmissionFactory, UserFactory
 
     slug = f"pub-{uuid.uuid4().hex[:8]}"
@@ -119,4 +120,4 @@ def test_publish_through_the_worker_assembles_and_regenerates(worker):
     html = page.read_bytes()
     assert b"Packaged for Ubuntu by Uma U." in html
     assert release.source_tarball.sha256.encode() in html
-    assert "releases.publishing.tasks.release_assemble" in worker.log()
+    assert "publishing.tasks.release_assemble_task" in worker.log()

@@ -1,0 +1,102 @@
+"""Accounts: sign-up and its confirmation, the public display name, API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from releases.audit import audit_record
+from releases.models import Maintainership
+from releases.notifications import mail_on_commit
+from releases.public import public_changed
+
+from .models import ApiToken, Profile
+
+SIGNUP_SALT = "portal.signup-confirm"
+
+
+@transaction.atomic
+def account_create(*, username: str, email: str, password: str, display_name: str = ""):
+    """A new, inactive account; it works once the mailed link is followed."""
+    user = get_user_model().objects.create_user(
+        username=username, email=email, password=password, is_active=False
+    )
+    Profile.objects.create(user=user, display_name=display_name.strip())
+    token = signing.dumps(user.pk, salt=SIGNUP_SALT)
+    mail_on_commit(
+        to=[email],
+        subject="Confirm your release portal account",
+        template="mail/signup_confirm.txt",
+        context={
+            "user": user,
+            "link": settings.SITE_URL + reverse("signup-confirm", args=[token]),
+            "days": settings.SIGNUP_LINK_DAYS,
+        },
+    )
+    audit_record(actor=None, verb="account.create", target=user)
+    return user
+
+
+class ConfirmationFailed(Exception):
+    pass
+
+
+@transaction.atomic
+def account_confirm(*, token: str):
+    """Activate the account a sign-up link stands for; the link works once."""
+    try:
+        user_id = signing.loads(
+            token, salt=SIGNUP_SALT, max_age=timedelta(days=settings.SIGNUP_LINK_DAYS)
+        )
+    except signing.SignatureExpired:
+        raise ConfirmationFailed("This confirmation link has expired: sign up again.") from None
+    except signing.BadSignature:
+        raise ConfirmationFailed("This confirmation link is not valid.") from None
+    user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise ConfirmationFailed("This account no longer exists: sign up again.")
+    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    if profile.confirmed_at is not None:
+        raise ConfirmationFailed("This account is confirmed already: log in.")
+    profile.confirmed_at = timezone.now()
+    profile.save(update_fields=["confirmed_at"])
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(actor=user, verb="account.confirm", target=user)
+    return user
+
+
+@transaction.atomic
+def profile_update(*, user, display_name: str) -> Profile:
+    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    if profile.display_name != display_name:
+        profile.display_name = display_name
+        profile.save(update_fields=["display_name"])
+        audit_record(actor=user, verb="profile.update", target=profile, display_name=display_name)
+        # The public page credits maintainers by this name.
+        for claim in Maintainership.objects.filter(
+            user=user, state=Maintainership.State.APPROVED
+        ).select_related("project"):
+            public_changed(claim.project)
+    return profile
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    token, key = ApiToken.issue(user=user, name=name)
+    audit_record(actor=user, verb="api_token.create", target=token)
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, verb="api_token.revoke", target=token)

@@ -1,0 +1,138 @@
+"""Account pages: sign-up and confirmation, log-in and password reset, profile, API tokens."""
+
+import functools
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.errors import RateLimited
+from portal.ratelimit import rate_limit
+
+from . import services
+from .forms import ProfileForm, SignupForm, TokenForm
+from .models import ApiToken, Profile
+
+
+def _client_address(request) -> str:
+    # REMOTE_ADDR is the proxy's when one is in front; it must then set it
+    # from X-Forwarded-For (gunicorn: --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",), field=""):
+    """Answer 429 with Retry-After once a form is posted too often.
+
+    Counted per client address, and also per the value of a posted `field`
+    (the account name a login tries, the address a reset is sent to), and
+    per signed-in person for `per=("user",)`. Only POSTs count.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                whos = []
+                if "address" in per:
+                    whos.append("ip:" + _client_address(request))
+                if "user" in per and request.user.is_authenticated:
+                    whos.append(f"user:{request.user.pk}")
+                if field and request.POST.get(field, "").strip():
+                    whos.append(f"{field}:" + request.POST[field].strip().lower()[:200])
+                try:
+                    for who in whos:
+                        rate_limit(
+                            scope, who, limit=getattr(settings, limit_setting), window=window
+                        )
+                except RateLimited as limited:
+                    response = HttpResponse(
+                        f"Too many attempts in a short time; try again in "
+                        f"{limited.retry_after} seconds.",
+                        status=429,
+                        content_type="text/plain; charset=utf-8",
+                    )
+                    response["Retry-After"] = str(limited.retry_after)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+login_view = rate_limited("login", "LOGINS_PER_15_MINUTES", 15 * 60, field="username")(
+    auth_views.LoginView.as_view()
+)
+password_reset = rate_limited("password-reset", "PASSWORD_RESETS_PER_HOUR", 3600, field="email")(
+    auth_views.PasswordResetView.as_view()
+)
+
+
+@rate_limited("signup", "SIGNUPS_PER_HOUR", 3600)
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.account_create(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            display_name=form.cleaned_data["display_name"],
+        )
+        return render(request, "accounts/signup_sent.html", {"email": user.email})
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_confirm(request, token: str):
+    try:
+        user = services.account_confirm(token=token)
+    except services.ConfirmationFailed as failure:
+        return render(request, "accounts/confirm_failed.html", {"reason": str(failure)}, status=400)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, "Your account is confirmed. Next: claim the distro you package.")
+    return redirect("my-distros")
+
+
+@login_required
+def profile(request):
+    instance, _ = Profile.objects.get_or_create(user=request.user)
+    form = ProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(user=request.user, display_name=form.cleaned_data["display_name"])
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "token_form": TokenForm(),
+            "tokens": ApiToken.objects.filter(user=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+@rate_limited("token", "TOKENS_PER_HOUR", 3600, per=("user",))
+def token_create(request):
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the token a name, e.g. “ubuntu CI”.")
+        return redirect("profile")
+    token, key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+    # Shown once: only its hash is kept.
+    return render(request, "accounts/token_created.html", {"token": token, "key": key})
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id: int):
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    services.api_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("profile")

@@ -1,0 +1,197 @@
+"""Reads of the release dashboard: the readiness matrix, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
+
+from releases.models import (
+    Distro,
+    Maintainership,
+    PackageLink,
+    PrereleaseDownload,
+    PrereleaseInvitation,
+    Project,
+    Release,
+    Reminder,
+    Submission,
+)
+from releases.rules import OPEN_STATES
+
+MATRIX_COLUMNS = [
+    ("invited", "Invited"),
+    ("downloaded", "Pre-release downloaded"),
+    ("submitted", "Submitted"),
+    ("verifying", "Verified"),
+    ("failed", "Failed"),
+    ("passed", "Passed"),
+    ("accepted", "Accepted"),
+    ("link", "Package link healthy"),
+]
+
+LATE_WINDOW_DAYS = 3
+
+
+def _cell(status: str, label: str, url: str | None) -> dict:
+    return {"status": status, "label": label, "url": url}
+
+
+def readiness(release: Release, now=None) -> dict:
+    """The readiness matrix: one row per distro, one cell per stage, in a fixed number of queries."""
+    now = now or timezone.now()
+    project = release.project
+    claims = list(
+        Maintainership.objects.filter(
+            project=project, state=Maintainership.State.APPROVED
+        ).select_related("user", "distro")
+    )
+    invited = set(
+        PrereleaseInvitation.objects.filter(
+            release=release, artifact=release.prerelease_id
+        ).values_list("user_id", flat=True)
+    )
+    downloaded = set(
+        PrereleaseDownload.objects.filter(
+            release=release, artifact=release.prerelease_id
+        ).values_list("user_id", flat=True)
+    )
+    live = {
+        s.distro_id: s
+        for s in Submission.objects.filter(
+            release=release, state__in=Submission.LIVE_STATES
+        ).select_related("distro", "submitter")
+    }
+    links: dict[int, list[PackageLink]] = {}
+    for link in PackageLink.objects.filter(release=release).only("distro_id", "health"):
+        links.setdefault(link.distro_id, []).append(link)
+    reminded = set(
+        Reminder.objects.filter(release=release, sent_at__gte=now - timedelta(days=1)).values_list(
+            "distro_id", flat=True
+        )
+    )
+    reopened = set(release.reopened_distros.values_list("pk", flat=True))
+
+    distros: dict[int, Distro] = {c.distro_id: c.distro for c in claims}
+    distros.update({s.distro_id: s.distro for s in live.values()})
+    maintainers: dict[int, list] = {}
+    for claim in claims:
+        maintainers.setdefault(claim.distro_id, []).append(claim.user)
+
+    # Decisions shape the source tarball: only until publishing starts.
+    deciding = release.state in OPEN_STATES
+    deadline = release.submission_deadline
+    closing = (
+        deciding and deadline is not None and deadline - now <= timedelta(days=LATE_WINDOW_DAYS)
+    )
+    rows = []
+    for distro in sorted(distros.values(), key=lambda d: d.slug):
+        people = maintainers.get(distro.pk, [])
+        submission = live.get(distro.pk)
+        page = reverse("release-distro", args=[project.slug, release.version, distro.slug])
+        sub_url = reverse("submission-detail", args=[submission.pk]) if submission else page
+        state = submission.state if submission else None
+        distro_links = links.get(distro.pk, [])
+        health = {link.health for link in distro_links}
+        cells = {
+            "invited": _cell(
+                "done" if any(u.pk in invited for u in people) else "todo",
+                "mailed" if any(u.pk in invited for u in people) else "not yet",
+                page,
+            ),
+            "downloaded": _cell(
+                "done" if any(u.pk in downloaded for u in people) else "todo",
+                "yes" if any(u.pk in downloaded for u in people) else "no",
+                page,
+            ),
+            "submitted": _cell(
+                "done" if submission else "todo",
+                f"#{submission.pk}" if submission else "nothing",
+                sub_url,
+            ),
+            "verifying": _cell(
+                "active" if state in ("received", "verifying") else ("done" if state else "todo"),
+                f"{submission.progress}%"
+                if state in ("received", "verifying")
+                else ("done" if state else "—"),
+                sub_url,
+            ),
+            "failed": _cell(
+                "bad" if state in ("failed", "rejected") else "na",
+                state if state in ("failed", "rejected") else "—",
+                sub_url,
+            ),
+            "passed": _cell(
+                "done" if state in ("passed", "accepted") else "todo",
+                "yes" if state in ("passed", "accepted") else "no",
+                sub_url,
+            ),
+            "accepted": _cell(
+                "done" if state == "accepted" else "todo",
+                "yes" if state == "accepted" else "no",
+                sub_url,
+            ),
+            "link": _cell(
+                "bad"
+                if "broken" in health
+                else "done"
+                if "ok" in health
+                else "active"
+                if "unchecked" in health
+                else "todo",
+                "broken"
+                if "broken" in health
+                else "ok"
+                if "ok" in health
+                else "unchecked"
+                if "unchecked" in health
+                else "none",
+                page + "#links",
+            ),
+        }
+        ready = state in ("passed", "accepted")
+        rows.append(
+            {
+                "distro": distro,
+                "maintainers": people,
+                "submission": submission,
+                "cells": [cells[key] | {"column": key} for key, _ in MATRIX_COLUMNS],
+                "late": closing and not ready,
+                "lagging": not ready,
+                "reminded_today": distro.pk in reminded,
+                "reopened": distro.pk in reopened,
+                "can_decide": deciding and state == "passed",
+                "can_reject": deciding and state in ("passed", "failed", "accepted"),
+                "page": page,
+            }
+        )
+    counts = [
+        (
+            label,
+            sum(
+                row["cells"][i]["status"] == ("bad" if key == "failed" else "done") for row in rows
+            ),
+        )
+        for i, (key, label) in enumerate(MATRIX_COLUMNS)
+    ]
+    return {
+        "release": release,
+        "project": project,
+        "columns": MATRIX_COLUMNS,
+        "rows": rows,
+        "counts": counts,
+        "late": sum(row["late"] for row in rows),
+        "lagging": [row["distro"] for row in rows if row["lagging"]],
+        "deadline": deadline,
+        "deadline_passed": deadline is not None and deadline <= now,
+        "release_date": release.release_date,
+        "now": now,
+    }
+
+
+def staff_release_list():
+    return Project.objects.prefetch_related(
+        Prefetch("releases", queryset=Release.objects.order_by("-created_at"))
+    )

@@ -1,0 +1,58 @@
+"""Reads of the maintainers' pages."""
+
+from __future__ import annotations
+
+from releases.models import Maintainership, Release, Submission
+from releases.rules import OPEN_STATES
+
+
+def maintainer_overview(user) -> list[dict]:
+    """The person's claims and, for approved ones, each open release with its live submission."""
+    claims = list(
+        Maintainership.objects.filter(user=user)
+        .select_related("project", "distro")
+        .order_by("project__name", "distro__slug", "-requested_at")
+    )
+    approved = [c for c in claims if c.state == Maintainership.State.APPROVED]
+    releases = Release.objects.filter(
+        project__in={c.project_id for c in approved}, state__in=OPEN_STATES
+    ).select_related("project")
+    live = {
+        (s.release_id, s.distro_id): s
+        for s in Submission.objects.filter(
+            release__in=releases,
+            distro__in={c.distro_id for c in approved},
+            state__in=Submission.LIVE_STATES,
+        )
+    }
+    by_project: dict[int, list[Release]] = {}
+    for release in releases:
+        by_project.setdefault(release.project_id, []).append(release)
+    rows = []
+    for claim in claims:
+        rows.append(
+            {
+                "claim": claim,
+                "releases": [
+                    {"release": r, "submission": live.get((r.pk, claim.distro_id))}
+                    for r in by_project.get(claim.project_id, [])
+                ]
+                if claim.state == Maintainership.State.APPROVED
+                else [],
+            }
+        )
+    return rows
+
+
+def claims_pending():
+    return (
+        Maintainership.objects.filter(state=Maintainership.State.REQUESTED)
+        .select_related("user", "project", "distro")
+        .order_by("requested_at")
+    )
+
+
+def claims_approved():
+    return Maintainership.objects.filter(state=Maintainership.State.APPROVED).select_related(
+        "user", "project", "distro"
+    )

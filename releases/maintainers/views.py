@@ -1,0 +1,101 @@
+"""Claiming a distro, and staff deciding on claims."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.errors import PortalError
+from releases.models import Maintainership
+
+from . import selectors, services
+from .forms import ClaimForm, DecisionForm
+
+
+@login_required
+def my_distros(request):
+    form = ClaimForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            claim = services.maintainership_request(
+                user=request.user,
+                project=form.cleaned_data["project"],
+                distro=form.cleaned_data["distro"],
+                new_distro_slug=form.cleaned_data["new_distro_slug"],
+                new_distro_name=form.cleaned_data["new_distro_name"],
+            )
+        except PortalError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"Asked to maintain {claim.distro} for {claim.project}; "
+                "staff are mailed and will decide.",
+            )
+            return redirect("my-distros")
+    return render(
+        request,
+        "releases/my_distros.html",
+        {
+            "form": form,
+            "rows": selectors.maintainer_overview(request.user),
+        },
+    )
+
+
+@staff_member_required
+def claims(request):
+    return render(
+        request,
+        "releases/claims.html",
+        {
+            "pending": selectors.claims_pending(),
+            "approved": selectors.claims_approved(),
+            "form": DecisionForm(),
+        },
+    )
+
+
+def _decide(request, claim_id: int, decide, done: str):
+    claim = get_object_or_404(
+        Maintainership.objects.select_related("user", "project", "distro"), pk=claim_id
+    )
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    try:
+        decide(claim, form.cleaned_data.get("reason", ""))
+    except PortalError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{claim.user} for {claim.distro}: {done}.")
+    return redirect("claims")
+
+
+@staff_member_required
+@require_POST
+def claim_approve(request, claim_id: int):
+    def decide(claim, reason):
+        services.maintainership_approve(claim=claim, actor=request.user)
+
+    return _decide(request, claim_id, decide, "approved")
+
+
+@staff_member_required
+@require_POST
+def claim_decline(request, claim_id: int):
+    def decide(claim, reason):
+        services.maintainership_decline(claim=claim, actor=request.user, reason=reason)
+
+    return _decide(request, claim_id, decide, "declined")
+
+
+@staff_member_required
+@require_POST
+def claim_revoke(request, claim_id: int):
+    def decide(claim, reason):
+        services.maintainership_revoke(claim=claim, actor=request.user, reason=reason)
+
+    return _decide(request, claim_id, decide, "revoked")

@@ -1,0 +1,158 @@
+"""Pre-release delivery: the tarball indexed once, a personal expiring link
+mailed to each approved maintainer, and who downloaded what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import bundlecheck
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import storages
+from django.db import transaction
+from django.urls import reverse
+
+from portal.errors import BadInput, NotFound
+from releases.models import (
+    Artifact,
+    Maintainership,
+    PrereleaseDownload,
+    PrereleaseInvitation,
+    Project,
+    Release,
+)
+from releases.notifications import mail_on_commit
+from releases.permissions import is_active_maintainer
+
+
+def release_index(*, release: Release) -> dict:
+    """The pre-release's manifest, made once from the stored tarball and kept."""
+    if release.manifest is not None:
+        return release.manifest
+    artifact = release.prerelease
+    with storages[artifact.storage].open(artifact.key, "rb") as stored:
+        manifest = bundlecheck.build_manifest(
+            stored, policy=bundlecheck.load_policy(release.project.policy), total_size=artifact.size
+        )
+    Release.objects.filter(pk=release.pk, manifest__isnull=True).update(manifest=manifest)
+    release.manifest = manifest
+    return manifest
+
+
+def release_deliver_prerelease(*, release: Release) -> int:
+    """Index the pre-release, then mail each approved maintainer not yet invited to it."""
+    release_index(release=release)
+    claims = Maintainership.objects.filter(
+        project=release.project_id, state=Maintainership.State.APPROVED
+    ).select_related("user", "distro")
+    invited = set(
+        PrereleaseInvitation.objects.filter(
+            release=release, artifact=release.prerelease_id
+        ).values_list("user_id", flat=True)
+    )
+    sent = 0
+    for claim in claims:
+        if claim.user_id in invited:
+            continue
+        prerelease_invite(release=release, user=claim.user)
+        invited.add(claim.user_id)
+        sent += 1
+    return sent
+
+
+def prerelease_changes(release: Release) -> dict | None:
+    """What a respin changed, member by member, when the release was respun."""
+    if not release.replaced_manifest or not release.manifest:
+        return None
+    return bundlecheck.manifest_diff(release.replaced_manifest, release.manifest)
+
+
+@transaction.atomic
+def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
+    invitation = PrereleaseInvitation.objects.create(
+        release=release, user=user, artifact_id=release.prerelease_id
+    )
+    changes = prerelease_changes(release)
+    mail_on_commit(
+        to=[user.email],
+        subject=f"[{release.project}] pre-release {release.version} is ready for packaging",
+        template="mail/prerelease_ready.txt",
+        context={
+            "release": release,
+            "user": user,
+            "changes": changes,
+            "link": prerelease_link(release=release, user=user),
+            "days": settings.PRERELEASE_LINK_DAYS,
+        },
+    )
+    return invitation
+
+
+PRERELEASE_SALT = "releases.prerelease-download"
+
+
+def prerelease_link(*, release: Release, user) -> str:
+    """The personal download link, absolute, for mail."""
+    return settings.SITE_URL + prerelease_path(release=release, user=user)
+
+
+def prerelease_path(*, release: Release, user) -> str:
+    """The personal download link as a path, for pages (whatever host serves them)."""
+    token = signing.dumps(
+        {"r": release.pk, "u": user.pk, "a": release.prerelease_id},
+        salt=PRERELEASE_SALT,
+        compress=True,
+    )
+    return reverse("prerelease-download", args=[token])
+
+
+class LinkExpired(Exception):
+    def __init__(self, release_id: int | None):
+        self.release_id = release_id
+
+
+def prerelease_link_open(*, token: str, user) -> tuple[Release, Artifact]:
+    """The release and tarball a personal link stands for, if it is this person's and fresh."""
+    try:
+        data = signing.loads(
+            token, salt=PRERELEASE_SALT, max_age=timedelta(days=settings.PRERELEASE_LINK_DAYS)
+        )
+    except signing.SignatureExpired:
+        unsigned = signing.loads(token, salt=PRERELEASE_SALT, max_age=None)
+        if unsigned.get("u") != user.pk:
+            raise NotFound("This download link is someone else's.") from None
+        raise LinkExpired(unsigned.get("r")) from None
+    except signing.BadSignature:
+        raise NotFound("This download link is not valid.") from None
+    if data.get("u") != user.pk:
+        raise NotFound("This download link is someone else's.")
+    release = Release.objects.select_related("project", "prerelease").filter(pk=data["r"]).first()
+    if release is None or release.prerelease_id != data.get("a"):
+        # A respin replaced the tarball: the old link must not serve the old one.
+        raise LinkExpired(data["r"])
+    if not is_active_maintainer(user, release.project):
+        raise NotFound("You no longer maintain a distro of this project.")
+    return release, release.prerelease
+
+
+@transaction.atomic
+def prerelease_download_record(*, release: Release, user) -> PrereleaseDownload:
+    return PrereleaseDownload.objects.create(
+        release=release, user=user, artifact_id=release.prerelease_id
+    )
+
+
+def prerelease_manifest(tarball, project: Project) -> dict:
+    """Index an uploaded pre-release before it is kept: a broken one is refused at once."""
+    try:
+        manifest = bundlecheck.build_manifest(
+            tarball,
+            policy=bundlecheck.load_policy(project.policy),
+            total_size=getattr(tarball, "size", None),
+        )
+    except bundlecheck.ArchiveError as error:
+        raise BadInput(
+            f"The pre-release tarball cannot be used: {error.message} {error.hint}", field="tarball"
+        ) from None
+    tarball.seek(0)
+    return manifest

@@ -1,0 +1,33 @@
+"""Pure rules of the domain: what a release allows, read by services and pages alike."""
+
+from __future__ import annotations
+
+from .models import Distro, Release
+
+# The states in which a release collects submissions and decisions.
+OPEN_STATES = (Release.State.PRERELEASE, Release.State.FROZEN)
+
+_CLOSED_REASONS = {
+    Release.State.DRAFT: "the release is not open for submissions yet",
+    Release.State.FROZEN: "the release is frozen: the submission deadline has passed; "
+    "ask the release manager to reopen it for your distro",
+    Release.State.PUBLISHING: "the release is being published",
+    Release.State.RELEASED: "the release is already published",
+    Release.State.WITHDRAWN: "the release was withdrawn",
+}
+
+
+def upload_refusal(release: Release, distro: Distro) -> str | None:
+    """Why `release` takes no upload for `distro` now, or None when it does."""
+    if release.state == Release.State.PRERELEASE:
+        return None
+    if (
+        release.state == Release.State.FROZEN
+        and release.reopened_distros.filter(pk=distro.pk).exists()
+    ):
+        return None
+    return f"{release} takes no uploads for {distro}: {_CLOSED_REASONS[release.state]}."
+
+
+def accepting_uploads(release: Release, distro: Distro) -> bool:
+    return upload_refusal(release, distro) is None

@@ -1,0 +1,161 @@
+"""Uploads: a maintainer's bundle (and staged package) stored and recorded, its
+verification queued once the row commits; package links."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from portal.errors import Conflict, DigestMismatch
+from releases.artifacts import artifact_create, artifact_discard
+from releases.audit import audit_record
+from releases.models import Artifact, Distro, PackageLink, Release, Submission
+from releases.public import public_changed
+from releases.rules import upload_refusal
+from releases.verification.tasks import submission_verify_task
+
+
+def release_accepting_uploads(release: Release, distro: Distro) -> None:
+    """Raise Conflict (409) with the reason when the release takes no upload for the distro."""
+    refusal = upload_refusal(release, distro)
+    if refusal:
+        raise Conflict(refusal)
+
+
+def _package_links_add(*, release, distro, actor, links) -> list[PackageLink]:
+    return [
+        PackageLink.objects.create(
+            release=release, distro=distro, url=url, sha256=sha or "", added_by=actor
+        )
+        for url, sha in links
+    ]
+
+
+@transaction.atomic
+def package_links_add(*, release: Release, distro: Distro, actor, links) -> list[PackageLink]:
+    created = _package_links_add(release=release, distro=distro, actor=actor, links=links)
+    for link in created:
+        audit_record(actor=actor, verb="package_link.add", target=link, url=link.url)
+    public_changed(release.project)
+    return created
+
+
+def submission_create(
+    *,
+    release: Release,
+    distro: Distro,
+    submitter,
+    upload,
+    package=None,
+    package_links=(),
+    note: str = "",
+    expected_sha256: str = "",
+) -> tuple[Submission, bool]:
+    """Store an uploaded bundle and record it; verification is queued once it commits.
+
+    `upload` (and `package`) are uploaded files that carry `.sha256` and
+    `.size`, computed while they streamed in. Returns (submission, created);
+    the same bytes uploaded again return the existing submission.
+    """
+    release_accepting_uploads(release, distro)
+    if expected_sha256 and expected_sha256.lower() != upload.sha256:
+        raise DigestMismatch(
+            f"The sha256 you gave ({expected_sha256}) does not match the file received "
+            f"({upload.sha256}). The upload was damaged on the way or is the wrong file; "
+            "nothing was stored.",
+            field="sha256",
+        )
+    existing = _same_bytes(release, distro, upload.sha256)
+    if existing is not None:
+        return existing, False
+    stored: list[Artifact] = []
+    try:
+        stored.append(
+            artifact_create(
+                kind=Artifact.Kind.SUBMISSION,
+                content=upload,
+                sha256=upload.sha256,
+                size=upload.size,
+                original_name=upload.name,
+            )
+        )
+        if package is not None:
+            stored.append(
+                artifact_create(
+                    kind=Artifact.Kind.STAGED_PACKAGE,
+                    content=package,
+                    sha256=package.sha256,
+                    size=package.size,
+                    original_name=package.name,
+                )
+            )
+        return _submission_record(
+            release=release,
+            distro=distro,
+            submitter=submitter,
+            bundle=stored[0],
+            staged=stored[1] if len(stored) > 1 else None,
+            package_links=package_links,
+            note=note,
+        ), True
+    except _AlreadyUploaded as duplicate:
+        artifact_discard(stored)
+        return duplicate.submission, False
+    except Exception:
+        if not stored or not Submission.objects.filter(artifact=stored[0]).exists():
+            # The row never came to be: neither may its files.
+            artifact_discard(stored)
+        raise
+
+
+# An upload of bytes already uploaded returns that submission, unless it
+# failed or was rejected: uploading the same file again is then a fresh try.
+DEDUPLICATED_STATES = ("received", "verifying", "passed", "accepted")
+
+
+def _same_bytes(release, distro, sha256: str) -> Submission | None:
+    return Submission.objects.filter(
+        release=release, distro=distro, state__in=DEDUPLICATED_STATES, artifact__sha256=sha256
+    ).first()
+
+
+class _AlreadyUploaded(Exception):
+    def __init__(self, submission: Submission):
+        self.submission = submission
+
+
+@transaction.atomic
+def _submission_record(
+    *, release, distro, submitter, bundle, staged, package_links, note
+) -> Submission:
+    # Serialises uploads per release, and judges the release as it is now: it
+    # may have been frozen while the body streamed in.
+    locked = Release.objects.select_for_update().get(pk=release.pk)
+    release_accepting_uploads(locked, distro)
+    duplicate = _same_bytes(locked, distro, bundle.sha256)
+    if duplicate is not None:
+        raise _AlreadyUploaded(duplicate)
+    previous = Submission.objects.filter(
+        release=release, distro=distro, state__in=Submission.LIVE_STATES
+    )
+    superseded = list(previous.values_list("pk", flat=True))
+    previous.update(state=Submission.State.SUPERSEDED)
+    submission = Submission.objects.create(
+        release=release,
+        distro=distro,
+        submitter=submitter,
+        artifact=bundle,
+        package=staged,
+        note=note,
+    )
+    _package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
+    audit_record(
+        actor=submitter,
+        verb="submission.create",
+        target=submission,
+        sha256=bundle.sha256,
+        size=bundle.size,
+        superseded=superseded,
+        package_links=[url for url, _ in package_links],
+    )
+    submission_verify_task.delay(submission.pk)
+    return submission

@@ -1,0 +1,171 @@
+"""The distro page of a release with its upload, package links, and the live
+verification report."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.errors import PortalError
+from portal.ratelimit import rate_limit
+from releases.models import Distro, Release
+from releases.permissions import can_see_distro_work
+
+from . import selectors, services
+from .forms import PackageLinksForm, UploadForm
+from .uploads import check_upload, prepare_upload
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _release_distro_or_404(request, project: str, version: str, distro: str):
+    release = get_object_or_404(
+        Release.objects.select_related("project", "prerelease"),
+        project__slug=project,
+        version=version,
+    )
+    distro_obj = get_object_or_404(Distro, slug=distro)
+    if not can_see_distro_work(request.user, release.project, distro_obj):
+        raise Http404("No such release or distro for you.")  # don't reveal what exists
+    return release, distro_obj
+
+
+@csrf_exempt  # the token is checked by csrf_protect below, once uploads stream to disk
+@login_required
+def release_distro(request, project: str, version: str, distro: str):
+    release, distro_obj = _release_distro_or_404(request, project, version, distro)
+    if request.method != "POST":
+        return _release_distro_page(request, release, distro_obj, UploadForm(distro=distro_obj))
+    try:
+        prepare_upload(request)
+    except PortalError as error:
+        return _upload_refused(request, release, distro_obj, error)
+    return _release_distro_upload(request, release, distro_obj)
+
+
+@csrf_protect
+def _release_distro_upload(request, release, distro):
+    form = None
+    try:
+        check_upload(request)
+        form = UploadForm(request.POST, request.FILES, distro=distro)
+        rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+        if not form.is_valid():
+            if _wants_json(request):
+                field, problems = next(iter(form.errors.items()))
+                label = form.fields[field].label if field in form.fields else ""
+                return JsonResponse(
+                    {"error": f"{label}: {problems[0]}" if label else problems[0]}, status=400
+                )
+            return _release_distro_page(request, release, distro, form, status=400)
+        submission, created = services.submission_create(
+            release=release,
+            distro=distro,
+            submitter=request.user,
+            upload=form.cleaned_data["bundle"],
+            package=form.cleaned_data["package"],
+            package_links=form.cleaned_data["package_links"],
+            note=form.cleaned_data["note"],
+            expected_sha256=form.cleaned_data["sha256"],
+        )
+    except PortalError as error:
+        return _upload_refused(request, release, distro, error, form)
+    url = reverse("submission-detail", args=[submission.pk])
+    if not created:
+        messages.info(request, "These exact bytes were already uploaded: here is that submission.")
+    if _wants_json(request):
+        return JsonResponse(
+            {"id": submission.pk, "redirect": url, "created": created},
+            status=201 if created else 200,
+        )
+    return HttpResponseRedirect(url)
+
+
+def _upload_refused(request, release, distro, error: PortalError, form=None):
+    if _wants_json(request):
+        response = JsonResponse({"error": error.message}, status=error.status)
+    else:
+        form = form or UploadForm(distro=distro)
+        form.add_error(None, error.message)
+        response = _release_distro_page(request, release, distro, form, status=error.status)
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _release_distro_page(request, release, distro, form, status=200):
+    context = selectors.release_distro_context(release, distro, request.user)
+    context.update(form=form, links_form=PackageLinksForm(), upload_limit=settings.UPLOAD_MAX_BYTES)
+    return render(request, "releases/release_distro.html", context, status=status)
+
+
+@login_required
+@require_POST
+def package_links_add(request, project: str, version: str, distro: str):
+    release, distro_obj = _release_distro_or_404(request, project, version, distro)
+    form = PackageLinksForm(request.POST)
+    try:
+        services.release_accepting_uploads(release, distro_obj)
+        rate_limit("links", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+    except PortalError as error:
+        messages.error(request, error.message)
+        return redirect("release-distro", project, version, distro)
+    if form.is_valid():
+        services.package_links_add(
+            release=release,
+            distro=distro_obj,
+            actor=request.user,
+            links=form.cleaned_data["package_links"],
+        )
+        messages.success(request, "Package links added.")
+    else:
+        for error in form.errors.get("package_links", []):
+            messages.error(request, error)
+    return redirect("release-distro", project, version, distro)
+
+
+def _submission_or_404(request, submission_id: int):
+    submission = selectors.submission_for_page(submission_id)
+    if submission is None or not can_see_distro_work(
+        request.user, submission.release.project, submission.distro
+    ):
+        raise Http404("No such submission for you.")
+    return submission
+
+
+@login_required
+def submission_detail(request, submission_id: int):
+    submission = _submission_or_404(request, submission_id)
+    return render(request, "releases/submission.html", selectors.submission_context(submission))
+
+
+@login_required
+@require_GET
+def submission_status(request, submission_id: int):
+    """The live part of the report page, polled while verification runs."""
+    submission = _submission_or_404(request, submission_id)
+    return render(
+        request, "releases/_submission_status.html", selectors.submission_context(submission)
+    )
+
+
+@login_required
+@require_GET
+def submission_report(request, submission_id: int):
+    submission = _submission_or_404(request, submission_id)
+    response = JsonResponse(
+        selectors.submission_report(submission), json_dumps_params={"indent": 2}
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{submission.release.project.slug}-{submission.release.version}-'
+        f'{submission.distro.slug}-submission-{submission.pk}.json"'
+    )
+    return response

@@ -1,0 +1,158 @@
+"""Verification: a worker claims a received submission, streams it back from
+storage through bundlecheck, and saves its findings and verdict, once."""
+
+from __future__ import annotations
+
+import time
+
+import bundlecheck
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from releases.audit import audit_record
+from releases.models import Artifact, Finding, Submission
+from releases.notifications import mail_on_commit
+from releases.prereleases.services import release_index
+
+
+class _ProgressWriter:
+    """Saves verification progress, a few times a second at most, so pages can show it."""
+
+    def __init__(self, submission_id: int, start: int, span: int):
+        self.submission_id, self.start, self.span = submission_id, start, span
+        self.last_percent, self.last_time = -1, 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not total:
+            return
+        percent = self.start + min(self.span, self.span * done // total)
+        now = time.monotonic()
+        if percent > self.last_percent and (now - self.last_time > 0.3 or percent == 100):
+            Submission.objects.filter(
+                pk=self.submission_id, state=Submission.State.VERIFYING, progress__lt=percent
+            ).update(progress=min(percent, 99))
+            self.last_percent, self.last_time = percent, now
+
+
+def _verify_artifact(artifact: Artifact, *, submission: Submission, reference, progress):
+    with storages[artifact.storage].open(artifact.key, "rb") as stored:
+        return bundlecheck.verify(
+            stored,
+            distro=submission.distro.slug,
+            policy=submission.release.project.policy,
+            reference=reference,
+            progress=progress,
+            total_size=artifact.size,
+            filename=artifact.original_name or None,
+        )
+
+
+def submission_verify(*, submission_id: int) -> Submission | None:
+    """Claim a received submission, stream it through the engine, save findings and verdict.
+
+    The claim is a conditional update, so a second delivery of the same task
+    finds nothing to do.
+    """
+    claimed = Submission.objects.filter(pk=submission_id, state=Submission.State.RECEIVED).update(
+        state=Submission.State.VERIFYING, verification_started_at=timezone.now(), progress=0
+    )
+    if not claimed:
+        return None
+    submission = Submission.objects.select_related(
+        "release__project", "release__prerelease", "distro", "artifact", "package", "submitter"
+    ).get(pk=submission_id)
+    reference = release_index(release=submission.release) if submission.release.prerelease else None
+    sizes = [submission.artifact.size, submission.package.size if submission.package else 0]
+    bundle_span = 100 * sizes[0] // max(1, sum(sizes))
+    reports = [
+        (
+            Finding.Subject.BUNDLE,
+            _verify_artifact(
+                submission.artifact,
+                submission=submission,
+                reference=reference,
+                progress=_ProgressWriter(submission_id, 0, bundle_span),
+            ),
+        )
+    ]
+    if submission.package:
+        reports.append(
+            (
+                Finding.Subject.PACKAGE,
+                _verify_artifact(
+                    submission.package,
+                    submission=submission,
+                    reference=None,
+                    progress=_ProgressWriter(submission_id, bundle_span, 100 - bundle_span),
+                ),
+            )
+        )
+    return submission_verdict_save(submission_id=submission_id, reports=reports)
+
+
+@transaction.atomic
+def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> Submission | None:
+    """Replace the findings and set the verdict, once, for a submission being verified."""
+    submission = (
+        Submission.objects.select_for_update()
+        .select_related("release__project", "distro", "submitter")
+        .filter(pk=submission_id, state=Submission.State.VERIFYING)
+        .first()
+    )
+    if submission is None:
+        return None
+    submission.findings.all().delete()
+    findings = [
+        Finding(
+            submission=submission,
+            subject=subject,
+            check_id=f.check,
+            severity=f.severity,
+            path=f.path,
+            message=f.message,
+            hint=f.hint,
+        )
+        for subject, report in reports
+        for f in report.findings
+    ]
+    Finding.objects.bulk_create(findings)
+    failed = bool(error) or any(f.severity == Finding.Severity.ERROR for f in findings)
+    submission.state = Submission.State.FAILED if failed else Submission.State.PASSED
+    submission.progress = 100
+    submission.error = error
+    submission.verified_at = timezone.now()
+    submission.save(update_fields=["state", "progress", "error", "verified_at"])
+    audit_record(
+        actor=None,
+        verb="submission.verified",
+        target=submission,
+        verdict=submission.state,
+        findings=len(findings),
+    )
+    mail_on_commit(
+        to=[submission.submitter.email],
+        subject=f"[{submission.release}] {submission.distro}: verification {submission.state}",
+        template="mail/verdict.txt",
+        context={
+            "submission": submission,
+            "errors": sum(f.severity == "error" for f in findings),
+            "warnings": sum(f.severity == "warning" for f in findings),
+            "url": settings.SITE_URL + reverse("submission-detail", args=[submission.pk]),
+        },
+    )
+    return submission
+
+
+def submission_fail(*, submission_id: int, error: str) -> Submission | None:
+    """Verification could not finish (time limit, unreadable storage): say so, once."""
+    return submission_verdict_save(submission_id=submission_id, reports=[], error=error)
+
+
+def submission_release_claim(*, submission_id: int) -> None:
+    """Hand a submission back to `received` so that a retry can claim it again."""
+    Submission.objects.filter(pk=submission_id, state=Submission.State.VERIFYING).update(
+        state=Submission.State.RECEIVED, progress=0
+    )
