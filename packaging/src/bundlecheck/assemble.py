@@ -18,13 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .checks.archive import MemberInspector, link_findings
 from .decompress import RawReader
 from .errors import ArchiveError
 from .formats import BLOCK, DEB, RPM, detect_kind
 from .manifest import split_root
+from .members import Member, Scan
 from .policy import Policy, load_policy
-from .tarscan import Member, Scan, scan_tar_stream
+from .safety import link_findings
+from .tarscan import scan_tar_stream
 from .view import root_parents
 
 #: 2000-01-01T00:00:00Z: any fixed value will do; this one predates every input.
@@ -89,10 +90,10 @@ def _index(fileobj: IO[bytes], spool: IO[bytes], pol: Policy, what: str) -> _Ind
     scan = Scan(kind=kind)
     try:
         scan_tar_stream(raw, kind, pol.limits, scan, capture=None, hash_members=False,
-                        member_hook=MemberInspector(pol.limits), data_sink=sink)
+                        data_sink=sink)
     except ArchiveError as exc:
         raise ArchiveError(exc.check, f"{what}: {exc.message}", exc.hint, exc.path) from None
-    errors = [f for f in scan.findings + link_findings(scan.members.values()) if f.severity == "error"]
+    errors = [f for f in scan.findings + list(link_findings(scan)) if f.severity == "error"]
     if errors:
         raise ArchiveError(errors[0].check, f"{what}: {errors[0].message}", errors[0].hint, errors[0].path)
     return _relative(scan, offsets, pol)

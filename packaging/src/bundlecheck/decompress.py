@@ -272,7 +272,7 @@ class Decoded:
         return False
 
     def read(self, n: int) -> bytes:
-        """Read for tarfile's header parser: refuses oversized extension headers."""
+        """Read ``n`` bytes (fewer at EOF) for a header; refuses oversized extension headers."""
         if n > self._limits.max_header_size:
             raise ArchiveError(
                 "archive-too-large",

@@ -9,18 +9,19 @@ from dataclasses import replace
 from typing import IO, Any
 
 from .checks import default_registry
-from .checks.archive import MemberInspector, link_findings
 from .decompress import RawReader
 from .errors import ArchiveError
-from .findings import Finding, Report
+from .findings import Finding, FindingLog, Report
 from .formats import BLOCK, DEB, RPM, detect_kind, kind_from_name
 from .limits import Limits
 from .manifest import manifest_from_scan, split_root
+from .members import Scan
 from .names import shown
 from .policy import Policy, load_policy
 from .registry import CHECKS, Registry
-from .tarscan import Scan, scan_tar_stream
-from .view import SourceView, root_parents
+from .safety import link_findings
+from .tarscan import scan_tar_stream
+from .view import SourceView, owner_distro, root_parents, roots_pattern
 
 Progress = Callable[[int, int | None], None]
 _DISTRO = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
@@ -45,17 +46,16 @@ def _unreadable(message: str, hint: str) -> Finding:
 
 def scan_source(
     raw: RawReader, kind: str, limits: Limits, *, capture: Callable[[str], bool] | None,
-    hash_members: bool,
+    hash_members: bool, log: FindingLog | None = None,
 ) -> Scan:
     """Stream a tar archive once; archive problems end up as findings on the Scan."""
-    scan = Scan(kind=kind)
+    scan = Scan(kind=kind, log=log if log is not None else FindingLog())
     try:
-        scan_tar_stream(raw, kind, limits, scan, capture=capture, hash_members=hash_members,
-                        member_hook=MemberInspector(limits))
+        scan_tar_stream(raw, kind, limits, scan, capture=capture, hash_members=hash_members)
         scan.complete = True
     except ArchiveError as exc:
-        scan.findings.append(_archive_finding(exc))
-    scan.findings.extend(link_findings(scan.members.values()))
+        scan.log.add(_archive_finding(exc))
+    scan.log.extend(link_findings(scan))
     scan.bytes_read = raw.bytes_read
     return scan
 
@@ -81,25 +81,31 @@ def verify(
     raw = RawReader(fileobj, progress, total_size)
     head = raw.peek(BLOCK)
     kind = detect_kind(head)
-    findings: list[Finding] = []
+    log = FindingLog()
     members = 0
     if kind is None:
-        findings.append(_not_an_archive(head))
+        log.add(_not_an_archive(head))
     else:
-        findings.extend(_name_mismatch(filename, kind))
+        log.extend(_name_mismatch(filename, kind))
         if kind in (DEB, RPM):
             from .packages import verify_binary  # python-debian/rpmfile only when needed
 
             found, members = verify_binary(raw, kind, distro=distro, policy=pol, registry=reg)
-            findings.extend(found)
+            log.extend(found)
         else:
-            found, members = _verify_source(raw, kind, distro, pol, reference, reg)
-            findings.extend(found)
+            members = _verify_source(raw, kind, distro, pol, reference, reg, log)
     raw.finish()
-    findings = [_printable(_with_policy_severity(f, pol)) for f in findings]
+    findings = [_printable(_with_policy_severity(f, pol)) for f in log.findings()]
+    if log.omitted:
+        findings.append(Finding(
+            "findings-omitted", pol.severity_of("findings-omitted"), None,
+            f"{log.omitted} more findings were left out of this report (at most {len(log)} "
+            "different ones are listed)",
+            "Fix the problems listed first: they are usually the same few mistakes repeated.",
+        ))
     stats = {"members": members, "bytes_read": raw.bytes_read,
              "seconds": round(time.monotonic() - started, 3)}
-    return Report(findings=findings, stats=stats)
+    return Report(findings=findings, stats=stats, omitted=log.omitted)
 
 
 def _with_policy_severity(f: Finding, pol: Policy) -> Finding:
@@ -119,7 +125,8 @@ def _printable(f: Finding) -> Finding:
 def _not_an_archive(head: bytes) -> Finding:
     what = "the file is empty" if not head else "the file is not a tar archive"
     return _unreadable(
-        f"{what}: expected a .tar, .tar.gz, .tar.bz2 or .tar.xz source archive, or a .deb/.rpm",
+        f"{what}: expected a .tar, .tar.gz, .tar.bz2, .tar.xz or .tar.zst source archive, or a "
+        ".deb/.rpm",
         "Create the archive with tar (e.g. tar -czf convirt-2.0.tar.gz convirt-2.0/) and upload "
         "that file.",
     )
@@ -157,33 +164,42 @@ def _capture_for(pol: Policy, distro: str) -> Callable[[str], bool]:
 
 def _verify_source(
     raw: RawReader, kind: str, distro: str, pol: Policy, reference: dict[str, Any] | None,
-    registry: Registry,
-) -> tuple[list[Finding], int]:
+    registry: Registry, log: FindingLog,
+) -> int:
     scan = scan_source(raw, kind, pol.limits, capture=_capture_for(pol, distro),
-                       hash_members=reference is not None)
-    findings = list(scan.findings)
+                       hash_members=reference is not None, log=log)
     if not scan.complete:
         # The tree is partial: layout and content checks would only mislead.
-        return findings, len(scan.members)
+        return scan.members_seen
     view = source_view(scan, distro, pol, reference)
-    findings.extend(registry.run("source", view))
-    return findings, len(scan.members)
+    log.extend(registry.run("source", view))
+    return scan.members_seen
 
 
 def source_view(scan: Scan, distro: str, pol: Policy, reference: dict[str, Any] | None) -> SourceView:
+    """What the checks read: a bundle (only distro directories, at the top or under the
+    release's root directory) or a whole source package, with paths relative to its root."""
     tops = sorted({p.split("/", 1)[0] for p in scan.members})
-    bundle_tops = {p.split("/", 1)[0] for p in root_parents(pol)}
+    parents = root_parents(pol)
+    bundle_tops = {p.split("/", 1)[0] for p in parents}
     if tops and set(tops) <= bundle_tops:
         shape, root = "bundle", None
-        members, captured, too_large = scan.members, scan.captured, scan.too_large_to_capture
     else:
-        shape = "package"
         root = split_root(scan.members)
-        members = _relative(scan.members, root)
-        captured = _relative(scan.captured, root)
-        too_large = set(_relative(dict.fromkeys(scan.too_large_to_capture), root))
+        shape = "bundle" if root and _only_distro_dirs(scan, root, pol, parents) else "package"
+    members = _relative(scan.members, root)
+    captured = _relative(scan.captured, root)
+    too_large = set(_relative(dict.fromkeys(scan.too_large_to_capture), root))
     return SourceView(distro=distro, policy=pol, shape=shape, root=root, top_levels=tuple(tops),
                       members=members, captured=captured, too_large=too_large, reference=reference)
+
+
+def _only_distro_dirs(scan: Scan, root: str, pol: Policy, parents: set[str]) -> bool:
+    """True when every member under ``root`` is a distro's directory or one of their parents."""
+    pattern = roots_pattern(pol)
+    prefix = root + "/"
+    rels = [p[len(prefix):] for p in scan.members if p.startswith(prefix)]
+    return bool(rels) and all(r in parents or owner_distro(pattern, r) is not None for r in rels)
 
 
 def _relative(mapping: dict[str, Any], root: str | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +28,8 @@ class Finding:
 class Report:
     findings: list[Finding] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Findings left out past the cap (MAX_FINDINGS); a closing finding says so too.
+    omitted: int = 0
 
     @property
     def verdict(self) -> Literal["pass", "fail"]:
@@ -38,4 +41,53 @@ class Report:
             "verdict": self.verdict,
             "findings": [f.to_dict() for f in self.findings],
             "stats": dict(self.stats),
+            "omitted": self.omitted,
         }
+
+
+#: At most this many findings in one report; a closing finding says how many more there were.
+MAX_FINDINGS = 1000
+Summary = Callable[[Finding, int], Finding]
+
+
+@dataclass(slots=True)
+class _Group:
+    first: Finding
+    count: int
+    summary: Summary | None
+
+
+class FindingLog:
+    """Findings as they stream in, collapsed and capped so memory stays bounded.
+
+    Findings with the same ``key`` (by default: same check, path and message)
+    become one; ``summary`` rewrites the first of a group with its count (e.g.
+    "250000 members named ...").  Past ``cap`` distinct findings, new ones are
+    only counted in :attr:`omitted`.
+    """
+
+    def __init__(self, cap: int = MAX_FINDINGS):
+        self._cap = cap
+        self._groups: dict[Hashable, _Group] = {}
+        self.omitted = 0
+
+    def add(self, f: Finding, *, key: Hashable = None, summary: Summary | None = None) -> None:
+        key = key if key is not None else (f.check, f.path, f.message)
+        group = self._groups.get(key)
+        if group is not None:
+            group.count += 1
+        elif len(self._groups) >= self._cap:
+            self.omitted += 1
+        else:
+            self._groups[key] = _Group(f, 1, summary)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for f in findings:
+            self.add(f)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def findings(self) -> list[Finding]:
+        return [g.summary(g.first, g.count) if g.summary is not None and g.count > 1 else g.first
+                for g in self._groups.values()]

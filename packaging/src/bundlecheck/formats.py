@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tarfile
-
-BLOCK = tarfile.BLOCKSIZE
+from .tarheader import BLOCK, ZERO_BLOCK, checksum_matches
 
 GZIP, BZIP2, XZ, ZSTD, TAR, DEB, RPM = "gzip", "bzip2", "xz", "zstd", "tar", "deb", "rpm"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -27,12 +25,8 @@ def detect_kind(head: bytes) -> str | None:
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
-    if len(head) >= BLOCK:
-        try:
-            tarfile.TarInfo.frombuf(head[:BLOCK], "utf-8", "surrogateescape")
-        except tarfile.HeaderError:
-            return None
-        return TAR
+    if len(head) >= BLOCK and (head[:BLOCK] == ZERO_BLOCK or checksum_matches(head[:BLOCK])):
+        return TAR  # a zero block first: an empty archive, said so by the reader
     return None
 
 

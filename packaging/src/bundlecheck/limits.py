@@ -20,6 +20,7 @@ class Limits:
     max_path_length: int = 1024  # bytes of a member name
     max_path_depth: int = 32
     max_header_size: int = 64 * 1024  # one pax / GNU long-name extension header
+    max_name_bytes: int = 16 * MiB  # all member names and link targets together
     max_member_in_memory: int = 1 * MiB  # a distro file a check reads (conf, spec, script)
     max_captured_total: int = 16 * MiB
     max_spool_size: int = 1 * GiB  # a .deb/.rpm copied to a temporary file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tarscan import Member, Scan
+from .members import Member, Scan
 
 _COMPARED = ("type", "mode", "size", "sha256", "linkname")
 

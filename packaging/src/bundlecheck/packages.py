@@ -15,16 +15,16 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .checks.archive import MemberInspector
 from .decompress import RawReader
 from .errors import ArchiveError, is_passthrough
 from .findings import Finding
 from .formats import BLOCK, DEB, RPM, detect_kind
 from .limits import Limits
+from .members import Member, Scan
 from .policy import Policy
 from .recipes import Groups, parse_deb_depends, parse_rpm_header
 from .registry import CHECKS, Registry
-from .tarscan import Member, Scan, scan_tar_stream
+from .tarscan import scan_tar_stream
 from .view import PackageView
 
 SPOOL_IN_MEMORY = 8 << 20
@@ -104,7 +104,7 @@ def _scan_part(member: Any, limits: Limits, *, capture: set[str], what: str) -> 
     if kind is None or kind in (DEB, RPM):
         # A compression not read (lzma "alone", lz4, ...): say so and skip what
         # depends on it rather than fail a valid package.
-        scan.findings.append(_finding(
+        scan.log.add(_finding(
             "package-part-unsupported", what,
             f"cannot read {what}: only gzip, bzip2, xz, zstd or uncompressed parts are read; the checks "
             "that need it were skipped",
@@ -112,11 +112,10 @@ def _scan_part(member: Any, limits: Limits, *, capture: set[str], what: str) -> 
         ))
         return scan
     try:
-        scan_tar_stream(raw, kind, limits, scan, capture=lambda p: p in capture, hash_members=False,
-                        member_hook=MemberInspector(limits))
+        scan_tar_stream(raw, kind, limits, scan, capture=lambda p: p in capture, hash_members=False)
         scan.complete = True
     except ArchiveError as exc:
-        scan.findings.append(_finding(exc.check, what, f"{what}: {exc.message}", exc.hint))
+        scan.log.add(_finding(exc.check, what, f"{what}: {exc.message}", exc.hint))
     return scan
 
 

@@ -21,12 +21,16 @@ from .findings import SEVERITIES, Finding, Severity
 
 _DECLARED: list[tuple[str, Severity, str]] = [
     # Archive safety (found while streaming).
-    ("archive-unreadable", "error", "not a tar archive (plain, gzip, bzip2 or xz), .deb or .rpm"),
+    ("archive-unreadable", "error", "not a tar archive (plain, gzip, bzip2, xz or zstd), .deb or .rpm, "
+     "or an empty one"),
     ("archive-corrupt", "error", "the archive or its compression breaks before its end"),
     ("archive-trailing-data", "error", "data after the end of the archive (e.g. a hidden tar)"),
     ("archive-unsafe-path", "error", "absolute member name or one that climbs out with '..'"),
-    ("archive-unsafe-link", "error", "link leaving the tree, or a member written through a link"),
-    ("archive-special-file", "error", "device, FIFO, sparse or unsupported member type"),
+    ("archive-unsafe-link", "error",
+     "link leaving the tree or the distro's directories, or a member written through a link"),
+    ("archive-special-file", "error", "device, FIFO, sparse, volume or unsupported member type"),
+    ("archive-ambiguous-header", "error",
+     "a tar header GNU tar and bsdtar could read differently (name, size, link or type)"),
     ("archive-unsafe-mode", "error", "setuid/setgid/sticky or world-writable member"),
     ("archive-duplicate-member", "error", "the same member name appears twice"),
     ("archive-bad-name", "error", "member name not UTF-8 or holding control characters"),
@@ -65,6 +69,7 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("image-store-missing", "info", "no provisionable image for the distro in image_store/"),
     # The engine itself.
     ("check-crashed", "error", "a check raised an exception; the run went on without it"),
+    ("findings-omitted", "info", "more findings than a report lists (1000); how many were left out"),
 ]
 
 

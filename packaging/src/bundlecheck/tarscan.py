@@ -1,96 +1,65 @@
-"""Walk the members of a decoded tar stream: headers, hashes, captures, safety hooks.
+"""Walk the members of a decoded tar stream with bundlecheck's own strict header reader.
 
-The headers are parsed with :meth:`tarfile.TarInfo.fromtarfile`, so pax and GNU
-extensions are understood, and the stream is drained to its very end.
-``tarfile.TarFile`` itself is not used for iteration: it silently treats a bad
-header in mid-archive as the end of the archive.
+Headers are parsed by :mod:`.tarheader`, not by ``tarfile``: an archive that
+GNU tar and bsdtar could read differently is refused (``archive-ambiguous-header``)
+rather than read one way.  Extension headers are gathered per member and
+refused when they could be combined differently: two of a kind, GNU and pax
+ones together, a global header in between, or one with no member after it.
+Every header counts against the member limit and every name byte against the
+name-bytes limit, so time and memory stay bounded whatever the archive holds.
+The stream is drained to its very end: after the end-of-archive block only
+zeros may follow.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import struct
-import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .decompress import Decoded, RawReader
 from .errors import ArchiveError
-from .findings import Finding
 from .limits import Limits
-from .names import normalise, quoted
+from .members import Member, Scan
+from .names import normalise, quoted, shown
+from .safety import MemberInspector
+from .tarheader import (
+    BLOCK,
+    EXTENSIONS,
+    RECREATE,
+    REFUSED_TYPES,
+    TYPES,
+    ZERO_BLOCK,
+    BadChecksum,
+    Header,
+    PaxInfo,
+    Refused,
+    parse_block,
+    pax_extended,
+    pax_global,
+    pax_records,
+)
 
-_TYPES = {
-    tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.CONTTYPE: "file",
-    tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink",
-    tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block", tarfile.FIFOTYPE: "fifo",
-    tarfile.GNUTYPE_SPARSE: "sparse",
-}
+#: Given a file member about to be read, return a callable fed its data chunks, or None.
+DataSink = Callable[[Member], Callable[[memoryview], object] | None]
+
+_WHAT = {"dir": "directory", "symlink": "symbolic link", "hardlink": "hard link",
+         "char": "character device", "block": "block device", "fifo": "FIFO"}
 
 
-def member_type(info: tarfile.TarInfo) -> str:
-    if info.sparse is not None or any(k.startswith("GNU.sparse.") for k in info.pax_headers):
-        return "sparse"
-    return _TYPES.get(info.type, "other")
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
 
 
 @dataclass(slots=True)
-class Member:
-    """What a check may know of one member: never its data, except via ``captured``."""
+class _Entry:
+    """A member header with the extension headers that came before it."""
 
-    name: str  # the raw name, as decoded with surrogateescape
-    path: str  # normalised: no './', no trailing '/'
-    type: str  # file, dir, symlink, hardlink, char, block, fifo, sparse, other
-    mode: int
-    size: int
-    linkname: str = ""
-    sha256: str | None = None
-
-    def manifest_entry(self) -> dict[str, Any]:
-        return {
-            "type": self.type, "mode": self.mode, "size": self.size,
-            "sha256": self.sha256, "linkname": self.linkname or None,
-        }
-
-
-@dataclass
-class Scan:
-    """Everything one pass over an archive learnt."""
-
-    kind: str | None = None
-    members: dict[str, Member] = field(default_factory=dict)
-    captured: dict[str, bytes] = field(default_factory=dict)
-    too_large_to_capture: set[str] = field(default_factory=set)
-    findings: list[Finding] = field(default_factory=list)
-    complete: bool = False  # read to the end without a fatal error
-    bytes_read: int = 0
-    uncompressed: int = 0
-
-
-# What tarfile's header parsing raises on hostile bytes besides HeaderError.  Not a
-# bare Exception: the caller's stream errors, a progress callback's errors and a
-# host's time-limit exception must go through untouched.
-_PARSER_ERRORS = (ValueError, UnicodeError, IndexError, KeyError, OverflowError, TypeError,
-                  struct.error, re.error)
-
-
-class _TarContext:
-    """The few attributes ``TarInfo.fromtarfile`` needs of a TarFile, over our stream."""
-
-    encoding = "utf-8"
-    errors = "surrogateescape"
-
-    def __init__(self, fileobj: Decoded):
-        self.fileobj = fileobj
-        self.pax_headers: dict[str, str] = {}
-        self.offset = 0
-
-
-MemberHook = Callable[[Member, tarfile.TarInfo], list[Finding]]
-#: Given a file member about to be read, return a callable fed its data chunks, or None.
-DataSink = Callable[[Member], Callable[[memoryview], object] | None]
+    index: int
+    header: Header
+    name: bytes
+    linkname: bytes
 
 
 class TarScanner:
@@ -104,7 +73,6 @@ class TarScanner:
         *,
         capture: Callable[[str], bool] | None = None,
         hash_members: bool = True,
-        member_hook: MemberHook | None = None,
         data_sink: DataSink | None = None,
     ):
         self._s = stream
@@ -112,26 +80,222 @@ class TarScanner:
         self._limits = limits
         self._capture = capture or (lambda _path: False)
         self._hash = hash_members
-        self._hook = member_hook
         self._sink = data_sink
+        self._inspect = MemberInspector(limits, scan)
         self._captured_total = 0
+        self._name_bytes = 0
+        self._members = 0
         self._last = "(start of archive)"
 
+    # --- the walk -----------------------------------------------------------------
+
     def run(self) -> None:
-        ctx = _TarContext(self._s)
+        while True:
+            entry = self._next_entry()
+            if entry is None:
+                self._drain_after_end(self._s.tell() - BLOCK)
+                if self._members == 0:
+                    raise ArchiveError(
+                        "archive-unreadable", "the archive is empty: it holds no files, only "
+                        "end-of-archive blocks", "Upload a tar archive of your files.",
+                    )
+                return
+            self._read_member(entry)
+
+    def _count_header(self) -> None:
+        self._scan.headers += 1
+        if self._scan.headers > self._limits.max_members:
+            raise ArchiveError(
+                "archive-too-large",
+                f"the archive has more than {self._limits.max_members} members (the limit)",
+                "A distro bundle needs far fewer files; leave build output out.",
+            )
+
+    def _count_name(self, n: int) -> None:
+        self._name_bytes += n
+        if self._name_bytes > self._limits.max_name_bytes:
+            raise ArchiveError(
+                "archive-too-large",
+                f"the member names add up to more than {self._limits.max_name_bytes} bytes "
+                "(the limit)",
+                "Use shorter member names and fewer files; a source tree needs far less.",
+            )
+
+    def _read_block(self, start: int, pending: bool) -> bytes | None:
+        block = self._s.read(BLOCK)
+        if len(block) == BLOCK:
+            return block
+        if not block and start == 0:
+            raise ArchiveError("archive-unreadable", "the archive is empty: it holds no tar data",
+                               "Upload a tar archive of your files.")
+        if not block:
+            raise self._corrupt(
+                f"the archive stops at byte {start}, after member {quoted(self._last)}, without "
+                "its end-of-archive blocks: it is truncated"
+            )
+        raise self._corrupt(
+            f"the archive is cut inside a header at byte {start}, after member "
+            f"{quoted(self._last)}: it is truncated"
+        )
+
+    def _next_entry(self) -> _Entry | None:
+        long_name: bytes | None = None
+        long_link: bytes | None = None
+        pax: PaxInfo | None = None
+        problem: Refused | None = None
+        pending_at: int | None = None
+
+        def defer(refusal: Refused) -> None:
+            nonlocal problem
+            if problem is None:
+                problem = refusal
+
         while True:
             start = self._s.tell()
-            info = self._next_header(ctx, start)
-            if info is None:
-                self._drain_after_end(start)
-                return
-            if len(self._scan.members) >= self._limits.max_members:
-                raise ArchiveError(
-                    "archive-too-large",
-                    f"the archive has more than {self._limits.max_members} members (the limit)",
-                    "A distro bundle needs far fewer files; leave build output out.",
-                )
-            self._read_member(info, ctx.offset)
+            block = self._read_block(start, pending_at is not None)
+            assert block is not None
+            if block == ZERO_BLOCK:
+                if pending_at is not None:
+                    raise self._refused(Refused(
+                        f"the extension header at byte {pending_at} has no member after it",
+                        RECREATE), None, "an extension header")
+                return None
+            try:
+                h = parse_block(block)
+            except BadChecksum:
+                if start == 0:
+                    raise ArchiveError(
+                        "archive-unreadable", "not a valid tar archive (bad header checksum)",
+                        "Upload a .tar, .tar.gz, .tar.bz2, .tar.xz or .tar.zst made with tar.",
+                    ) from None
+                raise self._corrupt(
+                    f"invalid tar header at byte {start}, after member {quoted(self._last)} (bad "
+                    "checksum); members after it cannot be read"
+                ) from None
+            except Refused as exc:
+                raise self._refused(exc, self._members + 1, _text(block[:100].split(b"\x00")[0])) \
+                    from None
+            t = h.typeflag
+            if t not in EXTENSIONS:
+                return self._member_entry(h, long_name, long_link, pax, problem)
+            data = self._extension_data(h, start)
+            if t == b"g":
+                self._count_header()
+                if pending_at is not None:
+                    defer(Refused("a global pax header comes between its extension header and the "
+                                  "member header, and tar programs attach the two differently",
+                                  RECREATE))
+                    continue
+                try:
+                    pax_global(pax_records(data))
+                except Refused as exc:
+                    raise self._refused(exc, None, f"the global header at byte {start}") from None
+                continue
+            pending_at = start if pending_at is None else pending_at
+            if t == b"x":
+                if pax is not None:
+                    defer(Refused("two pax headers precede it; GNU tar and bsdtar would disagree on "
+                                  "its attributes (its name, size or link)", RECREATE))
+                elif long_name is not None or long_link is not None:
+                    defer(_mixed())
+                try:
+                    pax = pax_extended(pax_records(data))
+                except Refused as exc:
+                    defer(exc)
+                    pax = pax or PaxInfo()
+                continue
+            try:
+                value = _gnu_value(data)
+            except Refused as exc:
+                defer(exc)
+                value = b""
+            if pax is not None:
+                defer(_mixed())
+            if t == b"L":
+                if long_name is not None:
+                    defer(Refused(
+                        f"two GNU long-name headers precede it ({quoted(_text(long_name))}, then "
+                        f"{quoted(_text(value))}); GNU tar and bsdtar use the last, Python's tarfile "
+                        "the first, so they would disagree on its name", RECREATE))
+                long_name = value
+            else:
+                if long_link is not None:
+                    defer(Refused(
+                        f"two GNU long-link headers precede it ({quoted(_text(long_link))}, then "
+                        f"{quoted(_text(value))}); tar programs would disagree on its link target",
+                        RECREATE))
+                long_link = value
+
+    def _extension_data(self, h: Header, start: int) -> bytes:
+        if h.size > self._limits.max_header_size:
+            raise ArchiveError(
+                "archive-too-large",
+                f"an extended tar header of {h.size} bytes at offset {start} is over the "
+                f"{self._limits.max_header_size}-byte limit",
+                "Use shorter member names; no source package needs such headers.",
+            )
+        self._count_name(h.size)
+        padded = -(-h.size // BLOCK) * BLOCK
+        data = self._s.read(padded)
+        if len(data) < padded:
+            raise self._corrupt(f"the archive is cut inside an extension header at byte {start}, "
+                                f"after member {quoted(self._last)}: it is truncated")
+        return data[:h.size]
+
+    def _member_entry(self, h: Header, long_name: bytes | None, long_link: bytes | None,
+                      pax: PaxInfo | None, problem: Refused | None) -> _Entry:
+        self._members += 1
+        self._scan.members_seen += 1
+        self._count_header()
+        index = self._members
+        name = (pax.path if pax and pax.path is not None else None) or long_name or h.name
+        linkname = (pax.linkpath if pax and pax.linkpath is not None else None) or long_link or h.linkname
+        self._count_name(len(name) + len(linkname))
+        shown_name = _text(name)
+        if problem is not None:
+            raise self._refused(problem, index, shown_name)
+        t = h.typeflag
+        if t in REFUSED_TYPES or t not in TYPES:
+            what = REFUSED_TYPES.get(t, "a member")
+            raise ArchiveError(
+                "archive-special-file",
+                f"member {index} ({quoted(shown_name)}) is {what}, of an unsupported type "
+                f"(type {t.decode('latin-1')!r}): tar programs store and extract such members "
+                "differently",
+                "Only files, directories and links belong in a source bundle; re-create the archive "
+                "without it (GNU tar: no --sparse, --multi-volume or --label).",
+                shown(shown_name),
+            )
+        kind = TYPES[t]
+        if pax is not None and pax.sparse:
+            raise ArchiveError(
+                "archive-special-file",
+                f"member {index} ({quoted(shown_name)}) is a sparse file (GNU sparse pax records): "
+                "tar programs read sparse maps differently",
+                "Store it as an ordinary file (GNU tar without --sparse) and re-create the archive.",
+                shown(shown_name),
+            )
+        if pax is not None and pax.size is not None and pax.size != h.size:
+            raise self._refused(Refused(
+                f"its pax header gives size={pax.size} but its header says {h.size}: tools that "
+                "skip pax headers would read a different layout", RECREATE), index, shown_name)
+        if kind != "file" and h.size:
+            raise self._refused(Refused(
+                f"it is a {_WHAT[kind]} with {h.size} bytes of data: tar programs differ on whether "
+                "such data is skipped or read as the next member", RECREATE), index, shown_name)
+        if kind != "dir" and (name.endswith(b"/") or name.rsplit(b"/", 1)[-1] == b"."):
+            raise self._refused(Refused(
+                "it is not a directory yet its name ends with '/' (or '/.'): extractors create a "
+                "directory and read its data as the next member", RECREATE), index, shown_name)
+        if kind not in ("symlink", "hardlink") and (long_link is not None or (pax and pax.linkpath)):
+            raise self._refused(Refused(
+                "it is not a link yet a GNU long-link header or a pax linkpath comes with it",
+                RECREATE), index, shown_name)
+        return _Entry(index, h, name, linkname if kind in ("symlink", "hardlink") else b"")
+
+    def _refused(self, exc: Refused, index: int | None, name: str) -> ArchiveError:
+        where = f"member {index} ({quoted(name)})" if index is not None else name
+        return ArchiveError(exc.check, f"{where}: {exc.message}", exc.hint, shown(name))
 
     def _corrupt(self, message: str) -> ArchiveError:
         return ArchiveError(
@@ -141,73 +305,37 @@ class TarScanner:
             None,
         )
 
-    def _next_header(self, ctx: _TarContext, start: int) -> tarfile.TarInfo | None:
-        try:
-            info = tarfile.TarInfo.fromtarfile(ctx)  # type: ignore[arg-type]
-        except tarfile.EOFHeaderError:
-            return None
-        except tarfile.EmptyHeaderError:
-            if start == 0:
-                raise ArchiveError(
-                    "archive-unreadable", "the archive is empty: it holds no tar data",
-                    "Upload a tar archive of your files.",
-                ) from None
-            raise self._corrupt(
-                f"the archive stops at byte {start}, after member {quoted(self._last)}, without "
-                "its end-of-archive blocks: it is truncated"
-            ) from None
-        except tarfile.TruncatedHeaderError:
-            raise self._corrupt(
-                f"the archive is cut inside a header at byte {start}, after member "
-                f"{quoted(self._last)}: it is truncated"
-            ) from None
-        except tarfile.HeaderError as exc:
-            if start == 0:
-                raise ArchiveError(
-                    "archive-unreadable", f"not a valid tar archive ({exc})",
-                    "Upload a .tar, .tar.gz, .tar.bz2 or .tar.xz made with tar.",
-                ) from None
-            raise self._corrupt(
-                f"invalid tar header at byte {start}, after member {quoted(self._last)} ({exc}); "
-                "members after it cannot be read"
-            ) from None
-        except _PARSER_ERRORS as exc:  # tarfile's parser is not hardened against hostile input
-            raise self._corrupt(
-                f"unreadable tar header at byte {start}, after member {quoted(self._last)} "
-                f"({type(exc).__name__}: {exc})"
-            ) from None
-        if info.size < 0 or info.mode < 0:
-            raise self._corrupt(f"member {quoted(info.name)} has a negative size or mode")
-        return info
+    # --- one member -----------------------------------------------------------------
 
-    def _read_member(self, info: tarfile.TarInfo, next_header: int) -> None:
-        data_len = next_header - self._s.tell()
-        kind = member_type(info)
-        member = Member(
-            name=info.name, path=normalise(info.name), type=kind, mode=info.mode,
-            size=info.size if kind == "file" else 0, linkname=info.linkname,
-        )
-        self._last = info.name
+    def _read_member(self, entry: _Entry) -> None:
+        h = entry.header
+        name = _text(entry.name)
+        kind = TYPES[h.typeflag]
+        member = Member(name=name, path=normalise(name), type=kind, mode=h.mode & 0o7777,
+                        size=h.size if kind == "file" else 0, linkname=_text(entry.linkname))
+        if member.path == name:
+            member.name = member.path  # one string for both when they are the same
+        self._last = name
+        keep = self._inspect(member)
         if kind == "file":
-            self._read_data(member, min(info.size, data_len))
-            self._skip(data_len - min(info.size, data_len), member)
-        else:
-            self._skip(data_len, member)
-        if self._hook is not None:
-            self._scan.findings.extend(self._hook(member, info))
-        self._scan.members.setdefault(member.path, member)
+            self._read_data(member, h.size, keep)
+        if not keep or not member.path:
+            return
+        self._scan.members[member.path] = member
+        if kind == "symlink":
+            self._scan.symlinks.add(member.path)
 
-    def _read_data(self, member: Member, n: int) -> None:
-        digest = hashlib.sha256() if self._hash else None
-        keep = self._wants(member, n)
-        sink = self._sink(member) if self._sink is not None else None
+    def _read_data(self, member: Member, n: int, keep: bool) -> None:
+        digest = hashlib.sha256() if self._hash and keep else None
+        capture = keep and self._wants(member, n)
+        sink = self._sink(member) if self._sink is not None and keep else None
         parts: list[bytes] = []
         got = 0
         for view in self._s.iter_exact(n):
             got += len(view)
             if digest is not None:
                 digest.update(view)
-            if keep:
+            if capture:
                 parts.append(bytes(view))
             if sink is not None:
                 sink(view)
@@ -216,9 +344,12 @@ class TarScanner:
                 f"member {quoted(member.name)} is cut short ({got} of {n} bytes): the archive "
                 "is truncated"
             )
+        padding = -n % BLOCK
+        if padding and sum(len(v) for v in self._s.iter_exact(padding)) < padding:
+            raise self._corrupt(f"member {quoted(member.name)} is cut short: the archive is truncated")
         if digest is not None:
             member.sha256 = digest.hexdigest()
-        if keep:
+        if capture:
             self._scan.captured[member.path] = b"".join(parts)
 
     def _wants(self, member: Member, n: int) -> bool:
@@ -231,16 +362,9 @@ class TarScanner:
         self._captured_total += n
         return True
 
-    def _skip(self, n: int, member: Member) -> None:
-        got = sum(len(v) for v in self._s.iter_exact(n))
-        if got < n:
-            raise self._corrupt(
-                f"member {quoted(member.name)} is cut short: the archive is truncated"
-            )
-
     def _drain_after_end(self, end: int) -> None:
         """After the end-of-archive block only zeros may follow, up to the stream's end."""
-        offset = end
+        offset = end + BLOCK
         for view in self._s.iter_rest():
             chunk = bytes(view)
             stripped = chunk.lstrip(b"\0")
@@ -253,6 +377,22 @@ class TarScanner:
                     "Upload one tar archive, made in one go; do not append to it.",
                 )
             offset += len(chunk)
+
+
+def _mixed() -> Refused:
+    return Refused("both a GNU long-name header and a pax header precede it; GNU tar, bsdtar and "
+                   "Python's tarfile give one or the other precedence", RECREATE)
+
+
+def _gnu_value(data: bytes) -> bytes:
+    """The text of a GNU long-name or long-link header: up to its NUL, nothing hidden after."""
+    end = data.find(b"\x00")
+    if end < 0:
+        return data
+    if data[end:].strip(b"\x00"):
+        raise Refused("its GNU long-name header holds bytes after the end of its name (after a "
+                      "NUL byte)", RECREATE)
+    return data[:end]
 
 
 def scan_tar_stream(

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .findings import Finding
+from .members import Member
 from .policy import Policy
 from .registry import CHECKS
-from .tarscan import Member
 
 Shape = Literal["package", "bundle"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 from ..registry import Registry
-from . import advice, binary, config, layout, prereqs, scripts
+from . import advice, binary, config, layout, links, prereqs, scripts
 
-MODULES = (advice, binary, config, layout, prereqs, scripts)
+MODULES = (advice, binary, config, layout, links, prereqs, scripts)
 
 
 @cache

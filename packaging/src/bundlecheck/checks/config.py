@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import configparser
+import posixpath
 from collections.abc import Iterator
 
 from ..findings import Finding
+from ..names import normalise, shown
 from ..policy import ConfigRules, ExecPath
 from ..registry import check
-from ..view import SourceView
+from ..view import SourceView, owner_distro, roots_pattern
 
 
 @check("config-missing", "config-unparsable", "config-exec-path-missing",
@@ -21,6 +23,11 @@ def config_file(view: SourceView) -> Iterator[Finding]:
     locations = [loc.format(distro=view.distro) for loc in rules.locations]
     present = [loc for loc in locations if getattr(view.members.get(loc), "type", None) == "file"]
     if not present:
+        links = [loc for loc in locations
+                 if getattr(view.members.get(loc), "type", None) in ("symlink", "hardlink")]
+        if links:
+            yield _linked(view, rules, links[0])
+            return
         yield view.finding(
             "config-missing", locations[0],
             f"no {rules.file} for {view.distro} (looked at {', '.join(locations)})",
@@ -29,6 +36,29 @@ def config_file(view: SourceView) -> Iterator[Finding]:
         return
     for loc in present:
         yield from _check_one(view, rules, loc)
+
+
+def _linked(view: SourceView, rules: ConfigRules, loc: str) -> Finding:
+    """A convirt.conf that is a link: say where it points and why that is not accepted."""
+    m = view.members[loc]
+    if m.type == "symlink":
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(loc), m.linkname))
+        kind = "a symbolic link"
+    else:
+        target, kind = normalise(m.linkname), "a hard link"
+        if view.root and target.startswith(view.root + "/"):
+            target = target[len(view.root) + 1:]
+    owner = owner_distro(roots_pattern(view.policy), target)
+    where = (f"in the {owner} distro's directory" if owner not in (None, view.distro)
+             else "in your own directory" if owner == view.distro else "outside the distro directories")
+    return view.finding(
+        "config-missing", loc,
+        f"{loc} is {kind} to {shown(target)} ({where}), not a file: {rules.file} must be a regular "
+        f"file in {view.distro}'s own directory, because the release installs it from there and "
+        "a link would make another file (or nothing, once the release is merged) the "
+        f"{view.distro} configuration",
+        f"Replace the link with a copy of the file: cp --remove-destination {shown(target)} {loc}",
+    )
 
 
 def _check_one(view: SourceView, rules: ConfigRules, loc: str) -> Iterator[Finding]:

@@ -18,7 +18,7 @@ MAX_LISTED = 50
 
 @check("layout-single-root")
 def single_root(view: SourceView) -> Iterator[Finding]:
-    if view.shape == "bundle":
+    if view.shape == "bundle" and view.root is None:
         return
     ref_root = (view.reference or {}).get("root")
     expected = ref_root or view.policy.root
