@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 
 from releases import demo
+
+
+class Upload(io.BytesIO):
+    """An uploaded file as the upload handler hands it to services: bytes, name, sha256, size."""
+
+    def __init__(self, data: bytes, name: str = "ubuntu.tar.gz"):
+        super().__init__(data)
+        self.name, self.size, self.sha256 = name, len(data), hashlib.sha256(data).hexdigest()
+
+
+def submit(release, distro, user, data: bytes, name: str = "ubuntu.tar.gz", **kw):
+    """A submission made through the upload service, as a maintainer's upload makes it."""
+    from releases.submissions.services import submission_create
+
+    submission, _ = submission_create(
+        release=release, distro=distro, submitter=user, upload=Upload(data, name), **kw
+    )
+    return submission
 
 
 def prerelease_bytes(version: str = "2.0") -> bytes:

@@ -5,7 +5,6 @@ packager and links the packages, on a desktop and on a phone."""
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import uuid
 
@@ -15,7 +14,7 @@ from accounts.models import Profile
 from releases.models import Maintainership, Release, Submission
 from releases.submissions import services
 from tests.factories import DistroFactory, ProjectFactory, UserFactory
-from tests.helpers import bundle_bytes, prerelease_bytes
+from tests.helpers import Upload, bundle_bytes, prerelease_bytes
 from tests.processes import wait_for
 
 from .conftest import PHONE, no_horizontal_scroll
@@ -23,14 +22,6 @@ from .conftest import PHONE, no_horizontal_scroll
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 PACKAGE_URL = "https://packages.example.org/ubuntu/convirt_2.0-1_all.deb"
-
-
-class Upload(io.BytesIO):
-    """An uploaded file as the upload handler hands it to services: bytes, name, sha256, size."""
-
-    def __init__(self, data: bytes, name: str):
-        super().__init__(data)
-        self.name, self.size, self.sha256 = name, len(data), hashlib.sha256(data).hexdigest()
 
 
 def test_staff_open_accept_publish_and_the_public_page_credits_the_packager(

@@ -7,36 +7,17 @@ free loopback port; the shared PostgreSQL and Redis are never stopped.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 
 import pytest
 
 from releases import demo
-from releases.models import Submission
-from releases.submissions import services
+from tests.helpers import submit  # noqa: F401 - the fault tests' way to upload
 from tests.processes import RedisServer, WorkerProcess
-from tests.releases.conftest import maintainer, release, staff, ubuntu  # noqa: F401
-from tests.releases.publishing.conftest import project  # noqa: F401
 
 # Members enough that the engine needs a few seconds to verify the bundle,
 # so that a worker can be killed in the middle of it.
 SLOW_BUNDLE_MEMBERS = 60_000
-
-
-class Upload(io.BytesIO):
-    """What the upload handler hands a service: a file with its sha256 and size."""
-
-    def __init__(self, data: bytes, name: str = "ubuntu.tar.gz"):
-        super().__init__(data)
-        self.sha256, self.size, self.name = hashlib.sha256(data).hexdigest(), len(data), name
-
-
-def submit(release_, distro, user, data: bytes, name: str = "ubuntu.tar.gz") -> Submission:
-    submission, _ = services.submission_create(
-        release=release_, distro=distro, submitter=user, upload=Upload(data, name)
-    )
-    return submission
 
 
 def slow_bundle_bytes(extra: int = SLOW_BUNDLE_MEMBERS) -> bytes:

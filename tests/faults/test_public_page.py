@@ -13,9 +13,9 @@ import threading
 import pytest
 
 from publishing.services import public_page_regenerate
+from tests.factories import released
 from tests.processes import REPO, wait_for
 from tests.processes import test_database_url as database_url
-from tests.releases.publishing.conftest import released
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

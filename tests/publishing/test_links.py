@@ -10,8 +10,7 @@ from django.core import mail
 
 from publishing import links
 from releases.models import PackageLink
-
-from .conftest import approve, link, packager, released
+from tests.factories import approve, link, packager, released
 
 pytestmark = pytest.mark.django_db
 

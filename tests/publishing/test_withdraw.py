@@ -5,9 +5,7 @@ import pytest
 from portal.errors import BadInput
 from releases.coordination import lifecycle as services
 from releases.models import AuditEvent, Release
-from tests.factories import UserFactory
-
-from .conftest import released
+from tests.factories import UserFactory, released
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,7 @@ from publishing.services import public_page_regenerate
 from publishing.storage import atomic_write
 from releases.artifacts import artifact_create
 from releases.models import Artifact, PackageLink, Release
-from tests.factories import DistroFactory
-
-from .conftest import released
+from tests.factories import DistroFactory, released
 
 pytestmark = pytest.mark.django_db
 

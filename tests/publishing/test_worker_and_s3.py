@@ -11,10 +11,8 @@ from django.db import transaction
 from publishing.services import public_page_regenerate
 from releases.models import Release
 from releases.public import public_changed
-from tests.factories import DistroFactory, ProjectFactory
+from tests.factories import DistroFactory, ProjectFactory, accepted, packager, released
 from tests.processes import wait_for
-
-from .conftest import accepted, packager, released
 
 pytestmark = pytest.mark.services
 

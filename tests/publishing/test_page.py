@@ -7,9 +7,15 @@ import pytest
 from publishing import page
 from publishing.services import public_page_regenerate, public_page_render
 from releases.models import PackageLink, Release
-from tests.factories import DistroFactory, ProjectFactory
-
-from .conftest import accepted, approve, link, packager, released
+from tests.factories import (
+    DistroFactory,
+    ProjectFactory,
+    accepted,
+    approve,
+    link,
+    packager,
+    released,
+)
 
 pytestmark = pytest.mark.django_db
 
