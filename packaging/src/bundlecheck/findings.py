@@ -81,6 +81,14 @@ class FindingLog:
         else:
             self._groups[key] = _Group(f, 1, summary)
 
+    def bump(self, key: Hashable) -> bool:
+        """Count one more of group ``key`` if it exists (without building its finding)."""
+        group = self._groups.get(key)
+        if group is None:
+            return False
+        group.count += 1
+        return True
+
     def extend(self, findings: Iterable[Finding]) -> None:
         for f in findings:
             self.add(f)

@@ -56,6 +56,8 @@ class MemberInspector:
         if m.type == "hardlink":
             self._hardlink(m)
         if m.path in self._scan.members:
+            if self._log.bump(("archive-duplicate-member", m.path)):
+                return False
             self._log.add(_finding(
                 "archive-duplicate-member", shown(m.path),
                 f"member {quoted(m.name)} appears more than once; tools would silently take "
@@ -90,6 +92,8 @@ class MemberInspector:
         if len(m.name.encode("utf-8", "surrogateescape")) > lim.max_path_length or (
             m.path.count("/") + 1 > lim.max_path_depth
         ):
+            if self._log.bump(("archive-too-large", "path")):
+                return False
             self._log.add(_finding(
                 "archive-too-large", shown(m.name[:200]),
                 f"member {quoted(m.name[:200])}{'...' if len(m.name) > 200 else ''} has a path "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
@@ -97,17 +98,18 @@ def _checksum_field(block: bytes) -> int | None:
     return int(field.strip(b" \x00"), 8)
 
 
+
+
 def _cstring(field: bytes, what: str) -> bytes:
     """The bytes before the first NUL; refuse non-NUL bytes hidden after it."""
-    end = field.find(b"\x00")
-    if end < 0:
-        return field
-    if field[end:].strip(b"\x00"):
+    value = field.rstrip(b"\x00")
+    if b"\x00" in value:
         raise Refused(f"its {what} field holds bytes after the end of its name (after a NUL byte)",
                       RECREATE)
-    return field[:end]
+    return value
 
 
+@lru_cache(maxsize=4096)  # modes, owners and times repeat from header to header
 def number(field: bytes, what: str, *, base256: bool = True, empty_ok: bool = False) -> int:
     """A numeric header field: octal digits, optional leading spaces, NUL/space terminators.
 
@@ -132,7 +134,7 @@ def number(field: bytes, what: str, *, base256: bool = True, empty_ok: bool = Fa
 def parse_block(block: bytes) -> Header:
     """Check and decode one non-zero header block; BadChecksum if it is not a header."""
     stored = _checksum_field(block)
-    unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:])
+    unsigned = sum(block) - sum(block[148:156]) + 8 * 32
     if stored != unsigned:
         if stored is not None and stored == _signed_sum(block):
             raise Refused("its header checksum is computed over signed bytes, which some tar "
