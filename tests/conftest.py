@@ -1,5 +1,6 @@
 import io
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,24 @@ def staff(db):
 @pytest.fixture
 def project():
     return ProjectFactory(slug="convirt", name="ConVirt", homepage="https://convirt.example.org/")
+
+
+class Clock:
+    """The portal's idea of now, set and moved by a test."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Freeze `django.utils.timezone.now` at the real now; `clock.advance(hours=2)` moves it."""
+    from django.utils import timezone
+
+    frozen = Clock(timezone.now())
+    monkeypatch.setattr(timezone, "now", lambda: frozen.now)
+    return frozen

@@ -1,6 +1,7 @@
 """The staff dashboard: readiness matrix, decisions, reminders, freeze, respin."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -107,9 +108,7 @@ def test_dashboard_is_for_staff_only(client, release, maintainer):
     assert client.get(url).status_code == 302
     client.force_login(maintainer)
     assert client.get(url).status_code == 302
-    assert (
-        client.post(reverse("staff-release-freeze", args=[release.pk])).status_code == 302
-    )
+    assert client.post(reverse("staff-release-freeze", args=[release.pk])).status_code == 302
     release.refresh_from_db()
     assert release.state == "prerelease"
 
@@ -141,9 +140,7 @@ def test_only_a_passing_submission_can_be_accepted(client, release, ubuntu, main
         release=release, distro=ubuntu, submitter=maintainer, state="failed"
     )
     client.force_login(staff)
-    response = client.post(
-        reverse("staff-submission-accept", args=[submission.pk]), follow=True
-    )
+    response = client.post(reverse("staff-submission-accept", args=[submission.pk]), follow=True)
     assert "only a passed submission can be decided" in response.content.decode()
     submission.refresh_from_db()
     assert submission.state == "failed"
@@ -319,22 +316,19 @@ def test_rejecting_an_accepted_submission_stops_hosting_its_package(
     assert not PackageLink.objects.filter(staged=package).exists()
 
 
-def test_the_sweeper_freezes_a_release_at_its_deadline_once(release, staff):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def test_the_sweeper_freezes_a_release_at_its_deadline_once(release, staff, clock):
     from releases.recovery import sweeper as recovery
 
-    release.submission_deadline = timezone.now() + timedelta(hours=1)
+    release.submission_deadline = clock.now + timedelta(hours=1)
     release.save()
-    assert recovery.releases_freeze_due() == []
-    later = timezone.now() + timedelta(hours=2)
-    assert recovery.releases_freeze_due(now=later) == [release.pk]
+    assert recovery.sweep()["frozen_at_deadline"] == []
+    clock.advance(hours=2)
+    assert recovery.sweep()["frozen_at_deadline"] == [release.pk]
     release.refresh_from_db()
     assert release.state == "frozen"
     # Staff reopen it past the deadline: their decision stands.
     lifecycle.release_unfreeze(release=release, actor=staff)
-    assert recovery.releases_freeze_due(now=later) == []
+    clock.advance(hours=1)
+    assert recovery.sweep()["frozen_at_deadline"] == []
     release.refresh_from_db()
     assert release.state == "prerelease"
