@@ -8,9 +8,13 @@ reference, then times, on the same file:
 
   * `bundlecheck check FILE --distro ubuntu --against MANIFEST` (a subprocess;
     its peak RSS comes from os.wait4's rusage), and
-  * `tar -tzvf FILE > /dev/null`,
+  * `tar -tzvf FILE > /dev/null`, and
+  * pure decompression of the same file with Python's zlib (the same
+    decompressor bundlecheck uses, in bounded chunks): for a single gzip
+    stream, the physical limit of any reader,
 
-and prints both wall times, their ratio and the verifier's peak RSS.
+and prints the wall times, the ratios verify/tar and verify/decompression,
+and the verifier's peak RSS.
 
     python bench/bench_verify.py                  # 200 MB and 1 GB
     python bench/bench_verify.py --size 200M      # one size
@@ -123,6 +127,22 @@ def run_measured(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tup
     return elapsed, usage.ru_maxrss * 1024, data  # ru_maxrss is in KiB on Linux
 
 
+#: Decompress a gzip file to nowhere, as bundlecheck's reader does (1 MiB in, at most 1 MiB out).
+#: It prints its own time, without the interpreter's start-up, to compare with the
+#: verifier's own stats["seconds"].
+DECOMPRESS = """
+import sys, time, zlib
+started = time.perf_counter()
+d = zlib.decompressobj(31)
+with open(sys.argv[1], "rb") as f:
+    while data := f.read(1 << 20):
+        while data:
+            d.decompress(data, 1 << 20)
+            data = d.unconsumed_tail
+print(time.perf_counter() - started)
+"""
+
+
 def bundlecheck_cmd() -> list[str]:
     found = shutil.which("bundlecheck")
     if found:
@@ -150,18 +170,31 @@ def bench_one(workdir: Path, target: int, repeat: int) -> None:
     verify_cmd = [*bundlecheck_cmd(), "check", str(archive), "--distro", "ubuntu",
                   "--against", str(manifest), "--format", "json"]
     tar_cmd = ["tar", "-tzvf", str(archive)]
-    v_times, t_times, rss_peak, report = [], [], 0, {}
+    decompress_cmd = [sys.executable, "-c", DECOMPRESS, str(archive)]
+    gzip_cmd = ["gzip", "-dc", str(archive)]
+    v_times, v_inner, t_times, d_times, d_inner, g_times, rss_peak, report = [], [], [], [], [], [], 0, {}
     for _ in range(repeat):
         elapsed, rss, out = run_measured(verify_cmd, stdout=None)
         v_times.append(elapsed)
         rss_peak = max(rss_peak, rss)
         report = json.loads(out)
+        v_inner.append(report["stats"]["seconds"])
         t_times.append(run_measured(tar_cmd)[0])
-    v, t = min(v_times), min(t_times)
+        elapsed, _, out = run_measured(decompress_cmd, stdout=None)
+        d_times.append(elapsed)
+        d_inner.append(float(out))
+        g_times.append(run_measured(gzip_cmd)[0])
+    v, t, dz, g = min(v_times), min(t_times), min(d_times), min(g_times)
+    vi, di = min(v_inner), min(d_inner)
     print(f"verify:     {v:6.2f} s  ({size / MiB / v:6.0f} MiB/s compressed, "
           f"{report['stats']['members']} members, verdict {report['verdict']})")
     print(f"tar -tzvf:  {t:6.2f} s")
+    print(f"zlib only:  {dz:6.2f} s  (pure decompression of the same file, Python's zlib; "
+          f"{di:.2f} s without start-up)")
+    print(f"gzip -dc:   {g:6.2f} s")
     print(f"ratio verify/tar: {v / t:.2f}   (target <= 1.0)")
+    print(f"ratio verify/decompression: {vi / di:.2f} in-process ({vi:.2f} s / {di:.2f} s; "
+          f"target <= 1.1), {v / dz:.2f} wall with start-up, {v / g:.2f} against gzip -dc")
     print(f"verify peak RSS: {rss_peak / MiB:.1f} MiB   (target < 100 MiB)")
 
 

@@ -294,6 +294,14 @@ class Decoded:
             n -= take
             yield view
 
+    def skip(self, n: int) -> int:
+        """Skip ``n`` bytes; return how many there were (fewer at EOF)."""
+        if n <= len(self._buf) - self._at:
+            self._at += n
+            self._offset += n
+            return n
+        return sum(len(v) for v in self.iter_exact(n))
+
     def iter_rest(self) -> Iterator[memoryview]:
         yield from self.iter_exact(1 << 62)
 

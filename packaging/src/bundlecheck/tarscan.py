@@ -345,7 +345,7 @@ class TarScanner:
                 "is truncated"
             )
         padding = -n % BLOCK
-        if padding and sum(len(v) for v in self._s.iter_exact(padding)) < padding:
+        if padding and self._s.skip(padding) < padding:
             raise self._corrupt(f"member {quoted(member.name)} is cut short: the archive is truncated")
         if digest is not None:
             member.sha256 = digest.hexdigest()
