@@ -205,10 +205,13 @@ def nginx(stack: Stack) -> str:
     )
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     process = Process(
-        "nginx", [nginx_bin, "-c", str(conf), "-p", str(stack.work)], stack.env, stack.work
+        "nginx",
+        [nginx_bin, "-c", str(conf), "-p", str(stack.work)],
+        stack.env,
+        stack.work / "nginx.log",
     )
     stack.processes.append(process)
-    wait_for(lambda: process.check_alive() or port_answers(port), 30, "nginx")
+    wait_for(lambda: process.check_alive() or port_answers(port), 30, what="nginx")
     return f"http://127.0.0.1:{port}"
 
 

@@ -25,7 +25,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from tests.processes import free_port, wait_for  # noqa: E402
+from tests.processes import port_answers as answers  # noqa: E402
+
 BIN = Path(sys.executable).parent
 ADMIN_URL = os.environ.get("LOAD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 MiB = 1024 * 1024
@@ -45,29 +48,6 @@ MiB = 1024 * 1024
 
 def say(message: str) -> None:
     print(f"load: {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout} s")
-
-
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Stack(contextlib.ExitStack):
@@ -253,7 +233,7 @@ def run(stack: Stack, workdir: Path, args, concurrency: int, deadline: float) ->
     stack.spawn(
         "s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
     )
-    wait_for(lambda: answers(redis_port) and answers(s3_port), 30, "redis and S3 answering")
+    wait_for(lambda: answers(redis_port) and answers(s3_port), 30, what="redis and S3 answering")
     s3 = boto3.client(
         "s3",
         endpoint_url=f"http://127.0.0.1:{s3_port}",
@@ -333,7 +313,7 @@ def run(stack: Stack, workdir: Path, args, concurrency: int, deadline: float) ->
             ],
             env,
         )
-    wait_for(lambda: stack.check_alive() or answers(web_port), 60, "gunicorn answering")
+    wait_for(lambda: stack.check_alive() or answers(web_port), 60, what="gunicorn answering")
 
     say(f"building {args.count} bundles of {args.size} MB")
     payload = secrets.token_bytes(args.size * MiB)
@@ -365,7 +345,7 @@ def run(stack: Stack, workdir: Path, args, concurrency: int, deadline: float) ->
             return rows >= len(ids)
 
         with contextlib.suppress(TimeoutError):
-            wait_for(decided, max(1.0, deadline - time.monotonic()), "every verdict", 0.5)
+            wait_for(decided, max(1.0, deadline - time.monotonic()), 0.5, what="every verdict")
         finished = time.time()
         rows = db.execute(
             "SELECT s.id, d.slug, s.state, extract(epoch FROM s.verified_at) "

@@ -9,17 +9,17 @@ scratch database dropped) on the way out.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.processes import Process, free_port, port_answers, wait_for  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -28,30 +28,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout} s")
-
-
-def port_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def postgres_problem() -> str | None:
@@ -72,40 +48,6 @@ def redis_problem() -> str | None:
         return None
     except Exception as exc:
         return str(exc)
-
-
-class Process:
-    """A child in its own session, its output in a log file; stopped by process group."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, log_dir: Path):
-        self.name, self.log_path = name, log_dir / f"{name}.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def check_alive(self) -> None:
-        if self.popen.poll() is not None:
-            raise RuntimeError(f"{self.name} exited early:\n{self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(10)
-        self._log.close()
 
 
 class Stack:
@@ -165,10 +107,10 @@ class Stack:
             "s3",
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             self.env,
-            self.work,
+            self.work / "s3.log",
         )
         self.processes.append(moto)
-        wait_for(lambda: moto.check_alive() or port_answers(port), 30, "moto S3 server")
+        wait_for(lambda: moto.check_alive() or port_answers(port), 30, what="moto S3 server")
         self.env.update(
             STORAGE_BACKEND="s3",
             S3_ENDPOINT_URL=self.s3_endpoint,
@@ -243,10 +185,10 @@ class Stack:
                 "warning",
             ],
             self.env,
-            self.work,
+            self.work / "web.log",
         )
         self.processes.append(process)
-        wait_for(lambda: process.check_alive() or port_answers(port), 60, "gunicorn")
+        wait_for(lambda: process.check_alive() or port_answers(port), 60, what="gunicorn")
         return f"http://127.0.0.1:{port}"
 
     def worker(self, concurrency: int = 1, polling_interval: float | None = None) -> Process:
@@ -273,9 +215,13 @@ class Stack:
                 f"app.worker_main({args!r})\n"
             )
             cmd = [sys.executable, "-c", code]
-        process = Process("worker", cmd, {**self.env, "PYTHONPATH": str(REPO)}, self.work)
+        process = Process(
+            "worker", cmd, {**self.env, "PYTHONPATH": str(REPO)}, self.work / "worker.log"
+        )
         self.processes.append(process)
-        wait_for(lambda: process.check_alive() or " ready." in process.log(), 60, "celery worker")
+        wait_for(
+            lambda: process.check_alive() or " ready." in process.log(), 60, what="celery worker"
+        )
         return process
 
     def close(self) -> None:

@@ -1,10 +1,14 @@
-"""Real processes for tests: Celery workers and an S3-compatible server on loopback.
+"""Real processes for tests and benchmarks: Celery workers, an S3-compatible
+server, Redis, a TCP proxy that can cut a link; all on loopback.
 
-Each is started by a fixture, bounded in time, and stopped (or killed) by it.
+Each is started bounded in time and stopped (or killed) by process group.
+Django is imported only by what needs the test database, so `bench/` uses
+the same helpers outside Django.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,9 +16,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-from django.conf import settings
-from django.db import connection
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,8 +26,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def test_database_url() -> str:
     """The URL of the test database pytest-django made, for other processes."""
+    from django.db import connection
+
     cfg = connection.settings_dict
     if cfg["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{cfg['NAME']}"
@@ -44,10 +55,51 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "cond
     raise TimeoutError(f"{what} not met within {timeout} s")
 
 
+class Process:
+    """A child in its own session, its output in a log file; stopped by process group."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log_path: Path):
+        self.name, self.log_path = name, log_path
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            [str(part) for part in cmd],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited early:\n{self.log()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
 class WorkerProcess:
     """A `celery worker` in its own process, on the test database."""
 
     def __init__(self, log_dir: Path, env: dict[str, str] | None = None, name: str = "worker"):
+        from django.conf import settings
+
         self.log_path = log_dir / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         self.env = {
             **os.environ,
@@ -60,11 +112,11 @@ class WorkerProcess:
             **(env or {}),
         }
         self.name = name
-        self.process: subprocess.Popen | None = None
+        self.process: Process | None = None
 
     def start(self, timeout: float = 60) -> WorkerProcess:
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.process = Process(
+            self.name,
             [
                 sys.executable,
                 "-m",
@@ -80,17 +132,14 @@ class WorkerProcess:
                 "-n",
                 f"{self.name}-{os.getpid()}@%h",
             ],
-            cwd=REPO,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.env,
+            self.log_path,
         )
         wait_for(self._ready, timeout, 0.2, f"celery worker ready (log: {self.log_path})")
         return self
 
     def _ready(self) -> bool:
-        if self.process.poll() is not None:
+        if self.process.popen.poll() is not None:
             raise RuntimeError(f"worker exited early:\n{self.log()}")
         return " ready." in self.log()
 
@@ -98,49 +147,36 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        if self.process:
+            self.process.kill()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if getattr(self, "_log", None):
-            self._log.close()
+        if self.process:
+            self.process.stop()
 
 
 class S3Server:
     """moto's standalone S3-compatible server, in its own process on loopback."""
 
-    def __init__(self, log_dir: Path):
-        self.port = free_port()
+    def __init__(self, log_dir: Path, port: int | None = None):
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"s3-{self.port}.log"
-        self.process: subprocess.Popen | None = None
+        self.process: Process | None = None
 
     def start(self, timeout: float = 30) -> S3Server:
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.process = Process(
+            "S3 server",
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            dict(os.environ),
+            self.log_path,
         )
         wait_for(self._answers, timeout, 0.2, f"S3 server on {self.endpoint}")
         return self
 
     def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"S3 server exited early:\n{self.log_path.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        self.process.check_alive()
+        return port_answers(self.port)
 
     def client(self):
         import boto3
@@ -166,11 +202,8 @@ class S3Server:
         }
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(10)
-        if getattr(self, "_log", None):
-            self._log.close()
+        if self.process:
+            self.process.stop(10)
 
 
 class RedisServer:

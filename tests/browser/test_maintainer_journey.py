@@ -42,11 +42,11 @@ document.addEventListener("DOMContentLoaded", () => {
 @contextlib.contextmanager
 def paused(worker):
     """Hold the worker (SIGSTOP) so the page is seen before the verdict; always resume."""
-    os.killpg(worker.process.pid, signal.SIGSTOP)
+    os.killpg(worker.process.popen.pid, signal.SIGSTOP)
     try:
         yield
     finally:
-        os.killpg(worker.process.pid, signal.SIGCONT)
+        os.killpg(worker.process.popen.pid, signal.SIGCONT)
 
 
 def path_of(url: str) -> str:
