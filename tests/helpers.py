@@ -69,75 +69,24 @@ def multipart(fields: dict[str, str | list[str]], files: dict[str, tuple[str, by
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
-DEB_CONTROL = b"""Package: convirt
-Version: 2.0-1
-Architecture: all
-Maintainer: Demo Packager <ubuntu@example.org>
-Depends: python (>= 2.4), xen-utils (>= 3.0.4), python-gtk2, python-vte, python-paramiko (>= 1.7.1)
-Description: manage virtual machines on Xen hosts
-"""
+def _engine_builders():
+    """The engine's own archive builders (packaging/tests/builders.py), loaded by path:
+    `packaging/` is no importable package name (it would shadow PyPI's `packaging`)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
 
-
-def _tar(members: list[tuple[str, bytes | None, int, str]]) -> bytes:
-    """members: (name, data or None for a directory, mode, symlink target or "")."""
-    import tarfile
-
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.GNU_FORMAT) as tar:
-        for name, data, mode, target in members:
-            info = tarfile.TarInfo(name)
-            info.mode, info.mtime = mode, demo.FIXED_MTIME
-            if target:
-                info.type, info.linkname = tarfile.SYMTYPE, target
-                tar.addfile(info)
-            elif data is None:
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+    name = "bundlecheck_test_builders"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent.parent / "packaging" / "tests" / "builders.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def deb_bytes(*, with_symlink: bool = True) -> bytes:
-    """A binary .deb laid out as the guide's deployment mapping says (ar + two tarballs)."""
-    dirs = [
-        "./usr",
-        "./usr/bin",
-        "./usr/share",
-        "./usr/share/convirt",
-        "./usr/share/convirt/doc",
-        "./usr/share/convirt/src",
-        "./usr/share/convirt/install",
-        "./usr/share/convirt/install/client",
-        "./var",
-        "./var/cache",
-        "./var/cache/convirt",
-        "./var/cache/convirt/image_store",
-        "./var/cache/convirt/image_store/vm",
-        "./var/cache/convirt/appliance_store",
-        "./var/cache/convirt/install",
-        "./etc",
-    ]
-    tree = [(name, None, 0o755, "") for name in dirs] + [
-        ("./usr/share/convirt/doc/guide.txt", b"guide\n", 0o644, ""),
-        ("./usr/share/convirt/src/convirt.py", b"print()\n", 0o644, ""),
-        ("./usr/share/convirt/install/client/ConVirt", b"#!/bin/sh\n", 0o755, ""),
-        ("./var/cache/convirt/image_store/vm/provision.sh", b"#!/bin/sh\n", 0o744, ""),
-        ("./etc/convirt.conf", b"[PATHS]\n", 0o644, ""),
-    ]
-    if with_symlink:
-        tree.append(("./usr/bin/convirt", None, 0o777, "../share/convirt/install/client/ConVirt"))
-    parts = [
-        ("debian-binary", b"2.0\n"),
-        ("control.tar.gz", _tar([("./control", DEB_CONTROL, 0o644, "")])),
-        ("data.tar.gz", _tar(tree)),
-    ]
-    out = [b"!<arch>\n"]
-    for name, data in parts:
-        out.append(
-            f"{name:<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(data):<10}`\n".encode()
-            + data
-            + (b"\n" if len(data) % 2 else b"")
-        )
-    return b"".join(out)
+    """A binary .deb laid out as the guide's deployment mapping says, built by the
+    same builder the engine's own tests use."""
+    return _engine_builders().deb_bytes(with_symlink=with_symlink)
