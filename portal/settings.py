@@ -5,6 +5,9 @@ set, the portal runs on embedded defaults that need no server: SQLite, Celery
 on kombu's filesystem transport, local file storage, console mail. Set
 ``PORTAL_ENV=production`` and the portal refuses to start without the secrets
 it must not guess.
+
+One file on purpose: every setting and its environment variable in one place,
+in the order the README's configuration table lists them.
 """
 
 from __future__ import annotations

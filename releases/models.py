@@ -4,6 +4,9 @@ the maintainers who do the packaging, and what they submit.
 Rules the database can hold are constraints here, not only checks in code:
 one live submission per release and distro, one version string per project,
 a package link that is either a URL or a staged file.
+
+Longer than the portal's other modules on purpose: one app label holds one
+migration history, so every model of the domain lives in this one file.
 """
 
 from __future__ import annotations
