@@ -30,11 +30,10 @@ from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
 from publishing.tasks import release_assemble_task
-from releases.artifacts import artifact_create
 from releases.audit import audit_record
 from releases.models import Artifact, Distro, Release, Submission
 from releases.notifications import mail_on_commit, maintainer_addresses
-from releases.prereleases.services import prerelease_manifest
+from releases.prereleases.services import prerelease_store
 from releases.prereleases.tasks import release_deliver_prerelease_task
 from releases.public import public_changed
 
@@ -175,14 +174,7 @@ def release_respin(*, release: Release, actor, tarball) -> Release:
     """Replace the pre-release tarball: older submissions go stale, maintainers learn what changed."""
     locked, target = _take(release, Action.RESPIN)
     old_manifest = locked.manifest
-    manifest = prerelease_manifest(tarball, locked.project)
-    artifact = artifact_create(
-        kind=Artifact.Kind.PRERELEASE,
-        content=tarball,
-        sha256=getattr(tarball, "sha256", None),
-        size=getattr(tarball, "size", None),
-        original_name=getattr(tarball, "name", ""),
-    )
+    manifest, artifact = prerelease_store(tarball, locked.project)
     stale = Submission.objects.filter(release=locked, state__in=Submission.LIVE_STATES)
     stale_ids = list(stale.values_list("pk", flat=True))
     stale.update(state=Submission.State.STALE)

@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
-from releases.artifacts import artifact_create, artifact_discard
+from releases.artifacts import artifact_discard
 from releases.audit import audit_record
-from releases.models import Artifact, Distro, PackageLink, Project, Release, Reminder, Submission
+from releases.models import Distro, PackageLink, Project, Release, Reminder, Submission
 from releases.notifications import mail_on_commit, maintainer_addresses
-from releases.prereleases.services import prerelease_manifest
+from releases.prereleases.services import prerelease_store
 from releases.public import public_changed
 from releases.rules import OPEN_STATES
 
@@ -37,14 +37,7 @@ def release_create(
     """A new release with its pre-release tarball; opened at once unless asked not to."""
     if Release.objects.filter(project=project, version=version).exists():
         raise Conflict(f"{project} {version} exists already.")
-    manifest = prerelease_manifest(tarball, project)
-    artifact = artifact_create(
-        kind=Artifact.Kind.PRERELEASE,
-        content=tarball,
-        sha256=getattr(tarball, "sha256", None),
-        size=getattr(tarball, "size", None),
-        original_name=getattr(tarball, "name", ""),
-    )
+    manifest, artifact = prerelease_store(tarball, project)
     try:
         with transaction.atomic():
             release = Release.objects.create(

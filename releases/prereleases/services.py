@@ -13,6 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from portal.errors import BadInput, NotFound
+from releases.artifacts import artifact_create
 from releases.models import (
     Artifact,
     Maintainership,
@@ -156,3 +157,16 @@ def prerelease_manifest(tarball, project: Project) -> dict:
         ) from None
     tarball.seek(0)
     return manifest
+
+
+def prerelease_store(tarball, project: Project) -> tuple[dict, Artifact]:
+    """Index an uploaded pre-release tarball (a broken one is refused), then store it."""
+    manifest = prerelease_manifest(tarball, project)
+    artifact = artifact_create(
+        kind=Artifact.Kind.PRERELEASE,
+        content=tarball,
+        sha256=getattr(tarball, "sha256", None),
+        size=getattr(tarball, "size", None),
+        original_name=getattr(tarball, "name", ""),
+    )
+    return manifest, artifact

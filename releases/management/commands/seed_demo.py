@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from releases import demo
-from releases.models import Artifact, Distro, Maintainership, Project, Release
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_open
+from releases.models import Artifact, Distro, Maintainership, Project, Release
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")
