@@ -58,6 +58,9 @@ def account_confirm(*, token: str):
         raise ConfirmationFailed("This confirmation link has expired: sign up again.") from None
     except signing.BadSignature:
         raise ConfirmationFailed("This confirmation link is not valid.") from None
+    # The payload is a user id and nothing else: not "12", 12.0 or True.
+    if type(user_id) is not int or not 0 < user_id < 2**63:
+        raise ConfirmationFailed("This confirmation link is not valid.")
     user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
     if user is None:
         raise ConfirmationFailed("This account no longer exists: sign up again.")

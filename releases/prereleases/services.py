@@ -112,6 +112,30 @@ class LinkExpired(Exception):
         self.release_id = release_id
 
 
+# Ids are positive and fit the database's bigint columns.
+_ID_MAX = 2**63 - 1
+
+
+def _is_id(value) -> bool:
+    # bool is an int to Python, and True would stand for id 1.
+    return type(value) is int and 0 < value <= _ID_MAX
+
+
+def _link_payload(data) -> tuple[int, int, int]:
+    """(release, user, artifact) from a link's payload, or NotFound when it has another shape.
+
+    Only the portal can sign a payload, but the check does not lean on that:
+    a payload that is not exactly {"r": id, "u": id, "a": id} is no link.
+    """
+    if (
+        type(data) is not dict
+        or set(data) != {"r", "u", "a"}
+        or not all(_is_id(value) for value in data.values())
+    ):
+        raise NotFound("This download link is not valid.")
+    return data["r"], data["u"], data["a"]
+
+
 def prerelease_link_open(*, token: str, user) -> tuple[Release, Artifact]:
     """The release and tarball a personal link stands for, if it is this person's and fresh."""
     try:
@@ -119,18 +143,21 @@ def prerelease_link_open(*, token: str, user) -> tuple[Release, Artifact]:
             token, salt=PRERELEASE_SALT, max_age=timedelta(days=settings.PRERELEASE_LINK_DAYS)
         )
     except signing.SignatureExpired:
-        unsigned = signing.loads(token, salt=PRERELEASE_SALT, max_age=None)
-        if unsigned.get("u") != user.pk:
+        release_id, user_id, _ = _link_payload(
+            signing.loads(token, salt=PRERELEASE_SALT, max_age=None)
+        )
+        if user_id != user.pk:
             raise NotFound("This download link is someone else's.") from None
-        raise LinkExpired(unsigned.get("r")) from None
+        raise LinkExpired(release_id) from None
     except signing.BadSignature:
         raise NotFound("This download link is not valid.") from None
-    if data.get("u") != user.pk:
+    release_id, user_id, artifact_id = _link_payload(data)
+    if user_id != user.pk:
         raise NotFound("This download link is someone else's.")
-    release = Release.objects.select_related("project", "prerelease").filter(pk=data["r"]).first()
-    if release is None or release.prerelease_id != data.get("a"):
+    release = Release.objects.select_related("project", "prerelease").filter(pk=release_id).first()
+    if release is None or release.prerelease_id != artifact_id:
         # A respin replaced the tarball: the old link must not serve the old one.
-        raise LinkExpired(data["r"])
+        raise LinkExpired(release_id)
     if not is_active_maintainer(user, release.project):
         raise NotFound("You no longer maintain a distro of this project.")
     return release, release.prerelease
