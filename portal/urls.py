@@ -14,3 +14,6 @@ urlpatterns = [
     path("", include("releases.urls")),
     path("", include("publishing.urls")),
 ]
+
+# Under /api/ a path that matches no route is answered in JSON like the rest of the API.
+handler404 = "portal.views.page_not_found"

@@ -32,15 +32,29 @@ def error(message: str, status: int, **headers) -> JsonResponse:
     return response
 
 
-def api_view(*methods: str):
-    """Token authentication, allowed methods, and errors as JSON for an API view."""
+def api_methods(*methods: str):
+    """The methods an API route takes: any other is a JSON 405 with `Allow`."""
 
     def decorate(view):
-        @csrf_exempt  # no cookies are honoured here, so there is nothing to forge
+        @csrf_exempt  # no cookies are honoured under /api/, so there is nothing to forge
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method not in methods:
                 return error(f"Use {' or '.join(methods)} here.", 405, Allow=", ".join(methods))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def api_view(*methods: str):
+    """Token authentication, allowed methods, and errors as JSON for an API view."""
+
+    def decorate(view):
+        @api_methods(*methods)
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
             scheme, _, key = request.headers.get("Authorization", "").partition(" ")
             user = authenticate(request, api_token=key.strip()) if scheme == "Token" else None
             if user is None:
@@ -66,6 +80,7 @@ def api_view(*methods: str):
     return decorate
 
 
+@api_methods("GET")
 def openapi(request):
     return JsonResponse(OPENAPI)
 
