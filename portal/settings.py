@@ -243,6 +243,12 @@ PRERELEASE_LINK_DAYS = env_int("PRERELEASE_LINK_DAYS", 14)
 SIGNUP_LINK_DAYS = env_int("SIGNUP_LINK_DAYS", 3)
 # Uploads one person may make per hour before answers become 429.
 UPLOADS_PER_HOUR = env_int("UPLOADS_PER_HOUR", 30)
+# Findings kept per submission (errors first); the rest are counted, not stored.
+FINDINGS_PER_SUBMISSION = env_int("FINDINGS_PER_SUBMISSION", 1000)
+# Findings shown per page of a report, in the browser and the API.
+FINDINGS_PER_PAGE = env_int("FINDINGS_PER_PAGE", 100)
+# Reads of a report, its live status and the API per person per minute.
+REPORT_READS_PER_MINUTE = env_int("REPORT_READS_PER_MINUTE", 120)
 # Attempts per client address (and per account name, for logins) in 15
 # minutes at the login, sign-up and password reset forms, and API tokens one
 # person may create per hour, before answers become 429.

@@ -247,6 +247,9 @@ class Submission(models.Model):
     note = models.TextField(blank=True)
     # Why verification could not finish (timeout, unreadable storage), if so.
     error = models.TextField(blank=True)
+    # Findings the verifier found but did not keep: past the cap per submission,
+    # or collapsed repeats it counted rather than listed.
+    findings_omitted = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     verification_started_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from portal.errors import BadInput, PortalError
 from portal.ratelimit import rate_limit
 from releases.models import Distro, Release, Submission
-from releases.permissions import can_see_distro_work, is_active_maintainer
+from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
 
 from . import selectors, services
 from .api_schema import OPENAPI
@@ -149,12 +149,13 @@ def _release_distro(user, project, version, distro):
 
 @api_view("GET")
 def submission_detail(request, submission_id: int):
+    report_read_count(request.user)
     submission = selectors.submission_for_page(submission_id)
     if submission is None or not can_see_distro_work(
         request.user, submission.release.project, submission.distro
     ):
         raise Http404(f"No submission {submission_id} that you can see.")
-    return JsonResponse(selectors.submission_report(submission))
+    return JsonResponse(selectors.submission_report(submission, page=request.GET.get("page", 1)))
 
 
 @api_view("GET")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, When
+
 from releases.models import Distro, Finding, PackageLink, PrereleaseDownload, Release, Submission
 from releases.permissions import is_active_maintainer
 from releases.prereleases.services import prerelease_path
@@ -46,9 +50,27 @@ def submission_for_page(submission_id: int) -> Submission | None:
     )
 
 
-def findings_grouped(submission: Submission) -> list[tuple[str, list[Finding]]]:
+def findings_counts(submission: Submission) -> dict[str, int]:
+    """How many findings of each severity, counted by the database."""
+    rows = submission.findings.values("severity").annotate(n=Count("id"))
+    return {row["severity"]: row["n"] for row in rows}
+
+
+def findings_page(submission: Submission, number=1) -> Page:
+    """One page of the findings, errors first."""
+    ordered = submission.findings.annotate(
+        rank=Case(
+            When(severity=Finding.Severity.ERROR, then=0),
+            When(severity=Finding.Severity.WARNING, then=1),
+            default=2,
+        )
+    ).order_by("rank", "id")
+    return Paginator(ordered, settings.FINDINGS_PER_PAGE).get_page(number)
+
+
+def findings_grouped(findings) -> list[tuple[str, list[Finding]]]:
     """Findings by severity, errors first; one list per severity that has any."""
-    findings = list(submission.findings.all())
+    findings = list(findings)
     return [
         (severity, [f for f in findings if f.severity == severity])
         for severity in SEVERITY_ORDER
@@ -59,16 +81,19 @@ def findings_grouped(submission: Submission) -> list[tuple[str, list[Finding]]]:
 FINAL_STATES = {"passed", "failed", "accepted", "rejected", "superseded", "stale"}
 
 
-def submission_context(submission: Submission) -> dict:
-    groups = findings_grouped(submission) if submission.state in FINAL_STATES else []
+def submission_context(submission: Submission, page=1) -> dict:
+    final = submission.state in FINAL_STATES
+    findings = findings_page(submission, page) if final else None
     return {
         "submission": submission,
         "release": submission.release,
         "project": submission.release.project,
         "distro": submission.distro,
-        "groups": groups,
-        "counts": {severity: len(items) for severity, items in groups},
-        "final": submission.state in FINAL_STATES,
+        "groups": findings_grouped(findings) if findings else [],
+        "page": findings,
+        "counts": findings_counts(submission) if final else {},
+        "omitted": submission.findings_omitted,
+        "final": final,
     }
 
 
@@ -77,12 +102,33 @@ def verdict_of(submission: Submission) -> str | None:
         return None
     if submission.error:
         return "error"
-    has_errors = any(f.severity == "error" for f in submission.findings.all())
+    has_errors = submission.findings.filter(severity=Finding.Severity.ERROR).exists()
     return "fail" if has_errors else "pass"
 
 
-def submission_report(submission: Submission) -> dict:
-    findings = list(submission.findings.all())
+def _finding_data(f: Finding) -> dict:
+    return {
+        "check": f.check_id,
+        "severity": f.severity,
+        "path": f.path,
+        "message": f.message,
+        "hint": f.hint,
+        "subject": f.subject,
+    }
+
+
+def submission_report(submission: Submission, page=None) -> dict:
+    """The verification report as JSON: all kept findings, or one page of them."""
+    if page is None:
+        findings, paging = submission.findings.all(), {}
+    else:
+        current = findings_page(submission, page)
+        findings = current.object_list
+        paging = {
+            "findings_page": current.number,
+            "findings_pages": current.paginator.num_pages,
+            "findings_next_page": current.next_page_number() if current.has_next() else None,
+        }
     return {
         "id": submission.pk,
         "project": submission.release.project.slug,
@@ -98,15 +144,8 @@ def submission_report(submission: Submission) -> dict:
         "package_sha256": submission.package.sha256 if submission.package else None,
         "created_at": submission.created_at.isoformat(),
         "verified_at": submission.verified_at.isoformat() if submission.verified_at else None,
-        "findings": [
-            {
-                "check": f.check_id,
-                "severity": f.severity,
-                "path": f.path,
-                "message": f.message,
-                "hint": f.hint,
-                "subject": f.subject,
-            }
-            for f in findings
-        ],
+        "findings_count": sum(findings_counts(submission).values()),
+        "findings_omitted": submission.findings_omitted,
+        **paging,
+        "findings": [_finding_data(f) for f in findings],
     }

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.errors import PortalError
 from portal.ratelimit import rate_limit
 from releases.models import Distro, Release
-from releases.permissions import can_see_distro_work
+from releases.permissions import can_see_distro_work, report_read_count
 
 from . import selectors, services
 from .forms import PackageLinksForm, UploadForm
@@ -133,6 +133,7 @@ def package_links_add(request, project: str, version: str, distro: str):
 
 
 def _submission_or_404(request, submission_id: int):
+    report_read_count(request.user)
     submission = selectors.submission_for_page(submission_id)
     if submission is None or not can_see_distro_work(
         request.user, submission.release.project, submission.distro
@@ -144,7 +145,8 @@ def _submission_or_404(request, submission_id: int):
 @login_required
 def submission_detail(request, submission_id: int):
     submission = _submission_or_404(request, submission_id)
-    return render(request, "releases/submission.html", selectors.submission_context(submission))
+    context = selectors.submission_context(submission, page=request.GET.get("page", 1))
+    return render(request, "releases/submission.html", context)
 
 
 @login_required

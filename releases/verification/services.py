@@ -118,13 +118,16 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
         for subject, report in reports
         for f in report.findings
     ]
-    Finding.objects.bulk_create(findings)
     failed = bool(error) or any(f.severity == Finding.Severity.ERROR for f in findings)
+    omitted = sum(getattr(report, "omitted", 0) for _, report in reports)
+    findings, dropped = _capped(findings, settings.FINDINGS_PER_SUBMISSION)
+    Finding.objects.bulk_create(findings, batch_size=500)
     submission.state = Submission.State.FAILED if failed else Submission.State.PASSED
     submission.progress = 100
     submission.error = error
     submission.verified_at = timezone.now()
-    submission.save(update_fields=["state", "progress", "error", "verified_at"])
+    submission.findings_omitted = omitted + dropped
+    submission.save(update_fields=["state", "progress", "error", "verified_at", "findings_omitted"])
     audit_record(
         actor=None,
         verb="submission.verified",
@@ -144,6 +147,15 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
         },
     )
     return submission
+
+
+def _capped(findings: list[Finding], cap: int) -> tuple[list[Finding], int]:
+    """At most `cap` findings, errors first; and how many were left out."""
+    if len(findings) <= cap:
+        return findings, 0
+    rank = {Finding.Severity.ERROR: 0, Finding.Severity.WARNING: 1}
+    kept = sorted(findings, key=lambda f: rank.get(f.severity, 2))[:cap]
+    return kept, len(findings) - cap
 
 
 def submission_fail(*, submission_id: int, error: str) -> Submission | None:
