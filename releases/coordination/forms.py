@@ -42,7 +42,21 @@ class ReleaseForm(forms.Form):
 
 class RespinForm(forms.Form):
     tarball = ReleaseForm.base_fields["tarball"]
+    submission_deadline = forms.DateTimeField(
+        required=False,
+        label="New submission deadline",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="UTC. Leave empty to keep the current one.",
+    )
     clean_tarball = ReleaseForm.clean_tarball
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        label="Reason, shown publicly",
+        help_text="The download page shows it beside the release.",
+    )
 
 
 class CommentForm(forms.Form):

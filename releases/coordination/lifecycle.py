@@ -11,8 +11,8 @@ a release manager reads.
 
     draft ──open──> prerelease <──unfreeze── frozen
       │               │  └────────freeze───────>│ (reopen a distro: stays frozen)
-      │ respin        │ respin, publish          │ respin, publish
-      v               v                          v
+      │ respin        │ respin, publish          │ publish
+      v               v                          │ respin: back to prerelease
     draft          publishing ──assembly failed──> frozen
                       │ assembly done
                       v
@@ -63,7 +63,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (State.FROZEN, Action.REOPEN_DISTRO): State.FROZEN,
     (State.DRAFT, Action.RESPIN): State.DRAFT,
     (State.PRERELEASE, Action.RESPIN): State.PRERELEASE,
-    (State.FROZEN, Action.RESPIN): State.FROZEN,
+    # A new pre-release needs new submissions: a frozen release opens again.
+    (State.FROZEN, Action.RESPIN): State.PRERELEASE,
     (State.PRERELEASE, Action.PUBLISH): State.PUBLISHING,
     (State.FROZEN, Action.PUBLISH): State.PUBLISHING,
     (State.PUBLISHING, Action.ASSEMBLY_DONE): State.RELEASED,
@@ -170,8 +171,9 @@ def release_reopen_distro(*, release: Release, distro: Distro, actor) -> Release
 
 
 @transaction.atomic
-def release_respin(*, release: Release, actor, tarball) -> Release:
-    """Replace the pre-release tarball: older submissions go stale, maintainers learn what changed."""
+def release_respin(*, release: Release, actor, tarball, deadline=None) -> Release:
+    """Replace the pre-release tarball: live submissions go stale, a frozen release
+    opens again (until `deadline`, when given), maintainers learn what changed."""
     locked, target = _take(release, Action.RESPIN)
     old_manifest = locked.manifest
     manifest, artifact = prerelease_store(tarball, locked.project)
@@ -179,13 +181,20 @@ def release_respin(*, release: Release, actor, tarball) -> Release:
     stale_ids = list(stale.values_list("pk", flat=True))
     stale.update(state=Submission.State.STALE)
     locked.prerelease, locked.manifest, locked.replaced_manifest = artifact, manifest, old_manifest
-    _move(locked, target, "prerelease", "manifest", "replaced_manifest")
+    fields = ["prerelease", "manifest", "replaced_manifest"]
+    if deadline is not None:
+        locked.submission_deadline = deadline
+        fields.append("submission_deadline")
+    _move(locked, target, *fields)
+    # Distros reopened one by one belonged to the freeze the respin ends.
+    locked.reopened_distros.clear()
     audit_record(
         actor=actor,
         verb="release.respin",
         target=locked,
         sha256=artifact.sha256,
         stale_submissions=stale_ids,
+        deadline=locked.submission_deadline.isoformat() if locked.submission_deadline else None,
     )
     if locked.state != State.DRAFT:
         # Indexing the new tarball and mailing fresh links with the changes is the

@@ -195,3 +195,75 @@ def staff_release_list():
     return Project.objects.prefetch_related(
         Prefetch("releases", queryset=Release.objects.order_by("-created_at"))
     )
+
+
+def _names(rows) -> str:
+    return ", ".join(row["distro"].name for row in rows)
+
+
+def release_summary(release: Release, matrix: dict | None = None, now=None) -> dict:
+    """What a release manager should know before a decision that is hard to undo:
+    where each distro stands, the days to the release date, the broken links."""
+    now = now or timezone.now()
+    matrix = matrix or readiness(release, now=now)
+    rows = matrix["rows"]
+
+    def state(row):
+        return row["submission"].state if row["submission"] else None
+
+    accepted = [r for r in rows if state(r) == Submission.State.ACCEPTED]
+    passing = [r for r in rows if state(r) == Submission.State.PASSED]
+    failed = [r for r in rows if state(r) in (Submission.State.FAILED, Submission.State.REJECTED)]
+    verifying = [r for r in rows if state(r) in (Submission.State.RECEIVED, "verifying")]
+    missing = [r for r in rows if state(r) is None]
+    broken = list(
+        PackageLink.objects.filter(release=release, health=PackageLink.Health.BROKEN)
+        .select_related("distro")
+        .order_by("distro__slug")
+    )
+    days = (release.release_date - now).days if release.release_date else None
+    maintainers = {person.pk for row in rows for person in row["maintainers"]}
+    return {
+        "distros": len(rows),
+        "accepted": accepted,
+        "passing": passing,
+        "failed": failed,
+        "verifying": verifying,
+        "missing": missing,
+        "broken_links": broken,
+        "days_to_release": days,
+        "maintainers": len(maintainers),
+        "lines": _summary_lines(
+            len(rows), accepted, passing, failed, verifying, missing, broken, days
+        ),
+    }
+
+
+def _summary_lines(total, accepted, passing, failed, verifying, missing, broken, days):
+    lines = [
+        f"{len(accepted)} of {total} distros accepted"
+        + (f": {_names(accepted)}." if accepted else ".")
+    ]
+    for rows, what in (
+        (passing, "passed but not accepted yet"),
+        (verifying, "still being verified"),
+        (failed, "failed or rejected"),
+        (missing, "with nothing submitted"),
+    ):
+        if rows:
+            lines.append(f"{len(rows)} {what}: {_names(rows)}.")
+    if days is not None:
+        lines.append(
+            f"The release date is in {days} day{'s' if days != 1 else ''}."
+            if days >= 0
+            else f"The release date passed {-days} day{'s' if days != -1 else ''} ago."
+        )
+    else:
+        lines.append("No release date is set.")
+    if broken:
+        lines.append(
+            f"{len(broken)} package link{'s are' if len(broken) != 1 else ' is'} broken: "
+            + ", ".join(f"{link.distro.name} ({link.url or 'staged file'})" for link in broken)
+            + "."
+        )
+    return lines

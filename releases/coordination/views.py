@@ -7,14 +7,15 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import BadInput, PortalError
+from portal.errors import PortalError
 from releases.models import Distro, Project, Release, Submission
 from releases.submissions.uploads import check_upload, streamed_upload
 
 from . import lifecycle, selectors, services
-from .forms import CommentForm, ReleaseForm, RespinForm
+from .forms import CommentForm, ReleaseForm, RespinForm, WithdrawForm
 
 
 @staff_member_required
@@ -88,12 +89,66 @@ def staff_release_open(request, release_id: int):
     return _act(request, release_id, run)
 
 
+def _confirm(
+    request,
+    release,
+    *,
+    action: str,
+    title: str,
+    consequences: list[str],
+    button: str,
+    form=None,
+    multipart: bool = False,
+    status: int = 200,
+):
+    """The page that stands between a release manager and a move that is hard to undo."""
+    summary = selectors.release_summary(release)
+    return render(
+        request,
+        "releases/staff_confirm.html",
+        {
+            "release": release,
+            "project": release.project,
+            "action_url": reverse(f"staff-release-{action}", args=[release.pk]),
+            "title": title,
+            "consequences": consequences,
+            "summary": summary,
+            "button": button,
+            "form": form,
+            "multipart": multipart,
+        },
+        status=status,
+    )
+
+
+def _confirmed(request) -> bool:
+    return request.method == "POST" and request.POST.get("confirmed") == "yes"
+
+
 @staff_member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def staff_release_freeze(request, release_id: int):
+    release = _staff_release(release_id)
+    if not _confirmed(request):
+        return _confirm(
+            request,
+            release,
+            action="freeze",
+            title=f"Freeze {release}?",
+            consequences=[
+                "Uploads stop for every distro. You can reopen a single distro, "
+                "or the whole release, afterwards.",
+                "Submissions already received are still verified, accepted or rejected.",
+            ],
+            button="Freeze the release",
+        )
+
     def run(release):
         lifecycle.release_freeze(release=release, actor=request.user)
-        return "Frozen: uploads now answer 409 unless you reopen a distro."
+        return (
+            "Frozen: maintainers can no longer upload. Reopen a distro from its row "
+            "to let it upload again."
+        )
 
     return _act(request, release_id, run)
 
@@ -125,8 +180,26 @@ def staff_release_remind(request, release_id: int):
 
 
 @staff_member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def staff_release_publish(request, release_id: int):
+    release = _staff_release(release_id)
+    if not _confirmed(request):
+        accepted = selectors.release_summary(release)["accepted"]
+        names = ", ".join(row["distro"].name for row in accepted) or "none"
+        return _confirm(
+            request,
+            release,
+            action="publish",
+            title=f"Publish {release}?",
+            consequences=[
+                f"The public source tarball is built from the pre-release and the accepted "
+                f"distros only ({names}); nothing else goes in.",
+                "The public download page then offers it, with its checksums, and "
+                "submissions can no longer be accepted or rejected.",
+            ],
+            button="Publish the release",
+        )
+
     def run(release):
         lifecycle.release_publish(release=release, actor=request.user)
         return "Publishing: a worker assembles the source tarball."
@@ -135,11 +208,28 @@ def staff_release_publish(request, release_id: int):
 
 
 @staff_member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def staff_release_withdraw(request, release_id: int):
+    release = _staff_release(release_id)
+    form = WithdrawForm(request.POST or None)
+    if not (_confirmed(request) and form.is_valid()):
+        return _confirm(
+            request,
+            release,
+            action="withdraw",
+            title=f"Withdraw {release}?",
+            consequences=[
+                "The public download page marks the release withdrawn, with your reason.",
+                "Its source tarball and staged packages stop being served. This cannot be undone.",
+            ],
+            button="Withdraw the release",
+            form=form,
+            status=400 if request.method == "POST" else 200,
+        )
+
     def run(release):
         lifecycle.release_withdraw(
-            release=release, actor=request.user, reason=request.POST.get("reason", "")
+            release=release, actor=request.user, reason=form.cleaned_data["reason"]
         )
         return "Withdrawn; the download page says why."
 
@@ -158,18 +248,56 @@ def staff_reopen_distro(request, release_id: int, distro: str):
     return _act(request, release_id, run)
 
 
+def _respin_consequences(release) -> list[str]:
+    summary = selectors.release_summary(release)
+    accepted, passing = len(summary["accepted"]), len(summary["passing"])
+    deadline = release.submission_deadline
+    until = f"until {deadline:%Y-%m-%d %H:%M} UTC" if deadline else "with no deadline set"
+    lines = [
+        f"Submissions that become stale: {accepted} accepted, {passing} passing; their "
+        "maintainers upload again against the new tarball.",
+    ]
+    if release.state != Release.State.DRAFT:
+        lines.append(
+            f"The release is open for uploads again {until} (or the new deadline given below)."
+        )
+        lines.append(
+            f"{summary['maintainers']} maintainer{'s are' if summary['maintainers'] != 1 else ' is'} "
+            "mailed a fresh link and what changed under their distro."
+        )
+    return lines
+
+
 @staff_member_required
 @streamed_upload
-@require_POST
+@require_http_methods(["GET", "POST"])
 def staff_release_respin(request, release_id: int):
-    form = RespinForm(request.POST, request.FILES)
+    release = _staff_release(release_id)
+    form = RespinForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        try:
+            check_upload(request)
+        except PortalError as error:
+            form.add_error(None, error.message)
+    if not (_confirmed(request) and form.is_valid()):
+        return _confirm(
+            request,
+            release,
+            action="respin",
+            title=f"Respin {release}: replace its pre-release tarball?",
+            consequences=_respin_consequences(release),
+            button="Replace the pre-release",
+            form=form,
+            multipart=True,
+            status=400 if request.method == "POST" else 200,
+        )
 
     def run(release):
-        check_upload(request)
-        if not form.is_valid():
-            raise BadInput(" ".join(str(e) for errors in form.errors.values() for e in errors))
         lifecycle.release_respin(
-            release=release, actor=request.user, tarball=form.cleaned_data["tarball"]
+            release=release,
+            actor=request.user,
+            tarball=form.cleaned_data["tarball"],
+            deadline=form.cleaned_data["submission_deadline"],
         )
         return "Pre-release replaced: older submissions are stale; maintainers are mailed what changed."
 

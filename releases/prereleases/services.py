@@ -68,12 +68,35 @@ def prerelease_changes(release: Release) -> dict | None:
     return bundlecheck.manifest_diff(release.replaced_manifest, release.manifest)
 
 
+def changes_for_distros(changes: dict | None, roots: list[str], slugs: list[str]) -> dict | None:
+    """Split what a respin changed into what lies under these distros' directories
+    (their contribution roots) and everything else."""
+    if changes is None:
+        return None
+    prefixes = tuple(root.replace("{distro}", slug) for root in roots for slug in slugs)
+    mine = {kind: [p for p in paths if p.startswith(prefixes)] for kind, paths in changes.items()}
+    elsewhere = {
+        kind: [p for p in paths if not p.startswith(prefixes)] for kind, paths in changes.items()
+    }
+    return {
+        "mine": mine,
+        "mine_any": any(mine.values()),
+        "elsewhere": elsewhere,
+        "elsewhere_any": any(elsewhere.values()),
+    }
+
+
 @transaction.atomic
 def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
     invitation = PrereleaseInvitation.objects.create(
         release=release, user=user, artifact_id=release.prerelease_id
     )
-    changes = prerelease_changes(release)
+    distros = list(
+        Maintainership.objects.filter(
+            user=user, project=release.project_id, state=Maintainership.State.APPROVED
+        ).values_list("distro__slug", flat=True)
+    )
+    roots = bundlecheck.load_policy(release.project.policy).contribution_roots
     mail_on_commit(
         to=[user.email],
         subject=f"[{release.project}] pre-release {release.version} is ready for packaging",
@@ -81,7 +104,9 @@ def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
         context={
             "release": release,
             "user": user,
-            "changes": changes,
+            "distros": distros,
+            "changes": changes_for_distros(prerelease_changes(release), list(roots), distros),
+            "accepting": release.state == Release.State.PRERELEASE,
             "link": prerelease_link(release=release, user=user),
             "days": settings.PRERELEASE_LINK_DAYS,
         },

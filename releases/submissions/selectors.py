@@ -35,7 +35,10 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
             if release.prerelease_id and is_active_maintainer(user, release.project, distro)
             else None
         ),
-        "downloaded": PrereleaseDownload.objects.filter(release=release, user=user).first(),
+        # Only a download of the current tarball counts: a respin replaced any older one.
+        "downloaded": PrereleaseDownload.objects.filter(
+            release=release, user=user, artifact=release.prerelease_id
+        ).first(),
         "accepting": accepting_uploads(release, distro),
     }
 

@@ -86,7 +86,11 @@ def test_staff_open_accept_publish_and_the_public_page_credits_the_packager(
     shots(staff, "matrix-accepted")
 
     # Publish: the worker assembles the source tarball and regenerates the page.
-    staff.get_by_role("button", name="Publish").click()
+    staff.get_by_role("link", name="Publish…").click()
+    staff.get_by_role("heading", name="What happens").wait_for()
+    assert "1 of 1 distros accepted: Ubuntu." in staff.locator(".summary").inner_text()
+    shots(staff, "publish-confirmation")
+    staff.get_by_role("button", name="Publish the release").click()
     staff.locator(".messages").wait_for()
     wait_for(
         lambda: Release.objects.filter(pk=release.pk, state="released").exists(),

@@ -257,23 +257,29 @@ def test_publish_and_withdraw_from_the_dashboard(
     client, release, staff, django_capture_on_commit_callbacks
 ):
     client.force_login(staff)
+    url = reverse("staff-release-publish", args=[release.pk])
+    # One click does no damage: without the confirmation, a summary and nothing done.
+    for unconfirmed in (client.get(url), client.post(url)):
+        assert unconfirmed.status_code == 200
+        assert "0 of 0 distros accepted" in unconfirmed.content.decode()
+    release.refresh_from_db()
+    assert release.state == "prerelease"
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        client.post(reverse("staff-release-publish", args=[release.pk]))
+        client.post(url, {"confirmed": "yes"})
     release.refresh_from_db()
     assert release.state == "publishing" and queued
     Release.objects.filter(pk=release.pk).update(state="released")
     response = client.post(
-        reverse("staff-release-withdraw", args=[release.pk]), {"reason": ""}, follow=True
+        reverse("staff-release-withdraw", args=[release.pk]), {"reason": "", "confirmed": "yes"}
     )
     release.refresh_from_db()
-    assert release.state == "released"
+    assert release.state == "released" and response.status_code == 400
     client.post(
         reverse("staff-release-withdraw", args=[release.pk]),
-        {"reason": "The installer deletes /etc"},
+        {"reason": "The installer deletes /etc", "confirmed": "yes"},
     )
     release.refresh_from_db()
     assert release.state == "withdrawn" and release.withdrawn_reason == "The installer deletes /etc"
-    assert response.status_code == 200
 
 
 def test_a_broken_prerelease_tarball_is_refused_when_given(client, release, staff):
@@ -332,3 +338,43 @@ def test_the_sweeper_freezes_a_release_at_its_deadline_once(release, staff, cloc
     assert recovery.sweep()["frozen_at_deadline"] == []
     release.refresh_from_db()
     assert release.state == "prerelease"
+
+
+def test_a_respin_of_a_frozen_release_says_what_happens_then_reopens_it(
+    client, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    from releases.models import PrereleaseDownload
+
+    services.release_index(release=release)
+    PrereleaseDownload.objects.create(release=release, user=maintainer, artifact=release.prerelease)
+    SubmissionFactory(release=release, distro=ubuntu, submitter=maintainer, state="accepted")
+    lifecycle.release_freeze(release=release, actor=staff)
+    client.force_login(staff)
+    url = reverse("staff-release-respin", args=[release.pk])
+    page = client.get(url).content.decode()
+    assert "Submissions that become stale: 1 accepted, 0 passing" in page
+    assert "open for uploads again" in page and "1 maintainer is" in page
+
+    tarball = prerelease_bytes()  # the same tree: nothing under ubuntu changed
+    body, content_type = multipart(
+        {"confirmed": "yes", "submission_deadline": "2031-05-01T12:00"},
+        {"tarball": ("convirt-2.0-rc2.tar.gz", tarball)},
+    )
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.generic("POST", url, body, content_type=content_type)
+    assert response.status_code == 302 and queued  # the delivery, and the page
+    release.refresh_from_db()
+    assert release.state == "prerelease"  # open again, not stranded frozen
+    assert f"{release.submission_deadline:%Y-%m-%d %H:%M}" == "2031-05-01 12:00"
+    assert Submission.objects.get(release=release, distro=ubuntu).state == "stale"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.release_deliver_prerelease(release=release)  # what the queued task runs
+    message = next(m for m in mail.outbox if "ready for packaging" in m.subject)
+    assert "Submissions are open until 2031-05-01 12:00 UTC." in message.body
+    assert "nothing under your distro changed" in message.body
+    # The distro page no longer says the old tarball was downloaded.
+    client.force_login(maintainer)
+    distro_page = client.get(
+        reverse("release-distro", args=[release.project.slug, release.version, "ubuntu"])
+    ).content.decode()
+    assert "You downloaded it" not in distro_page
