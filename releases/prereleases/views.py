@@ -28,12 +28,6 @@ def prerelease_download(request, token: str):
     services.prerelease_download_record(release=release, user=request.user)
     storage = storages[artifact.storage]
     name = artifact.original_name or f"{release.project.slug}-{release.version}.tar.gz"
-    accel = accel_response(
-        storage, artifact.key, content_type="application/octet-stream", filename=name
-    )
-    if accel is not None:  # the front server sends the bytes
-        accel["Cache-Control"] = "private, no-store"
-        return accel
     if hasattr(storage, "bucket_name"):  # S3: a short-lived signed URL, never a public one
         return HttpResponseRedirect(
             storage.url(
