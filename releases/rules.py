@@ -31,3 +31,20 @@ def upload_refusal(release: Release, distro: Distro) -> str | None:
 
 def accepting_uploads(release: Release, distro: Distro) -> bool:
     return upload_refusal(release, distro) is None
+
+
+# What happens next, for the maintainer reading a submission in each state.
+NEXT_STEPS = {
+    "received": "Waiting for a worker to verify it; this page updates by itself.",
+    "verifying": "Being verified against the packaging guide; this page updates by itself.",
+    "passed": "Passed: waiting for the release team's review. You are mailed their decision.",
+    "failed": "Failed: fix what the errors below say, then upload again on your distro's page.",
+    "accepted": "Accepted: it goes into the release's source tarball when the release is published.",
+    "rejected": "Rejected: read the release team's reason, fix it, then upload again.",
+    "superseded": "Superseded by a newer upload of your distro; that one counts now.",
+    "stale": "Stale: the pre-release tarball was replaced. Download the new one and upload again.",
+}
+
+
+def next_step(state: str) -> str:
+    return NEXT_STEPS.get(state, "")

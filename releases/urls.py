@@ -55,6 +55,11 @@ urlpatterns = [
     path(staff_release + "freeze/", staff.staff_release_freeze, name="staff-release-freeze"),
     path(staff_release + "unfreeze/", staff.staff_release_unfreeze, name="staff-release-unfreeze"),
     path(staff_release + "remind/", staff.staff_release_remind, name="staff-release-remind"),
+    path(
+        staff_release + "remind/<slug:distro>/",
+        staff.staff_release_remind_distro,
+        name="staff-release-remind-distro",
+    ),
     path(staff_release + "respin/", staff.staff_release_respin, name="staff-release-respin"),
     path(staff_release + "publish/", staff.staff_release_publish, name="staff-release-publish"),
     path(staff_release + "withdraw/", staff.staff_release_withdraw, name="staff-release-withdraw"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,10 +67,11 @@ def readiness(release: Release, now=None) -> dict:
     links: dict[int, list[PackageLink]] = {}
     for link in PackageLink.objects.filter(release=release).only("distro_id", "health"):
         links.setdefault(link.distro_id, []).append(link)
-    reminded = set(
-        Reminder.objects.filter(release=release, sent_at__gte=now - timedelta(days=1)).values_list(
-            "distro_id", flat=True
-        )
+    reminded = dict(
+        Reminder.objects.filter(release=release)
+        .values("distro_id")
+        .annotate(last=Max("sent_at"))
+        .values_list("distro_id", "last")
     )
     reopened = set(release.reopened_distros.values_list("pk", flat=True))
 
@@ -112,10 +113,12 @@ def readiness(release: Release, now=None) -> dict:
                 sub_url,
             ),
             "verifying": _cell(
-                "active" if state in ("received", "verifying") else ("done" if state else "todo"),
+                "active"
+                if state in ("received", "verifying")
+                else ("na" if state in ("failed", "rejected") else ("done" if state else "todo")),
                 f"{submission.progress}%"
                 if state in ("received", "verifying")
-                else ("done" if state else "—"),
+                else ("verified" if state else "—"),
                 sub_url,
             ),
             "failed": _cell(
@@ -160,7 +163,10 @@ def readiness(release: Release, now=None) -> dict:
                 "cells": [cells[key] | {"column": key} for key, _ in MATRIX_COLUMNS],
                 "late": closing and not ready,
                 "lagging": not ready,
-                "reminded_today": distro.pk in reminded,
+                "reminded_at": reminded.get(distro.pk),
+                "reminded_today": distro.pk in reminded
+                and reminded[distro.pk] >= now - timedelta(days=1),
+                "can_remind": release.state == Release.State.PRERELEASE and not ready,
                 "reopened": distro.pk in reopened,
                 "can_decide": deciding and state == "passed",
                 "can_reject": deciding and state in ("passed", "failed", "accepted"),

@@ -142,7 +142,16 @@ def submission_reject(*, submission: Submission, actor, comment: str) -> Submiss
 
 @transaction.atomic
 def release_remind(*, release: Release, actor, distros) -> list[Distro]:
-    """Mail the maintainers of each lagging distro, at most once a day per distro."""
+    """Mail the maintainers of each lagging distro, at most once a day per distro.
+
+    Only while the release takes uploads: a reminder to upload to a frozen
+    release would ask for what it refuses.
+    """
+    if release.state != Release.State.PRERELEASE:
+        raise Conflict(
+            f"{release} is {release.get_state_display()}: it takes no uploads, so there is "
+            "nothing to remind anyone of. Reopen it (or the distro) first."
+        )
     since = timezone.now() - REMIND_EVERY
     recent = set(
         Reminder.objects.filter(release=release, sent_at__gte=since).values_list(

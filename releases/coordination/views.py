@@ -180,6 +180,22 @@ def staff_release_remind(request, release_id: int):
 
 
 @staff_member_required
+@require_POST
+def staff_release_remind_distro(request, release_id: int, distro: str):
+    distro_obj = get_object_or_404(Distro, slug=distro)
+
+    def run(release):
+        reminded = services.release_remind(
+            release=release, actor=request.user, distros=[distro_obj]
+        )
+        if not reminded:
+            return f"{distro_obj} was reminded in the last day, or has no maintainer: not mailed again."
+        return f"Reminded the maintainers of {distro_obj}."
+
+    return _act(request, release_id, run)
+
+
+@staff_member_required
 @require_http_methods(["GET", "POST"])
 def staff_release_publish(request, release_id: int):
     release = _staff_release(release_id)

@@ -6,10 +6,18 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, When
 
-from releases.models import Distro, Finding, PackageLink, PrereleaseDownload, Release, Submission
+from releases.models import (
+    AuditEvent,
+    Distro,
+    Finding,
+    PackageLink,
+    PrereleaseDownload,
+    Release,
+    Submission,
+)
 from releases.permissions import is_active_maintainer
 from releases.prereleases.services import prerelease_path
-from releases.rules import accepting_uploads
+from releases.rules import next_step, upload_refusal
 
 SEVERITY_ORDER = ("error", "warning", "info")
 
@@ -39,7 +47,7 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
         "downloaded": PrereleaseDownload.objects.filter(
             release=release, user=user, artifact=release.prerelease_id
         ).first(),
-        "accepting": accepting_uploads(release, distro),
+        "closed_reason": upload_refusal(release, distro),
     }
 
 
@@ -97,6 +105,36 @@ def submission_context(submission: Submission, page=1) -> dict:
         "counts": findings_counts(submission) if final else {},
         "omitted": submission.findings_omitted,
         "final": final,
+        "next_step": next_step(submission.state),
+        "decision": decision_of(submission),
+    }
+
+
+def decision_of(submission: Submission) -> dict | None:
+    """The release team's accept or reject, with their comment, once made."""
+    if submission.decided_at is None:
+        return None
+    if submission.state in (Submission.State.ACCEPTED, Submission.State.REJECTED):
+        verb = submission.state
+    else:
+        # A later upload or a respin moved it on; the decision stays on record.
+        last = (
+            AuditEvent.objects.filter(
+                object_type="releases.submission",
+                object_id=str(submission.pk),
+                verb__in=("submission.accept", "submission.reject"),
+            )
+            .order_by("-created_at", "-id")
+            .values_list("verb", flat=True)
+            .first()
+        )
+        verb = "rejected" if last == "submission.reject" else "accepted"
+    by = submission.decided_by
+    return {
+        "verb": verb,
+        "comment": submission.decision_comment,
+        "by": by.get_username() if by else None,
+        "at": submission.decided_at.isoformat(),
     }
 
 
@@ -147,6 +185,8 @@ def submission_report(submission: Submission, page=None) -> dict:
         "package_sha256": submission.package.sha256 if submission.package else None,
         "created_at": submission.created_at.isoformat(),
         "verified_at": submission.verified_at.isoformat() if submission.verified_at else None,
+        "next_step": next_step(submission.state),
+        "decision": decision_of(submission),
         "findings_count": sum(findings_counts(submission).values()),
         "findings_omitted": submission.findings_omitted,
         **paging,

@@ -16,6 +16,7 @@ from releases.audit import audit_record
 from releases.models import Artifact, Finding, Submission
 from releases.notifications import mail_on_commit
 from releases.prereleases.services import release_index
+from releases.rules import next_step
 
 
 class _ProgressWriter:
@@ -144,6 +145,7 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
             "errors": sum(f.severity == "error" for f in findings),
             "warnings": sum(f.severity == "warning" for f in findings),
             "url": settings.SITE_URL + reverse("submission-detail", args=[submission.pk]),
+            "next_step": next_step(submission.state),
         },
     )
     return submission

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from accounts.models import ApiToken
 from releases.coordination import lifecycle
 from releases.coordination import services as coordination
 from releases.models import (
@@ -378,3 +379,52 @@ def test_a_respin_of_a_frozen_release_says_what_happens_then_reopens_it(
         reverse("release-distro", args=[release.project.slug, release.version, "ubuntu"])
     ).content.decode()
     assert "You downloaded it" not in distro_page
+
+
+def test_decisions_are_shown_where_the_maintainer_looks(client, release, ubuntu, maintainer, staff):
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="passed"
+    )
+    client.force_login(maintainer)
+    page = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    assert "waiting for the release team&#x27;s review" in page
+    coordination.submission_reject(
+        submission=submission, actor=staff, comment="The <b>init script</b> is missing"
+    )
+    page = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    assert "Rejected</strong> by the release team (release-boss)" in page
+    assert "The &lt;b&gt;init script&lt;/b&gt; is missing" in page  # escaped
+    assert "read the release team&#x27;s reason" in page
+    distro_page = client.get(
+        reverse("release-distro", args=[release.project.slug, release.version, "ubuntu"])
+    ).content.decode()
+    assert "The &lt;b&gt;init script&lt;/b&gt; is missing" in distro_page
+    _, key = ApiToken.issue(user=maintainer, name="ci")
+    body = client.get(
+        reverse("api-submission", args=[submission.pk]), HTTP_AUTHORIZATION=f"Token {key}"
+    ).json()
+    assert body["decision"]["verb"] == "rejected"
+    assert body["decision"]["comment"] == "The <b>init script</b> is missing"
+    assert body["decision"]["by"] == "release-boss" and body["next_step"].startswith("Rejected")
+
+
+def test_remind_one_distro_from_its_row_but_not_on_a_frozen_release(
+    client, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    page = client.get(reverse("staff-release", args=[release.pk])).content.decode()
+    assert "Remind Ubuntu</button>" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("staff-release-remind-distro", args=[release.pk, "ubuntu"]))
+    assert [m.to for m in mail.outbox] == [[maintainer.email]]
+    page = client.get(reverse("staff-release", args=[release.pk])).content.decode()
+    assert "Remind Ubuntu</button>" not in page and "reminded 20" in page  # with its time
+    lifecycle.release_freeze(release=release, actor=staff)
+    page = client.get(reverse("staff-release", args=[release.pk])).content.decode()
+    assert "Remind" not in page
+    mail.outbox.clear()
+    response = client.post(
+        reverse("staff-release-remind-distro", args=[release.pk, "ubuntu"]), follow=True
+    )
+    assert "takes no uploads, so there is nothing to remind" in response.content.decode()
+    assert mail.outbox == []
