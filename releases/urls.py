@@ -45,6 +45,7 @@ urlpatterns = [
     ),
     # The release dashboard
     path("staff/", staff.staff_releases, name="staff-releases"),
+    path("staff/audit/", staff.staff_audit, name="staff-audit"),
     path(
         "staff/projects/<slug:project>/releases/new/",
         staff.staff_release_new,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Max, Prefetch
+from django.db.models import CharField, Max, Prefetch, Q, Subquery
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
 from releases.models import (
+    AuditEvent,
     Distro,
     Maintainership,
     PackageLink,
@@ -273,3 +275,59 @@ def _summary_lines(total, accepted, passing, failed, verifying, missing, broken,
             + "."
         )
     return lines
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+def audit_events(*, release=None, distro=None, actor: str = "", verb: str = ""):
+    """The audit trail, newest first, narrowed to a release, a distro, an actor or a verb.
+
+    A release's events include those of its submissions and package links; a
+    distro's, those of its submissions, package links and claims.
+    """
+    events = AuditEvent.objects.select_related("actor")
+    if release is not None:
+        events = events.filter(
+            Q(object_type="releases.release", object_id=str(release.pk))
+            | _objects_of("releases.submission", Submission.objects.filter(release=release))
+            | _objects_of("releases.packagelink", PackageLink.objects.filter(release=release))
+        )
+    if distro is not None:
+        events = events.filter(
+            _objects_of("releases.submission", Submission.objects.filter(distro=distro))
+            | _objects_of("releases.packagelink", PackageLink.objects.filter(distro=distro))
+            | _objects_of("releases.maintainership", Maintainership.objects.filter(distro=distro))
+            | Q(object_type="releases.distro", object_id=str(distro.pk))
+            | Q(detail__distro=distro.slug)
+        )
+    if actor:
+        events = events.filter(actor__username=actor)
+    if verb:
+        events = events.filter(verb=verb)
+    return events.order_by("-created_at", "-id")
+
+
+def _objects_of(object_type: str, rows) -> Q:
+    ids = rows.annotate(key=Cast("pk", CharField())).values("key")
+    return Q(object_type=object_type, object_id__in=Subquery(ids))
+
+
+_OBJECT_PAGES = {
+    "releases.release": "staff-release",
+    "releases.submission": "submission-detail",
+}
+
+
+def audit_page(events_page) -> list[dict]:
+    """Rows for the audit page: each event with a link to its object, where it has a page."""
+    rows = []
+    for event in events_page:
+        name = _OBJECT_PAGES.get(event.object_type)
+        url = reverse(name, args=[event.object_id]) if name and event.object_id.isdigit() else None
+        rows.append({"event": event, "url": url})
+    return rows
+
+
+def audit_verbs() -> list[str]:
+    return list(AuditEvent.objects.order_by("verb").values_list("verb", flat=True).distinct())

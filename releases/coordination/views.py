@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -345,3 +346,38 @@ def staff_submission_accept(request, submission_id: int):
 @require_POST
 def staff_submission_reject(request, submission_id: int):
     return _decide(request, submission_id, services.submission_reject, "rejected")
+
+
+@staff_member_required
+def staff_audit(request):
+    """The audit log: every change, who made it, filterable, each event linked to its object."""
+    release = distro = None
+    if request.GET.get("release", "").isdigit():
+        release = (
+            Release.objects.select_related("project").filter(pk=request.GET["release"]).first()
+        )
+    if request.GET.get("distro"):
+        distro = Distro.objects.filter(slug=request.GET["distro"]).first()
+    actor, verb = request.GET.get("actor", "").strip(), request.GET.get("verb", "").strip()
+    events = selectors.audit_events(release=release, distro=distro, actor=actor, verb=verb)
+    page = Paginator(events, selectors.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "releases/staff_audit.html",
+        {
+            "page": page,
+            "rows": selectors.audit_page(page),
+            "releases": Release.objects.select_related("project").order_by("-created_at"),
+            "distros": Distro.objects.order_by("slug"),
+            "verbs": selectors.audit_verbs(),
+            "chosen": {
+                "release": release.pk if release else None,
+                "distro": distro.slug if distro else "",
+                "actor": actor,
+                "verb": verb,
+            },
+            "query": query.urlencode(),
+        },
+    )
