@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 
 from releases.models import (
     LIVE_SUBMISSION_STATES,
@@ -158,8 +159,58 @@ def credit_line(distro_name: str, names: list[str]) -> str:
     return f"Packaged for {distro_name} by {joined}"
 
 
-def project_list_with_releases():
-    """Every project with its releases, newest first: the home page."""
-    return Project.objects.prefetch_related(
-        Prefetch("releases", queryset=Release.objects.order_by("-created_at"))
-    )
+def release_in_words(release: Release) -> str:
+    """Where a release stands, said for the public."""
+    State = Release.State
+    if release.state == State.PRERELEASE:
+        until = (
+            f" until {release.submission_deadline:%Y-%m-%d %H:%M} UTC"
+            if release.submission_deadline
+            else ""
+        )
+        return f"Being packaged: distro maintainers send their work{until}."
+    if release.state == State.FROZEN:
+        return "Frozen: the release team is reviewing the distros' work."
+    if release.state == State.PUBLISHING:
+        return "Being published right now."
+    if release.state == State.RELEASED:
+        when = f" on {release.published_at:%Y-%m-%d}" if release.published_at else ""
+        return f"Released{when}."
+    if release.state == State.WITHDRAWN:
+        return f"Withdrawn: {release.withdrawn_reason}"
+    return "In preparation."
+
+
+def home_projects() -> list[dict]:
+    """Each project with its current release in words, and where the public downloads it.
+
+    The current release is the one being coordinated, or else the latest one
+    published; drafts are not shown.
+    """
+    rows = []
+    for project in Project.objects.prefetch_related(
+        Prefetch(
+            "releases",
+            queryset=Release.objects.exclude(state=Release.State.DRAFT).order_by("-created_at"),
+        )
+    ).order_by("name"):
+        releases = list(project.releases.all())
+        open_states = (Release.State.PRERELEASE, Release.State.FROZEN, Release.State.PUBLISHING)
+        current = next((r for r in releases if r.state in open_states), None) or next(
+            (r for r in releases if r.state == Release.State.RELEASED), None
+        ) or (releases[0] if releases else None)
+        rows.append(
+            {
+                "project": project,
+                "current": current,
+                "current_in_words": release_in_words(current) if current else "",
+                "downloads_url": reverse("publishing:page", args=[project.slug]),
+                "published": any(r.published_at for r in releases),
+                "others": [
+                    {"release": r, "in_words": release_in_words(r)}
+                    for r in releases
+                    if r is not current
+                ],
+            }
+        )
+    return rows

@@ -104,5 +104,5 @@ def staged_package(request, project: str, version: str, link_id: int, filename: 
 
 
 def home(request):
-    """The portal's front page: each project and its releases."""
-    return render(request, "home.html", {"projects": selectors.project_list_with_releases()})
+    """The portal's front page: each project, its current release, its download page."""
+    return render(request, "home.html", {"projects": selectors.home_projects()})
