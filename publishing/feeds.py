@@ -1,22 +1,32 @@
-"""The Atom feed of a project's releases, rendered live from the database."""
+"""The Atom feed of a project's releases (RFC 4287), rendered live from the same
+data as the public page: each entry links the release on the page and its
+source tarball, and credits the packagers; a withdrawal moves the entry's
+`updated`, so feed readers show it again."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Enclosure
 
 from releases.models import Project
 
-from . import selectors
+from . import page
+
+MAX_ENTRIES = 50
 
 
 class ReleaseFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request, project: str):
-        return get_object_or_404(Project, slug=project)
+        project = get_object_or_404(Project, slug=project)
+        # One read of the page's data serves the whole feed.
+        project.page = page.page_data(project=project)
+        return project
 
     def title(self, project):
         return f"{project.name} releases"
@@ -30,36 +40,60 @@ class ReleaseFeed(Feed):
     def feed_url(self, project):
         return reverse("publishing:feed", kwargs={"project": project.slug})
 
+    def author_name(self, project):
+        return f"The {project.name} release team"
+
+    def author_link(self, project):
+        return project.homepage or None
+
     def items(self, project):
-        return (
-            selectors.public_releases(project=project)
-            .select_related("project")
-            .prefetch_related(None)[:50]
-        )
+        data = project.page
+        releases = ([data["current"]] if data["current"] else []) + data["older"]
+        # Newest change first: a withdrawal brings its release back to the top.
+        releases.sort(key=lambda r: r["withdrawn_at"] or r["published_at"] or "", reverse=True)
+        return [{**release, "project": project} for release in releases[:MAX_ENTRIES]]
 
     def item_title(self, release):
-        title = f"{release.project.name} {release.version}"
-        return f"{title} (withdrawn)" if release.state == "withdrawn" else title
+        title = f"{release['project'].name} {release['version']}"
+        return f"{title} (withdrawn)" if release["withdrawn"] else title
 
     def item_description(self, release):
-        if release.state == "withdrawn":
-            return f"Withdrawn: {release.withdrawn_reason}"
-        if release.source_tarball_id:
-            artifact = release.source_tarball
-            return f"Source tarball {artifact.size} bytes, sha256 {artifact.sha256}."
-        return f"{release.project.name} {release.version} released."
+        parts = []
+        if release["withdrawn"]:
+            parts.append(f"Withdrawn: {release['withdrawn_reason']}")
+        source = release["source"]
+        if source:
+            parts.append(
+                f"Source tarball {source['name']}, {source['size']} bytes, sha256 {source['sha256']}."
+            )
+        credits = [distro["credit"] for distro in release["distros"] if distro["credit"]]
+        if credits:
+            parts.append(" ".join(credits))
+        return " ".join(parts) or f"{release['project'].name} {release['version']} released."
 
     def item_link(self, release):
-        page = reverse("publishing:page", kwargs={"project": release.project.slug})
-        return f"{page}#v{release.version}"
+        return f"{reverse('publishing:page', kwargs={'project': release['project'].slug})}#v{release['version']}"
 
     def item_guid(self, release):
-        return f"release:{release.project.slug}:{release.version}"
+        return f"release:{release['project'].slug}:{release['version']}"
 
     item_guid_is_permalink = False
 
+    def item_enclosures(self, release):
+        source = release["source"]
+        if not source or release["withdrawn"]:
+            return []
+        return [Enclosure(page.absolute(source["url"]), str(source["size"]), "application/gzip")]
+
+    def item_author_name(self, release):
+        return f"The {release['project'].name} release team"
+
     def item_pubdate(self, release):
-        return release.published_at or release.created_at
+        return _moment(release["published_at"])
 
     def item_updateddate(self, release):
-        return release.published_at or release.created_at
+        return _moment(release["withdrawn_at"] or release["published_at"])
+
+
+def _moment(iso: str | None):
+    return datetime.fromisoformat(iso) if iso else None

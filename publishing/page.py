@@ -146,6 +146,7 @@ def page_data(*, project: Project) -> dict:
                 "current": release is current,
                 "withdrawn": release["state"] == Release.State.WITHDRAWN,
                 "withdrawn_reason": release["withdrawn_reason"],
+                "withdrawn_at": _iso(release["withdrawn_at"]),
                 "published_at": _iso(published),
                 "published_on": published.date().isoformat() if published else None,
                 "source": _source_data(release, public),

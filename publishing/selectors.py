@@ -90,6 +90,7 @@ def public_page_rows(*, project: Project) -> PageRows:
             "version",
             "state",
             "withdrawn_reason",
+            "withdrawn_at",
             "published_at",
             "source_tarball__key",
             "source_tarball__size",

@@ -197,6 +197,7 @@ class Release(models.Model):
     # The manifest of the tarball a respin replaced, to tell maintainers what changed.
     replaced_manifest = models.JSONField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     # While publishing: when a worker claimed the assembly (None: unclaimed).
     # A claim older than the lease belongs to a dead run and may be taken again.

@@ -308,8 +308,8 @@ def release_withdraw(*, release: Release, actor, reason: str) -> Release:
     if not reason:
         raise BadInput("Say why the release is withdrawn; the public sees it.", field="reason")
     locked, target = _take(release, Action.WITHDRAW)
-    locked.withdrawn_reason = reason
-    _move(locked, target, "withdrawn_reason")
+    locked.withdrawn_reason, locked.withdrawn_at = reason, timezone.now()
+    _move(locked, target, "withdrawn_reason", "withdrawn_at")
     audit_record(actor=actor, verb="release.withdraw", target=locked, reason=reason)
     public_changed(locked.project)
     release.refresh_from_db()

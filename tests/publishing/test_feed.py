@@ -1,0 +1,71 @@
+"""The Atom feed is valid Atom (RFC 4287): read by feedparser without complaint,
+with the elements the RFC requires, the tarball, the credits, and an
+`updated` that moves when a release is withdrawn."""
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import feedparser
+import pytest
+from django.utils import timezone
+
+from releases.coordination import lifecycle
+from releases.models import Release
+from tests.factories import accepted, approve, packager, released
+
+pytestmark = pytest.mark.django_db
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def feed_release(project, ubuntu):
+    release = released(project, "2.0", days_ago=3)
+    maintainer = packager("ubuntu-dev", "Ada Lovelace")
+    approve(maintainer, project, ubuntu)
+    accepted(release, ubuntu, maintainer)
+    return release
+
+
+def _feed(client):
+    response = client.get("/downloads/convirt/feed.atom")
+    assert response.status_code == 200
+    return response.content
+
+
+def test_the_feed_is_valid_atom_with_the_tarball_and_the_credits(client, feed_release):
+    content = _feed(client)
+    parsed = feedparser.parse(content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    assert parsed.feed.author == "The ConVirt release team"
+    entry = parsed.entries[0]
+    assert entry.title == "ConVirt 2.0"
+    assert "Packaged for Ubuntu by Ada Lovelace" in entry.summary
+    enclosure = next(link for link in entry.links if link.rel == "enclosure")
+    assert enclosure.href.startswith("http") and enclosure.href.endswith("convirt-2.0.tar.gz")
+    assert enclosure.length == "123456" and enclosure.type == "application/gzip"
+    # RFC 4287 4.1.1 and 4.1.2: what a feed and each entry must carry.
+    root = ET.fromstring(content)
+    for element in ("id", "title", "updated", "author"):
+        assert root.find(f"{ATOM}{element}") is not None, element
+    for node in root.findall(f"{ATOM}entry"):
+        for element in ("id", "title", "updated"):
+            assert node.find(f"{ATOM}{element}") is not None, element
+        assert any(
+            link.get("rel", "alternate") == "alternate" for link in node.findall(f"{ATOM}link")
+        )
+
+
+def test_a_withdrawal_moves_updated_so_readers_show_it(client, feed_release):
+    before = feedparser.parse(_feed(client))
+    Release.objects.filter(pk=feed_release.pk).update(
+        published_at=timezone.now() - timedelta(days=3)
+    )
+    lifecycle.release_withdraw(release=feed_release, actor=None, reason="The installer wipes /etc")
+    after = feedparser.parse(_feed(client))
+    assert not after.bozo
+    entry = after.entries[0]
+    assert entry.title == "ConVirt 2.0 (withdrawn)"
+    assert entry.updated_parsed > before.entries[0].updated_parsed
+    assert after.feed.updated_parsed >= entry.updated_parsed
+    assert not [link for link in entry.links if link.rel == "enclosure"]  # no longer offered
