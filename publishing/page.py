@@ -43,7 +43,12 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-HEALTH_LABELS = dict(PackageLink.Health.choices)
+# What the public learns of a link's check: whether it worked and when, never
+# what the checker met on the way (an address, an error from some network).
+PUBLIC_HEALTH = {
+    PackageLink.Health.OK: ("ok", "available"),
+    PackageLink.Health.BROKEN: ("unavailable", "unavailable"),
+}
 
 
 def _link_data(link: dict, project_slug: str, version: str) -> dict:
@@ -63,16 +68,17 @@ def _link_data(link: dict, project_slug: str, version: str) -> dict:
     else:
         url = selectors.safe_http_url(link["url"])
         label, size, sha256 = link["url"], None, link["sha256"]
+    # Not checked yet: nothing is said until a check has a result.
+    health, label_of_health = PUBLIC_HEALTH.get(link["health"], (None, None))
     return {
         "url": url,
         "label": label,
         "staged": bool(link["staged_id"]),
         "size": size,
         "sha256": sha256 or None,
-        "health": link["health"],
-        "health_label": HEALTH_LABELS.get(link["health"], link["health"]),
-        "checked_at": _iso(link["checked_at"]),
-        "check_detail": link["check_detail"],
+        "health": health,
+        "health_label": label_of_health,
+        "checked_at": _iso(link["checked_at"]) if health else None,
     }
 
 

@@ -116,7 +116,6 @@ def public_page_rows(*, project: Project) -> PageRows:
             "sha256",
             "health",
             "checked_at",
-            "check_detail",
             "staged_id",
             "staged__original_name",
             "staged__size",

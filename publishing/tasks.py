@@ -8,7 +8,7 @@ sender, a script's) would silently take its messages elsewhere.
 from __future__ import annotations
 
 from portal.celery import PortalTask, app
-from releases.models import Project
+from releases.models import PackageLink, Project
 
 
 @app.task
@@ -52,3 +52,16 @@ def package_links_check_task() -> str:
     from .links import package_links_check_all
 
     return package_links_check_all()
+
+
+@app.task
+def package_link_check_task(link_id: int) -> bool:
+    """Check one package link now: right after it is added, edited, or asked for."""
+    from .links import package_link_check
+
+    link = (
+        PackageLink.objects.select_related("release__project", "distro").filter(pk=link_id).first()
+    )
+    if link is None or not link.url:
+        return False
+    return package_link_check(link=link)

@@ -29,6 +29,16 @@ def upload_refusal(release: Release, distro: Distro) -> str | None:
     return f"{release} takes no uploads for {distro}: {_CLOSED_REASONS[release.state]}."
 
 
+def links_refusal(release: Release) -> str | None:
+    """Why a distro's package links cannot be changed now, or None when they can."""
+    if release.state in (Release.State.DRAFT, *OPEN_STATES):
+        return None
+    return (
+        f"{release} is {release.get_state_display()}: its package links are fixed now. "
+        "Ask the release manager if a link must change."
+    )
+
+
 def accepting_uploads(release: Release, distro: Distro) -> bool:
     return upload_refusal(release, distro) is None
 

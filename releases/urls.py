@@ -25,6 +25,21 @@ urlpatterns = [
     path(release_distro, submissions.release_distro, name="release-distro"),
     path(release_distro + "links/", submissions.package_links_add, name="package-links-add"),
     path(
+        release_distro + "links/<int:link_id>/recheck/",
+        submissions.package_link_recheck,
+        name="package-link-recheck",
+    ),
+    path(
+        release_distro + "links/<int:link_id>/edit/",
+        submissions.package_link_edit,
+        name="package-link-edit",
+    ),
+    path(
+        release_distro + "links/<int:link_id>/remove/",
+        submissions.package_link_remove,
+        name="package-link-remove",
+    ),
+    path(
         "submissions/<int:submission_id>/", submissions.submission_detail, name="submission-detail"
     ),
     path(

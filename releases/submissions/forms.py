@@ -107,6 +107,20 @@ class UploadForm(forms.Form):
         return parse_package_links(self.cleaned_data["package_links"].splitlines())
 
 
+class PackageLinkForm(forms.Form):
+    """One link changed in place: its address and, optionally, its sha256."""
+
+    url = forms.CharField(max_length=URL_MAX_LENGTH, label="Address")
+    sha256 = forms.CharField(max_length=64, required=False, label="sha256 (optional)")
+
+    def clean(self):
+        data = super().clean()
+        if "url" in data:
+            line = f"{data['url']} {data.get('sha256', '')}".strip()
+            data["link"] = parse_package_links([line])[0]
+        return data
+
+
 class PackageLinksForm(forms.Form):
     package_links = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -17,7 +17,7 @@ from releases.models import (
 )
 from releases.permissions import is_active_maintainer
 from releases.prereleases.services import prerelease_path
-from releases.rules import next_step, upload_refusal
+from releases.rules import links_refusal, next_step, upload_refusal
 
 SEVERITY_ORDER = ("error", "warning", "info")
 
@@ -48,6 +48,8 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
             release=release, user=user, artifact=release.prerelease_id
         ).first(),
         "closed_reason": upload_refusal(release, distro),
+        "links_refusal": links_refusal(release),
+        "links_changeable": links_refusal(release) is None,
     }
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from portal.errors import Conflict, DigestMismatch
+from portal.errors import BadInput, Conflict, DigestMismatch
+from publishing.tasks import package_link_check_task
 from releases.artifacts import artifact_create, artifact_discard
 from releases.audit import audit_record
 from releases.models import Artifact, Distro, PackageLink, Release, Submission
 from releases.public import public_changed
-from releases.rules import upload_refusal
+from releases.rules import links_refusal, upload_refusal
 from releases.verification.tasks import submission_verify_task
 
 
@@ -30,13 +31,61 @@ def _package_links_add(*, release, distro, actor, links) -> list[PackageLink]:
     ]
 
 
+def _links_changeable(release: Release) -> None:
+    refusal = links_refusal(release)
+    if refusal:
+        raise Conflict(refusal)
+
+
 @transaction.atomic
 def package_links_add(*, release: Release, distro: Distro, actor, links) -> list[PackageLink]:
+    """Add links to a distro's packages; each is checked at once by a worker."""
+    _links_changeable(release)
     created = _package_links_add(release=release, distro=distro, actor=actor, links=links)
     for link in created:
         audit_record(actor=actor, verb="package_link.add", target=link, url=link.url)
+        package_link_check_task.delay(link.pk)
     public_changed(release.project)
     return created
+
+
+@transaction.atomic
+def package_link_update(*, link: PackageLink, actor, url: str, sha256: str = "") -> PackageLink:
+    """Give a link a new address (or sha256); it is checked again from scratch."""
+    _links_changeable(link.release)
+    if link.staged_id:
+        raise BadInput("A package upstream stages has no address to edit.", field="url")
+    old = link.url
+    link.url, link.sha256 = url, sha256
+    link.health, link.checked_at, link.check_detail = PackageLink.Health.UNCHECKED, None, ""
+    link.save(update_fields=["url", "sha256", "health", "checked_at", "check_detail"])
+    audit_record(actor=actor, verb="package_link.update", target=link, url=url, was=old)
+    package_link_check_task.delay(link.pk)
+    public_changed(link.release.project)
+    return link
+
+
+@transaction.atomic
+def package_link_remove(*, link: PackageLink, actor) -> None:
+    _links_changeable(link.release)
+    if link.staged_id:
+        raise BadInput(
+            "Upstream hosts this package for an accepted submission; "
+            "the release manager removes it by rejecting that submission.",
+            field="link",
+        )
+    audit_record(actor=actor, verb="package_link.remove", target=link, url=link.url)
+    project = link.release.project
+    link.delete()
+    public_changed(project)
+
+
+@transaction.atomic
+def package_link_recheck(*, link: PackageLink, actor) -> None:
+    """Check a link again now, rather than at the next periodic check."""
+    _links_changeable(link.release)
+    audit_record(actor=actor, verb="package_link.recheck", target=link, url=link.url)
+    package_link_check_task.delay(link.pk)
 
 
 def submission_create(
@@ -66,6 +115,10 @@ def submission_create(
         )
     existing = _same_bytes(release, distro, upload.sha256)
     if existing is not None:
+        # The same bytes again: nothing new to store or verify, but the links
+        # sent with them are new.
+        if package_links:
+            package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
         return existing, False
     stored: list[Artifact] = []
     try:
@@ -99,6 +152,8 @@ def submission_create(
         ), True
     except _AlreadyUploaded as duplicate:
         artifact_discard(stored)
+        if package_links:
+            package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
         return duplicate.submission, False
     except Exception:
         if not stored or not Submission.objects.filter(artifact=stored[0]).exists():

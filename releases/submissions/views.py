@@ -12,13 +12,13 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.errors import PortalError
+from portal.errors import BadInput, PortalError
 from portal.ratelimit import rate_limit
-from releases.models import Distro, Release
+from releases.models import Distro, PackageLink, Release
 from releases.permissions import can_see_distro_work, report_read_count
 
 from . import selectors, services
-from .forms import PackageLinksForm, UploadForm
+from .forms import PackageLinkForm, PackageLinksForm, UploadForm
 from .uploads import check_upload, prepare_upload
 
 
@@ -103,7 +103,12 @@ def _upload_refused(request, release, distro, error: PortalError, form=None):
 
 def _release_distro_page(request, release, distro, form, status=200):
     context = selectors.release_distro_context(release, distro, request.user)
-    context.update(form=form, links_form=PackageLinksForm(), upload_limit=settings.UPLOAD_MAX_BYTES)
+    context.update(
+        form=form,
+        # Its own ids: the upload form has a package_links field too.
+        links_form=PackageLinksForm(auto_id="more_%s"),
+        upload_limit=settings.UPLOAD_MAX_BYTES,
+    )
     return render(request, "releases/release_distro.html", context, status=status)
 
 
@@ -113,23 +118,73 @@ def package_links_add(request, project: str, version: str, distro: str):
     release, distro_obj = _release_distro_or_404(request, project, version, distro)
     form = PackageLinksForm(request.POST)
     try:
-        services.release_accepting_uploads(release, distro_obj)
         rate_limit("links", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+        if form.is_valid():
+            services.package_links_add(
+                release=release,
+                distro=distro_obj,
+                actor=request.user,
+                links=form.cleaned_data["package_links"],
+            )
+            messages.success(request, "Package links added; each is being checked now.")
+        else:
+            for error in form.errors.get("package_links", []):
+                messages.error(request, error)
     except PortalError as error:
         messages.error(request, error.message)
-        return redirect("release-distro", project, version, distro)
-    if form.is_valid():
-        services.package_links_add(
-            release=release,
-            distro=distro_obj,
-            actor=request.user,
-            links=form.cleaned_data["package_links"],
-        )
-        messages.success(request, "Package links added.")
-    else:
-        for error in form.errors.get("package_links", []):
-            messages.error(request, error)
-    return redirect("release-distro", project, version, distro)
+    return redirect(reverse("release-distro", args=[project, version, distro]) + "#links")
+
+
+def _link_action(request, project, version, distro, link_id, action):
+    """Run one change to a distro's package link; say what happened, or why not."""
+    release, distro_obj = _release_distro_or_404(request, project, version, distro)
+    link = get_object_or_404(
+        PackageLink.objects.select_related("release__project", "distro"),
+        pk=link_id,
+        release=release,
+        distro=distro_obj,
+    )
+    try:
+        rate_limit("links", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+        messages.success(request, action(link))
+    except PortalError as error:
+        messages.error(request, error.message)
+    return redirect(reverse("release-distro", args=[project, version, distro]) + "#links")
+
+
+@login_required
+@require_POST
+def package_link_recheck(request, project: str, version: str, distro: str, link_id: int):
+    def run(link):
+        services.package_link_recheck(link=link, actor=request.user)
+        return "The link is being checked again now."
+
+    return _link_action(request, project, version, distro, link_id, run)
+
+
+@login_required
+@require_POST
+def package_link_edit(request, project: str, version: str, distro: str, link_id: int):
+    form = PackageLinkForm(request.POST)
+
+    def run(link):
+        if not form.is_valid():
+            raise BadInput(" ".join(e for errors in form.errors.values() for e in errors))
+        url, sha256 = form.cleaned_data["link"]
+        services.package_link_update(link=link, actor=request.user, url=url, sha256=sha256)
+        return "Link changed; it is being checked now."
+
+    return _link_action(request, project, version, distro, link_id, run)
+
+
+@login_required
+@require_POST
+def package_link_remove(request, project: str, version: str, distro: str, link_id: int):
+    def run(link):
+        services.package_link_remove(link=link, actor=request.user)
+        return "Link removed."
+
+    return _link_action(request, project, version, distro, link_id, run)
 
 
 def _submission_or_404(request, submission_id: int):

@@ -7,9 +7,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
 
 from publishing import links
-from releases.models import PackageLink
+from releases.models import AuditEvent, PackageLink, Release
 from tests.factories import approve, link, packager, released
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +223,102 @@ def test_which_addresses_count_as_private(settings, address, refused):
             links._refuse_private(address)
     else:
         links._refuse_private(address)
+
+
+def _distro_url(name, release, *args):
+    return reverse(name, args=[release.project.slug, release.version, "ubuntu", *args])
+
+
+def test_a_maintainer_adds_checks_again_edits_and_removes_a_link(
+    client, http_server, release, ubuntu, maintainer, django_capture_on_commit_callbacks
+):
+    from publishing.tasks import package_link_check_task
+
+    client.force_login(maintainer)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(
+            _distro_url("package-links-add", release),
+            {"package_links": http_server.base + "/missing.deb"},
+        )
+    link = PackageLink.objects.get()
+    assert len(queued) == 2  # its check, at once, and the public page
+    package_link_check_task.run(link.pk)  # what the worker runs
+    link.refresh_from_db()
+    assert link.health == "broken"
+    page = client.get(_distro_url("release-distro", release)).content.decode()
+    assert "HTTP 404" in page and "Check again</button>" in page
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(
+            _distro_url("package-link-edit", release, link.pk),
+            {"url": http_server.base + "/ok.deb", "sha256": ""},
+        )
+    link.refresh_from_db()
+    assert (link.url, link.health) == (http_server.base + "/ok.deb", "unchecked") and queued
+    package_link_check_task.run(link.pk)
+    link.refresh_from_db()
+    assert link.health == "ok"
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(_distro_url("package-link-recheck", release, link.pk))
+    assert queued  # checked again now, not in six hours
+    client.post(_distro_url("package-link-remove", release, link.pk))
+    assert not PackageLink.objects.exists()
+    verbs = set(AuditEvent.objects.values_list("verb", flat=True))
+    assert {"package_link.add", "package_link.update", "package_link.remove"} <= verbs
+
+
+def test_links_are_fixed_once_the_release_is_published(client, release, ubuntu, maintainer):
+    link = PackageLink.objects.create(
+        release=release, distro=ubuntu, url="https://example.org/a.deb", added_by=maintainer
+    )
+    Release.objects.filter(pk=release.pk).update(state="released")
+    client.force_login(maintainer)
+    response = client.post(_distro_url("package-link-remove", release, link.pk), follow=True)
+    assert "its package links are fixed now" in response.content.decode()
+    assert PackageLink.objects.filter(pk=link.pk).exists()
+    response = client.post(
+        _distro_url("package-link-edit", release, link.pk), {"url": "https://x.org/b.deb"}
+    )
+    link.refresh_from_db()
+    assert link.url == "https://example.org/a.deb"
+
+
+def test_another_distros_maintainer_cannot_touch_the_link(
+    client, release, ubuntu, other_maintainer
+):
+    link = PackageLink.objects.create(release=release, distro=ubuntu, url="https://e.org/a.deb")
+    client.force_login(other_maintainer)
+    assert client.post(_distro_url("package-link-remove", release, link.pk)).status_code == 404
+    assert PackageLink.objects.filter(pk=link.pk).exists()
+
+
+def test_the_public_never_sees_an_unchecked_link_or_what_a_check_met(
+    client, project, ubuntu, settings
+):
+    from publishing.services import public_page_regenerate
+
+    current = released(project, "2.0")
+    PackageLink.objects.create(release=current, distro=ubuntu, url="https://a.example/new.deb")
+    PackageLink.objects.create(
+        release=current,
+        distro=ubuntu,
+        url="https://a.example/old.deb",
+        health="broken",
+        check_detail="could not connect: [Errno 111] Connection refused",
+        checked_at=timezone.now(),
+    )
+    public_page_regenerate(project=project)
+    import json
+
+    def served(url):
+        return b"".join(client.get(url).streaming_content).decode()
+
+    page = served("/downloads/convirt/")
+    data = json.loads(served("/downloads/convirt/downloads.json"))
+    assert "not checked yet" not in page and "Errno" not in page and "Errno" not in str(data)
+    links_ = data["releases"][0]["distros"][0]["links"]
+    assert [(entry["health"], bool(entry["checked_at"])) for entry in links_] == [
+        (None, False),
+        ("unavailable", True),
+    ]
