@@ -33,7 +33,16 @@ def guide_context(project: Project) -> dict:
         "required_keys": config.required if config else (),
         "script_patterns": ", ".join(policy.script_patterns),
         "recipes": [(family, ", ".join(globs)) for family, globs in policy.recipes.items()],
-        "tree": [(m.source, m.target, f"{m.mode:04o}", m.required) for m in deployment.tree]
+        "tree": [
+            {
+                "source": m.source,
+                "target": m.target,
+                "mode": f"{m.mode:04o}",
+                "required": m.required,
+                "instead_of": m.alternative_to,
+            }
+            for m in deployment.tree
+        ]
         if deployment
         else [],
         "files": [

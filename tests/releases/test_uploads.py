@@ -353,3 +353,20 @@ def test_a_browser_upload_refused_by_the_form_says_why_in_json(client, url, main
     response = post(client, url, name="convirt.zip", accept_json=True)
     assert response.status_code == 400
     assert "must be one of .tar" in response.json()["error"]
+
+
+def test_the_same_bytes_again_still_record_the_package_links_sent_with_them(
+    client, url, maintainer
+):
+    client.force_login(maintainer)
+    first = post(client, url, accept_json=True)
+    again = post(
+        client,
+        url,
+        accept_json=True,
+        fields={"package_links": "https://ppa.example.org/convirt_2.0-1_all.deb"},
+    )
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert list(PackageLink.objects.values_list("url", flat=True)) == [
+        "https://ppa.example.org/convirt_2.0-1_all.deb"
+    ]

@@ -60,6 +60,8 @@ class TreeMapping:
     target: str
     mode: int
     required: bool = True
+    # Installing here instead of at that (required) target is accepted too.
+    alternative_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class Deployment:
     critical: tuple[ModeRule, ...] = ()
     symlinks: tuple[SymlinkRule, ...] = ()
     allowed: tuple[str, ...] = ()
+
+    def alternatives(self, target: str) -> tuple[str, ...]:
+        """The targets accepted instead of a required one."""
+        return tuple(m.target for m in self.tree if m.alternative_to == target)
 
 
 @dataclass(frozen=True)
@@ -328,9 +334,16 @@ def _deployment(data: dict[str, Any] | None) -> Deployment | None:
         out = []
         for i, item in enumerate(t.get(key, list, [])):
             m = _Table(item, f"[deployment].{key} #{i + 1}")
+            alternative_to = m.get("alternative_to", str, None)
             out.append(TreeMapping(m.get("source", str), m.get("target", str),
-                                   _mode(m.get("mode", str), m.where), m.get("required", bool, True)))
+                                   _mode(m.get("mode", str), m.where),
+                                   m.get("required", bool, alternative_to is None), alternative_to))
             m.done()
+        required_targets = {entry.target for entry in out if entry.required}
+        for i, entry in enumerate(out):
+            if entry.alternative_to is not None and entry.alternative_to not in required_targets:
+                raise PolicyError(f"[deployment].{key} #{i + 1}: alternative_to "
+                                  f"{entry.alternative_to!r} is not the target of a required mapping")
         return tuple(out)
 
     critical = []

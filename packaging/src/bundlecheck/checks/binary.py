@@ -29,12 +29,14 @@ def missing_paths(view: PackageView) -> Iterator[Finding]:
     wanted += [(m.target, m.source.format(distro=view.distro)) for m in dep.files if m.required]
     wanted += [(c.path, "") for c in dep.critical if c.required and "*" not in c.path]
     for target, source in wanted:
-        if not _exists(files, target):
+        accepted = (target, *dep.alternatives(target))
+        if not any(_exists(files, place) for place in accepted):
             whence = f" (from {source} in the source package)" if source else ""
+            where = " or ".join(accepted)
             yield view.finding("deploy-missing-path", target,
-                               f"the package does not install {target}{whence}",
+                               f"the package does not install {where}{whence}",
                                f"Install it as the guide's deployment layout says: {source or target} "
-                               f"--> {target}.")
+                               f"--> {where}.")
 
 
 @check("deploy-mode-mismatch", phase="binary")
