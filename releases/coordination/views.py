@@ -202,7 +202,7 @@ def staff_release_publish(request, release_id: int):
     release = _staff_release(release_id)
     if not _confirmed(request):
         accepted = selectors.release_summary(release)["accepted"]
-        names = ", ".join(row["distro"].name for row in accepted) or "none"
+        names = ", ".join(row["distro"].name for row in accepted)
         return _confirm(
             request,
             release,
@@ -210,7 +210,10 @@ def staff_release_publish(request, release_id: int):
             title=f"Publish {release}?",
             consequences=[
                 f"The public source tarball is built from the pre-release and the accepted "
-                f"distros only ({names}); nothing else goes in.",
+                f"distros only ({names}); nothing else goes in."
+                if names
+                else "No distro is accepted: the public source tarball would hold the "
+                "pre-release alone, with no distro's packaging in it.",
                 "The public download page then offers it, with its checksums, and "
                 "submissions can no longer be accepted or rejected.",
             ],

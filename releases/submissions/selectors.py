@@ -81,11 +81,14 @@ def findings_page(submission: Submission, number=1) -> Page:
     return Paginator(ordered, settings.FINDINGS_PER_PAGE).get_page(number)
 
 
-def findings_grouped(findings) -> list[tuple[str, list[Finding]]]:
-    """Findings by severity, errors first; one list per severity that has any."""
+SEVERITY_HEADINGS = {"error": "Errors", "warning": "Warnings", "info": "Notes"}
+
+
+def findings_grouped(findings) -> list[tuple[str, str, list[Finding]]]:
+    """(severity, heading, findings) per severity that has any, errors first."""
     findings = list(findings)
     return [
-        (severity, [f for f in findings if f.severity == severity])
+        (severity, SEVERITY_HEADINGS[severity], [f for f in findings if f.severity == severity])
         for severity in SEVERITY_ORDER
         if any(f.severity == severity for f in findings)
     ]
