@@ -357,6 +357,8 @@ PACKAGE_LINK_DOWNLOAD_SECONDS = env_int("PACKAGE_LINK_DOWNLOAD_SECONDS", 600)
 # Link checks never reach private, loopback or link-local addresses unless this
 # is set (a portal whose packagers host on an internal mirror).
 PACKAGE_LINK_ALLOW_PRIVATE = env_bool("PACKAGE_LINK_ALLOW_PRIVATE", False)
+# Or only these networks (CIDRs, comma-separated), e.g. one internal mirror.
+PACKAGE_LINK_ALLOWED_NETWORKS = env_list("PACKAGE_LINK_ALLOWED_NETWORKS")
 
 # --- Mail -----------------------------------------------------------------
 

@@ -47,14 +47,24 @@ def _download_budget() -> float:
     return float(getattr(settings, "PACKAGE_LINK_DOWNLOAD_SECONDS", 600))
 
 
+# What a maintainer (and the log of their page) learns of any network failure:
+# never which addresses exist, listen or answer inside the portal's network.
+UNREACHABLE = "could not be reached"
+
+
 @dataclass(frozen=True)
 class Probe:
     ok: bool
-    detail: str
+    detail: str  # shown to the distro's maintainers
+    internal: str = ""  # for staff and the log only: what the network said
 
 
 class _Refused(Exception):
     """A reason in plain words, raised from inside urllib's handlers."""
+
+
+class _Inward(_Refused):
+    """An address the checker must not reach; the maintainer is not told which."""
 
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
@@ -81,33 +91,68 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         return new
 
 
-def _refuse_private(address: str) -> None:
-    """Links are checked on the public internet only: never the portal's own network.
+def _allowed_networks():
+    return [
+        ipaddress.ip_network(cidr.strip(), strict=False)
+        for cidr in getattr(settings, "PACKAGE_LINK_ALLOWED_NETWORKS", [])
+        if cidr.strip()
+    ]
 
-    Judged on the address actually connected to, after every redirect, so a
-    name that resolves (or re-resolves) to an internal host is refused too.
-    """
+
+def _refuse_private(address: str) -> None:
+    """Links are checked on the public internet only: never the portal's own network
+    (unless a network is named in PACKAGE_LINK_ALLOWED_NETWORKS, an internal mirror)."""
     if getattr(settings, "PACKAGE_LINK_ALLOW_PRIVATE", False):
         return
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if getattr(ip, "ipv4_mapped", None):
         ip = ip.ipv4_mapped
+    if any(ip in network for network in _allowed_networks()):
+        return
     if not ip.is_global:
-        raise _Refused(
-            "the address is on a private or local network; only public addresses are checked"
+        raise _Inward(
+            f"{address} is on a private or local network; only public addresses are checked"
         )
 
 
+def _judged_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+    """Resolve the name, judge every address it has, and only then connect, to a
+    judged address: no TCP connection (let alone a TLS handshake) ever reaches a
+    refused one, and a name cannot re-resolve elsewhere between judging and
+    connecting. http.client keeps the name for the Host header and TLS's SNI."""
+    host, port = address
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise _Inward(f"the name {host} does not resolve ({error})") from None
+    for *_, sockaddr in infos:
+        _refuse_private(sockaddr[0])
+    last_error: OSError | None = None
+    for family, kind, proto, _, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as error:
+            sock.close()
+            last_error = error
+    raise last_error or OSError(f"no address to connect to for {host}")
+
+
 class _GuardedHTTPConnection(http.client.HTTPConnection):
-    def connect(self):
-        super().connect()
-        _refuse_private(self.sock.getpeername()[0])
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _judged_connection
 
 
 class _GuardedHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self):
-        super().connect()
-        _refuse_private(self.sock.getpeername()[0])
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _judged_connection
 
 
 class _GuardedHTTPHandler(urllib.request.HTTPHandler):
@@ -122,7 +167,11 @@ class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
 
 def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(
-        _RedirectHandler(), _GuardedHTTPHandler(), _GuardedHTTPSHandler()
+        # No proxy from the environment: every connection is judged here.
+        urllib.request.ProxyHandler({}),
+        _RedirectHandler(),
+        _GuardedHTTPHandler(),
+        _GuardedHTTPSHandler(),
     )
 
 
@@ -162,18 +211,25 @@ def link_probe(url: str, *, sha256: str = "", timeout: float | None = None) -> P
         if 300 <= error.code < 400:
             return Probe(False, f"redirect loop (HTTP {error.code})")
         return Probe(False, f"HTTP {error.code}")
+    except _Inward as refused:
+        return _unreachable(url, str(refused))
     except _Refused as refused:
         return Probe(False, str(refused))
     except TimeoutError:
-        return Probe(False, f"timed out after {_seconds(timeout)}")
+        return _unreachable(url, f"timed out after {_seconds(timeout)}")
     except urllib.error.URLError as error:
-        if isinstance(error.reason, _Refused):
+        if isinstance(error.reason, _Refused) and not isinstance(error.reason, _Inward):
             return Probe(False, str(error.reason))
         if isinstance(error.reason, TimeoutError | socket.timeout):
-            return Probe(False, f"timed out after {_seconds(timeout)}")
-        return Probe(False, f"could not connect: {error.reason}")
+            return _unreachable(url, f"timed out after {_seconds(timeout)}")
+        return _unreachable(url, f"could not connect: {error.reason}")
     except (OSError, ValueError) as error:
-        return Probe(False, f"could not fetch: {error}")
+        return _unreachable(url, f"could not fetch: {error}")
+
+
+def _unreachable(url: str, internal: str) -> Probe:
+    log.info("package link %s %s: %s", url, UNREACHABLE, internal)
+    return Probe(False, UNREACHABLE, internal)
 
 
 def _compare_digest(opener, url: str, expected: str, headers: dict, timeout: float) -> Probe:
@@ -213,7 +269,10 @@ def package_link_check(*, link: PackageLink) -> bool:
         # Conditional on the health we started from: of two concurrent checks
         # only one records the transition, so only one mails.
         changed = PackageLink.objects.filter(pk=link.pk, health=old).update(
-            health=new, checked_at=timezone.now(), check_detail=result.detail
+            health=new,
+            checked_at=timezone.now(),
+            check_detail=result.detail,
+            check_internal=result.internal,
         )
         if not changed:
             return False

@@ -378,6 +378,8 @@ class PackageLink(models.Model):
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNCHECKED)
     checked_at = models.DateTimeField(null=True, blank=True)
     check_detail = models.TextField(blank=True)
+    # What the network said, for staff and the log; maintainers see check_detail.
+    check_internal = models.TextField(blank=True)
 
     class Meta:
         ordering = ["release", "distro", "created_at"]

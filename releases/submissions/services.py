@@ -57,8 +57,11 @@ def package_link_update(*, link: PackageLink, actor, url: str, sha256: str = "")
         raise BadInput("A package upstream stages has no address to edit.", field="url")
     old = link.url
     link.url, link.sha256 = url, sha256
-    link.health, link.checked_at, link.check_detail = PackageLink.Health.UNCHECKED, None, ""
-    link.save(update_fields=["url", "sha256", "health", "checked_at", "check_detail"])
+    link.health, link.checked_at = PackageLink.Health.UNCHECKED, None
+    link.check_detail = link.check_internal = ""
+    link.save(
+        update_fields=["url", "sha256", "health", "checked_at", "check_detail", "check_internal"]
+    )
     audit_record(actor=actor, verb="package_link.update", target=link, url=url, was=old)
     package_link_check_task.delay(link.pk)
     public_changed(link.release.project)

@@ -1,6 +1,7 @@
 """Package link health, checked against a real HTTP server on loopback."""
 
 import hashlib
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,7 +99,8 @@ def short_timeout(settings):
         ("/hops-5", "", True, "HTTP 200"),  # five redirects are allowed
         ("/hops-6", "", False, "more than 5 redirects"),
         ("/to-file", "", False, "redirected to a non-http address (file:)"),
-        ("/slow.deb", "", False, "timed out after 0.5 s"),
+        # A network failure: the same words for every kind, what happened is internal.
+        ("/slow.deb", "", False, "could not be reached"),
         ("/no-head.deb", "", True, "HTTP 206 (HEAD refused; ranged GET)"),
         ("/ok.deb", PACKAGE_SHA256, True, "sha256 matches"),
         ("/ok.deb", "0" * 64, False, f"sha256 differs: got {PACKAGE_SHA256}"),
@@ -108,6 +110,8 @@ def test_probe(http_server, path, sha256, ok, detail):
     result = links.link_probe(http_server.base + path, sha256=sha256)
     assert result.ok is ok
     assert detail in result.detail
+    if path == "/slow.deb":
+        assert result.internal == "timed out after 0.5 s"
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/x.deb", "file:///etc/passwd", "javascript:x"])
@@ -176,30 +180,126 @@ def test_the_periodic_check_covers_every_url_link_and_holds_a_lock(
         cache.delete(links.LOCK_KEY)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_links_to_the_portals_own_network_are_refused(http_server, settings, host):
+class Listener:
+    """A bare TCP listener that counts the connections reaching it (a TLS
+    ClientHello needs one): the proof that a refused address was never touched."""
+
+    def __init__(self, host: str):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listeners():
+    opened = []
+
+    def listen(host):
+        listener = Listener(host)
+        opened.append(listener)
+        return listener
+
+    yield listen
+    for listener in opened:
+        listener.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize(
+    ("listen_on", "host"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("127.0.0.1", "localhost"),
+        ("::1", "[::1]"),
+        ("127.0.0.1", "[::ffff:127.0.0.1]"),  # IPv4-mapped IPv6
+    ],
+)
+def test_no_connection_reaches_the_portals_own_network(
+    listeners, settings, scheme, listen_on, host
+):
     settings.PACKAGE_LINK_ALLOW_PRIVATE = False
-    port = http_server.server_address[1]
-    result = links.link_probe(f"http://{host}:{port}/ok.deb")
-    assert not result.ok
-    assert "private or local network" in result.detail
+    if host == "[::ffff:127.0.0.1]" and not socket.has_dualstack_ipv6():
+        pytest.skip("this machine's IPv6 stack does not carry IPv4-mapped addresses")
+    listener = listeners(listen_on)
+    result = links.link_probe(f"{scheme}://{host}:{listener.port}/ok.deb")
+    time.sleep(0.3)  # a connection, had one been made, would be counted by now
+    assert listener.accepted == 0
+    assert (result.ok, result.detail) == (False, "could not be reached")
+    assert "private or local network" in result.internal  # for staff and the log only
 
 
-def test_a_redirect_into_the_private_network_is_refused(http_server, settings, monkeypatch):
-    """A public-looking first hop that sends the checker inside is stopped at the connect."""
+class RedirectingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
 
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        self.send_response(302)
+        self.send_header("Location", self.server.target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_redirect_inward_is_refused_before_it_connects(listeners, settings, scheme):
+    """An allowed mirror (127.0.0.2, named in PACKAGE_LINK_ALLOWED_NETWORKS) answers
+    with a redirect to the portal's own 127.0.0.1: the next hop is judged first."""
     settings.PACKAGE_LINK_ALLOW_PRIVATE = False
-    seen = []
-    original = links._refuse_private
+    settings.PACKAGE_LINK_ALLOWED_NETWORKS = ["127.0.0.2/32"]
+    inside = listeners("127.0.0.1")
+    mirror = ThreadingHTTPServer(("127.0.0.2", 0), RedirectingHandler)
+    mirror.target = f"{scheme}://127.0.0.1:{inside.port}/secret"
+    thread = threading.Thread(target=mirror.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = links.link_probe(f"http://127.0.0.2:{mirror.server_address[1]}/pkg.deb")
+    finally:
+        mirror.shutdown()
+        mirror.server_close()
+    time.sleep(0.3)
+    assert inside.accepted == 0
+    assert (result.ok, result.detail) == (False, "could not be reached")
+    assert "127.0.0.1 is on a private or local network" in result.internal
 
-    def first_hop_public(address):
-        seen.append(address)
-        if len(seen) > 1:  # the redirected hop: judged for real
-            original(address)
 
-    monkeypatch.setattr(links, "_refuse_private", first_hop_public)
-    result = links.link_probe(f"{http_server.base}/hops-1")
-    assert not result.ok and "private or local network" in result.detail
+def test_every_network_failure_looks_the_same_to_the_maintainer(listeners, settings):
+    """A listening port and a closed one give one answer: nothing to map the network by."""
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = False
+    listening = listeners("127.0.0.1")
+    closed = Listener("127.0.0.1")
+    closed_port = closed.port
+    closed.close()
+    answers = {
+        links.link_probe(f"http://127.0.0.1:{port}/x.deb").detail
+        for port in (listening.port, closed_port)
+    }
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = True  # even when allowed, a refused port says no more
+    answers.add(links.link_probe(f"http://127.0.0.1:{closed_port}/x.deb").detail)
+    assert answers == {"could not be reached"}
 
 
 @pytest.mark.parametrize(
