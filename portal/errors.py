@@ -55,6 +55,10 @@ class UploadTooLarge(PortalError):
         self.limit = limit
 
 
+class QuotaExceeded(PortalError):
+    status = 413
+
+
 class RateLimited(PortalError):
     status = 429
 

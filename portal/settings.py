@@ -243,6 +243,11 @@ PRERELEASE_LINK_DAYS = env_int("PRERELEASE_LINK_DAYS", 14)
 SIGNUP_LINK_DAYS = env_int("SIGNUP_LINK_DAYS", 3)
 # Uploads one person may make per hour before answers become 429.
 UPLOADS_PER_HOUR = env_int("UPLOADS_PER_HOUR", 30)
+# Failed, rejected, superseded and stale uploads lose their bytes (the record
+# stays) this many days after they were made; the sweeper deletes them.
+UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 14)
+# Bytes one distro's stored uploads to a project may take.
+DISTRO_QUOTA_BYTES = env_int("DISTRO_QUOTA_BYTES", 20 * 1024**3)
 # Findings kept per submission (errors first); the rest are counted, not stored.
 FINDINGS_PER_SUBMISSION = env_int("FINDINGS_PER_SUBMISSION", 1000)
 # Findings shown per page of a report, in the browser and the API.

@@ -131,3 +131,13 @@ def artifact_discard(artifacts: list[Artifact]) -> None:
     for artifact in artifacts:
         storages[artifact.storage].delete(artifact.key)
         artifact.delete()
+
+
+def artifact_remove_bytes(artifact: Artifact) -> bool:
+    """Delete a stored file's bytes and say so on its row; the record stays."""
+    if artifact.removed_at is not None:
+        return False
+    storages[artifact.storage].delete(artifact.key)
+    Artifact.objects.filter(pk=artifact.pk).update(removed_at=timezone.now())
+    artifact.removed_at = timezone.now()
+    return True

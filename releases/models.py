@@ -138,6 +138,9 @@ class Artifact(models.Model):
     sha512 = models.CharField(max_length=128, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its bytes were deleted (the retention of failed and replaced
+    # uploads); the row, its sha256 and its size stay on record.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -47,6 +47,7 @@ from releases.models import (
 )
 from releases.prereleases.tasks import release_deliver_prerelease_task
 from releases.rules import OPEN_STATES
+from releases.submissions.services import uploads_expire
 from releases.verification.services import submission_fail
 from releases.verification.tasks import submission_verify_task
 
@@ -279,6 +280,7 @@ def sweep() -> dict[str, list]:
         "stale_pages": pages_requeue_stale(now=now),
         "frozen_at_deadline": releases_freeze_due(now=now),
         "partial_writes_removed": partial_writes_clean(),
+        "upload_bytes_removed": uploads_expire(now=now),
     }
     if any(result.values()):
         logger.warning("sweeper queued again: %s", result)

@@ -112,6 +112,7 @@ def submission_context(submission: Submission, page=1) -> dict:
         "final": final,
         "next_step": next_step(submission.state),
         "decision": decision_of(submission),
+        "retention_days": settings.UPLOAD_RETENTION_DAYS,
     }
 
 

@@ -3,11 +3,16 @@ verification queued once the row commits; package links."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import timedelta
 
-from portal.errors import BadInput, Conflict, DigestMismatch
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from portal.errors import BadInput, Conflict, DigestMismatch, QuotaExceeded
 from publishing.tasks import package_link_check_task
-from releases.artifacts import artifact_create, artifact_discard
+from releases.artifacts import artifact_create, artifact_discard, artifact_remove_bytes
 from releases.audit import audit_record
 from releases.models import Artifact, Distro, PackageLink, Release, Submission
 from releases.public import public_changed
@@ -123,6 +128,7 @@ def submission_create(
         if package_links:
             package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
         return existing, False
+    _quota_check(release, distro, upload.size + (package.size if package is not None else 0))
     stored: list[Artifact] = []
     try:
         stored.append(
@@ -217,3 +223,72 @@ def _submission_record(
     )
     submission_verify_task.delay(submission.pk)
     return submission
+
+
+# The uploads whose bytes are deleted after UPLOAD_RETENTION_DAYS: nothing
+# accepted, passing or in the works is ever touched.
+EXPIRING_STATES = (
+    Submission.State.FAILED,
+    Submission.State.REJECTED,
+    Submission.State.SUPERSEDED,
+    Submission.State.STALE,
+)
+
+
+def distro_stored_bytes(*, project, distro) -> int:
+    """What a distro's uploads to a project take in storage now."""
+    rows = Submission.objects.filter(release__project=project, distro=distro)
+    bundles = rows.filter(artifact__removed_at__isnull=True).aggregate(n=Sum("artifact__size"))
+    packages = rows.filter(package__isnull=False, package__removed_at__isnull=True).aggregate(
+        n=Sum("package__size")
+    )
+    return (bundles["n"] or 0) + (packages["n"] or 0)
+
+
+def _quota_check(release: Release, distro: Distro, incoming: int) -> None:
+    quota = settings.DISTRO_QUOTA_BYTES
+    used = distro_stored_bytes(project=release.project, distro=distro)
+    if used + incoming > quota:
+        raise QuotaExceeded(
+            f"{distro}'s stored uploads for {release.project} take {used / 1024**3:.2f} GiB of "
+            f"its {quota / 1024**3:.2f} GiB quota, and this upload ({incoming / 1024**3:.2f} GiB) "
+            f"would pass it; nothing was stored. Failed and replaced uploads are removed "
+            f"{settings.UPLOAD_RETENTION_DAYS} days after they were made; upload only your "
+            "distros/$DISTRO bundle, or ask the release manager to raise DISTRO_QUOTA_BYTES."
+        )
+
+
+def uploads_expire(*, now=None) -> list[int]:
+    """Delete the bytes of failed, rejected, superseded and stale uploads older than
+    the retention period; each submission's row, findings and sha256 stay."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    due = (
+        Submission.objects.filter(state__in=EXPIRING_STATES, created_at__lte=cutoff)
+        .filter(Q(artifact__removed_at__isnull=True) | Q(package__removed_at__isnull=True))
+        .select_related("artifact", "package")
+        .order_by("created_at")[:500]
+    )
+    expired = []
+    for submission in due:
+        with transaction.atomic():
+            removed = []
+            for artifact in (submission.artifact, submission.package):
+                if artifact is None or artifact.removed_at is not None:
+                    continue
+                if PackageLink.objects.filter(staged=artifact).exists():
+                    continue  # hosted for the public: not an upload to clean up
+                if artifact_remove_bytes(artifact):
+                    removed.append(
+                        {"artifact": artifact.pk, "sha256": artifact.sha256, "size": artifact.size}
+                    )
+            if removed:
+                audit_record(
+                    actor=None,
+                    verb="submission.bytes_removed",
+                    target=submission,
+                    removed=removed,
+                    retention_days=settings.UPLOAD_RETENTION_DAYS,
+                )
+                expired.append(submission.pk)
+    return expired

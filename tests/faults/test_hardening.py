@@ -142,6 +142,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "stale_pages": [],
         "frozen_at_deadline": [],
         "partial_writes_removed": [],
+        "upload_bytes_removed": [],
     }
     Submission.objects.filter(pk=submission.pk).update(state="verifying")
     from django.utils import timezone
