@@ -1,15 +1,15 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from publishing.views import home
 from releases.recovery import views as recovery_views
 
+from .views import favicon
+
 urlpatterns = [
     path("", home, name="home"),
     # Browsers ask for /favicon.ico on every page whatever the page names.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("status/", recovery_views.status, name="status"),
     path("status/ping/", recovery_views.status_ping, name="status-ping"),
     path("accounts/", include("accounts.urls")),

@@ -1,8 +1,10 @@
-"""The project's own error pages: under /api/ they are JSON like the rest of the API."""
+"""The project's own pages: errors (under /api/ JSON like the rest of the API) and
+the favicon browsers ask for."""
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.urls import Resolver404
 from django.views import defaults
 
@@ -20,3 +22,8 @@ def page_not_found(request, exception=None):
         {"error": message or "No such API route; the routes are listed at /api/v1/openapi.json."},
         status=404,
     )
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page names; the icon is a static file."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -11,7 +11,14 @@ import io
 import pytest
 
 from releases.artifacts import artifact_create
-from releases.models import Artifact, Maintainership, PackageLink, Release, Submission
+from releases.models import (
+    Artifact,
+    AuditEvent,
+    Maintainership,
+    PackageLink,
+    Release,
+    Submission,
+)
 from tests.factories import DistroFactory, ProjectFactory, UserFactory
 from tests.helpers import bundle_bytes, prerelease_bytes
 
@@ -117,7 +124,8 @@ def test_a_maintainer_adds_changes_and_removes_a_package_link(new_context, day, 
     page.get_by_role("button", name="Save and check").click()
     page.locator(".messages").wait_for()
     link.refresh_from_db()
-    assert link.url.endswith("convirt_2.0-2_all.deb") and link.health == "unchecked"
+    assert link.url.endswith("convirt_2.0-2_all.deb")
+    assert AuditEvent.objects.filter(verb="package_link.update", object_id=str(link.pk)).exists()
 
     page.get_by_role("button", name="Remove").click()
     page.locator(".messages").wait_for()
