@@ -19,13 +19,11 @@ class SignupForm(UserCreationForm):
         model = get_user_model()
         fields = ("username", "email")
 
+    # Whether the address has an account is not said here: sign-up answers
+    # alike and mails the owner (accounts.services.account_signup). A taken
+    # username is said, by UserCreationForm: usernames are public anyway.
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this address exists. Log in, or reset its password."
-            )
-        return email
+        return self.cleaned_data["email"].strip()
 
 
 class ProfileForm(forms.ModelForm):

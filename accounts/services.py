@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -21,6 +22,48 @@ from .models import ApiToken, Profile
 SIGNUP_SALT = "portal.signup-confirm"
 
 
+def _confirm_link(user) -> str:
+    token = signing.dumps(user.pk, salt=SIGNUP_SALT)
+    return settings.SITE_URL + reverse("signup-confirm", args=[token])
+
+
+@transaction.atomic
+def account_signup(*, username: str, email: str, password: str, display_name: str = ""):
+    """What the sign-up form does: a new account, or a mail to the owner of the address.
+
+    The page shown next is the same either way, so that sign-up never tells
+    who has an account: an address that has one gets a mail saying someone
+    tried to sign up with it, with the way back in, and no second account is
+    made. Returns the new account, or None.
+    """
+    existing = list(get_user_model().objects.filter(email__iexact=email))
+    if not existing:
+        return account_create(
+            username=username, email=email, password=password, display_name=display_name
+        )
+    make_password(password)  # the time a new account takes, so that timing tells nothing either
+    for user in existing:
+        _mail_signup_attempt(user)
+    return None
+
+
+def _mail_signup_attempt(user) -> None:
+    confirmed = Profile.objects.filter(user=user, confirmed_at__isnull=False).exists()
+    mail_on_commit(
+        to=[user.email],
+        subject="Someone tried to sign up with your address",
+        template="mail/signup_exists.txt",
+        context={
+            "user": user,
+            # Not confirmed yet: a fresh link, as "sign up again" after an expired one means.
+            "confirm_link": "" if user.is_active or confirmed else _confirm_link(user),
+            "days": settings.SIGNUP_LINK_DAYS,
+            "reset_link": settings.SITE_URL + reverse("password_reset"),
+        },
+    )
+    audit_record(actor=None, verb="account.signup_again", target=user)
+
+
 @transaction.atomic
 def account_create(*, username: str, email: str, password: str, display_name: str = ""):
     """A new, inactive account; it works once the mailed link is followed."""
@@ -28,16 +71,11 @@ def account_create(*, username: str, email: str, password: str, display_name: st
         username=username, email=email, password=password, is_active=False
     )
     Profile.objects.create(user=user, display_name=display_name.strip())
-    token = signing.dumps(user.pk, salt=SIGNUP_SALT)
     mail_on_commit(
         to=[email],
         subject="Confirm your release portal account",
         template="mail/signup_confirm.txt",
-        context={
-            "user": user,
-            "link": settings.SITE_URL + reverse("signup-confirm", args=[token]),
-            "days": settings.SIGNUP_LINK_DAYS,
-        },
+        context={"user": user, "link": _confirm_link(user), "days": settings.SIGNUP_LINK_DAYS},
     )
     audit_record(actor=None, verb="account.create", target=user)
     return user

@@ -77,13 +77,14 @@ password_reset = rate_limited("password-reset", "PASSWORD_RESETS_PER_HOUR", 3600
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.account_create(
+        # The same page whether or not the address has an account (see account_signup).
+        services.account_signup(
             username=form.cleaned_data["username"],
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             display_name=form.cleaned_data["display_name"],
         )
-        return render(request, "accounts/signup_sent.html", {"email": user.email})
+        return render(request, "accounts/signup_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "accounts/signup.html", {"form": form})
 
 
