@@ -14,7 +14,7 @@ urlpatterns = [
     path("status/ping/", recovery_views.status_ping, name="status-ping"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("releases.submissions.api_urls")),
+    path("api/v1/", include("portal.api")),
     path("", include("releases.urls")),
     path("", include("publishing.urls")),
 ]

@@ -1,91 +1,122 @@
-"""The API for maintainers' CI: `Authorization: Token <key>`, JSON in and out.
+"""The API for maintainers' CI: upload a bundle, read a submission, read a release.
 
-Every error is `{"error": "..."}` with its status; the description is served
-at /api/v1/openapi.json.
+Token authentication, the JSON error shape and the OpenAPI description come
+from the NinjaAPI that `portal/api.py` assembles; these are the routes.
+Uploads are streamed: the body is read through `prepare_upload`'s handler
+after authentication, never parsed by ninja beforehand.
 """
 
 from __future__ import annotations
 
-import functools
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
+from ninja import Router, Schema, Status
 
-from portal.errors import BadInput, PortalError
+from portal.api_schemas import errors, multipart_body
+from portal.errors import BadInput
 from portal.ratelimit import rate_limit
 from releases.models import Distro, Release, Submission
 from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
 
 from . import selectors, services
-from .api_schema import OPENAPI
 from .forms import UploadForm, parse_package_links
 from .uploads import check_upload, prepare_upload
 
-
-def error(message: str, status: int, **headers) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
+router = Router(tags=["maintainers"])
 
 
-def api_methods(*methods: str):
-    """The methods an API route takes: any other is a JSON 405 with `Allow`."""
-
-    def decorate(view):
-        @csrf_exempt  # no cookies are honoured under /api/, so there is nothing to forge
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                return error(f"Use {' or '.join(methods)} here.", 405, Allow=", ".join(methods))
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
+class SubmissionCreatedOut(Schema):
+    id: int
+    url: str
+    page: str
+    state: str
+    sha256: str
+    created: bool
 
 
-def api_view(*methods: str):
-    """Token authentication, allowed methods, and errors as JSON for an API view."""
-
-    def decorate(view):
-        @api_methods(*methods)
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-            user = authenticate(request, api_token=key.strip()) if scheme == "Token" else None
-            if user is None:
-                return error(
-                    "Send a valid API token: `Authorization: Token <key>`. "
-                    "Create one on your profile page.",
-                    401,
-                    WWW_Authenticate='Token realm="api"',
-                )
-            request.user = user
-            try:
-                return view(request, *args, **kwargs)
-            except PortalError as failure:
-                headers = {}
-                if getattr(failure, "retry_after", None):
-                    headers["Retry_After"] = str(failure.retry_after)
-                return error(failure.message, failure.status, **headers)
-            except Http404 as missing:
-                return error(str(missing) or "Not found.", 404)
-
-        return wrapper
-
-    return decorate
+class FindingOut(Schema):
+    check: str
+    severity: str
+    path: str | None
+    message: str
+    hint: str
+    subject: str
 
 
-@api_methods("GET")
-def openapi(request):
-    return JsonResponse(OPENAPI)
+class SubmissionOut(Schema):
+    id: int
+    project: str
+    version: str
+    distro: str
+    state: str
+    progress: int
+    verdict: str | None
+    error: str | None
+    sha256: str
+    size: int
+    file_name: str
+    package_sha256: str | None
+    created_at: str
+    verified_at: str | None
+    next_step: str | None
+    decision: dict[str, Any] | None
+    findings_count: int
+    findings_omitted: int
+    findings_page: int
+    findings_pages: int
+    findings_next_page: int | None
+    findings: list[FindingOut]
 
 
-@api_view("POST")
+class DistroLatestOut(Schema):
+    submission: int
+    state: str
+    progress: int
+    created_at: str
+
+
+class ReleaseOverviewOut(Schema):
+    project: str
+    version: str
+    state: str
+    prerelease_date: str | None
+    submission_deadline: str | None
+    release_date: str | None
+    distros: dict[str, DistroLatestOut]
+
+
+UPLOAD_BODY = multipart_body(
+    ["bundle"],
+    {
+        "bundle": {"type": "string", "format": "binary"},
+        "sha256": {"type": "string", "description": "refuse unless the file has it"},
+        "package_url": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "`URL` or `URL SHA256`, repeatable",
+        },
+        "package": {
+            "type": "string",
+            "format": "binary",
+            "description": ".deb or .rpm for upstream to stage",
+        },
+        "note": {"type": "string"},
+    },
+)
+
+
+@router.post(
+    "/projects/{slug:project}/releases/{version}/distros/{slug:distro}/submissions/",
+    url_name="api-submission-create",
+    summary="Upload a revised source package or distro bundle",
+    description="201: stored, verification queued. 200: these bytes were uploaded before.",
+    response={201: SubmissionCreatedOut, 200: SubmissionCreatedOut}
+    | errors(400, 401, 404, 409, 413, 429),
+    openapi_extra=UPLOAD_BODY,
+)
 def submission_create(request, project: str, version: str, distro: str):
     release, distro_obj = _release_distro(request.user, project, version, distro)
     prepare_upload(request)
@@ -118,17 +149,15 @@ def submission_create(request, project: str, version: str, distro: str):
         note=form.cleaned_data["note"],
         expected_sha256=form.cleaned_data["sha256"],
     )
-    return JsonResponse(
-        {
-            "id": submission.pk,
-            "url": request.build_absolute_uri(reverse("api-submission", args=[submission.pk])),
-            "page": request.build_absolute_uri(reverse("submission-detail", args=[submission.pk])),
-            "state": submission.state,
-            "sha256": submission.artifact.sha256,
-            "created": created,
-        },
-        status=201 if created else 200,
-    )
+    body = {
+        "id": submission.pk,
+        "url": request.build_absolute_uri(reverse("api-submission", args=[submission.pk])),
+        "page": request.build_absolute_uri(reverse("submission-detail", args=[submission.pk])),
+        "state": submission.state,
+        "sha256": submission.artifact.sha256,
+        "created": created,
+    }
+    return Status(201 if created else 200, body)
 
 
 def _release_distro(user, project, version, distro):
@@ -147,18 +176,28 @@ def _release_distro(user, project, version, distro):
     return release, distro_obj
 
 
-@api_view("GET")
-def submission_detail(request, submission_id: int):
+@router.get(
+    "/submissions/{int:id}/",
+    url_name="api-submission",
+    summary="A submission's state, progress, verdict and findings",
+    response={200: SubmissionOut} | errors(401, 404, 429),
+)
+def submission_detail(request, id: int, page: str = "1"):
     report_read_count(request.user)
-    submission = selectors.submission_for_page(submission_id)
+    submission = selectors.submission_for_page(id)
     if submission is None or not can_see_distro_work(
         request.user, submission.release.project, submission.distro
     ):
-        raise Http404(f"No submission {submission_id} that you can see.")
-    return JsonResponse(selectors.submission_report(submission, page=request.GET.get("page", 1)))
+        raise Http404(f"No submission {id} that you can see.")
+    return selectors.submission_report(submission, page=page)
 
 
-@api_view("GET")
+@router.get(
+    "/projects/{slug:project}/releases/{version}/",
+    url_name="api-release",
+    summary="A release, its dates and state, and each distro's latest submission",
+    response={200: ReleaseOverviewOut} | errors(401, 404),
+)
 def release_detail(request, project: str, version: str):
     release = (
         Release.objects.select_related("project")
@@ -179,26 +218,25 @@ def release_detail(request, project: str, version: str):
     latest = {}
     for submission in submissions.select_related("distro").order_by("distro__slug", "-created_at"):
         latest.setdefault(submission.distro.slug, submission)
-    return JsonResponse(
-        {
-            "project": release.project.slug,
-            "version": release.version,
-            "state": release.state,
-            "prerelease_date": _iso(release.prerelease_date),
-            "submission_deadline": _iso(release.submission_deadline),
-            "release_date": _iso(release.release_date),
-            "distros": {
-                slug: {
-                    "submission": s.pk,
-                    "state": s.state,
-                    "progress": s.progress,
-                    "created_at": _iso(s.created_at),
-                }
-                for slug, s in latest.items()
-            },
-        }
-    )
+    return {
+        "project": release.project.slug,
+        "version": release.version,
+        "state": release.state,
+        "prerelease_date": _iso(release.prerelease_date),
+        "submission_deadline": _iso(release.submission_deadline),
+        "release_date": _iso(release.release_date),
+        "distros": {
+            slug: {
+                "submission": s.pk,
+                "state": s.state,
+                "progress": s.progress,
+                "created_at": _iso(s.created_at),
+            }
+            for slug, s in latest.items()
+        },
+    }
 
 
 def _iso(value):
+    """Times as the API has always written them: `isoformat()`, offset included."""
     return value.isoformat() if value else None

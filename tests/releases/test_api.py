@@ -166,6 +166,14 @@ def test_openapi_description_lists_every_route(client):
         "/projects/{project}/releases/{version}/distros/{distro}/submissions/",
         "/submissions/{id}/",
         "/projects/{project}/releases/{version}/",
+        # The staff API.
+        "/projects/{project}/releases/",
+        "/submissions/{id}/accept",
+        "/submissions/{id}/reject",
+        *(
+            f"/projects/{{project}}/releases/{{version}}/{action}"
+            for action in ("freeze", "unfreeze", "respin", "publish", "withdraw", "audit")
+        ),
     }
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import ApiToken
-from releases.submissions import api_urls
+from portal import api as api_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +18,16 @@ ROUTES = {
     "api-submission-create": (["convirt", "2.0", "ubuntu"], ["POST"]),
     "api-release": (["convirt", "2.0"], ["GET"]),
     "api-submission": ([1], ["GET"]),
+    "api-releases": (["convirt"], ["GET", "POST"]),
+    "api-release-create": (["convirt"], ["GET", "POST"]),
+    "api-submission-accept": ([1], ["POST"]),
+    "api-submission-reject": ([1], ["POST"]),
+    "api-release-freeze": (["convirt", "2.0"], ["POST"]),
+    "api-release-unfreeze": (["convirt", "2.0"], ["POST"]),
+    "api-release-respin": (["convirt", "2.0"], ["POST"]),
+    "api-release-publish": (["convirt", "2.0"], ["POST"]),
+    "api-release-withdraw": (["convirt", "2.0"], ["POST"]),
+    "api-release-audit": (["convirt", "2.0"], ["GET"]),
 }
 
 

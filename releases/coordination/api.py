@@ -1,0 +1,400 @@
+"""The staff API: run a release from a script with a staff user's token.
+
+List and create releases, accept and reject submissions, move a release
+through its lifecycle, read its audit trail. Each route parses, checks that
+the token's user is staff (403 otherwise), calls one service or lifecycle
+function, and answers with a schema; a move the lifecycle refuses is its 409
+with the lifecycle's sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.urls import reverse
+from ninja import Query, Router, Schema, Status
+from pydantic import Field, StringConstraints
+
+from portal.api_schemas import errors, multipart_body
+from portal.errors import BadInput, Forbidden
+from releases.models import AuditEvent, Project, Release, Submission
+from releases.submissions.uploads import check_upload, prepare_upload
+
+from . import lifecycle, services
+from .forms import ReleaseForm, RespinForm
+
+router = Router(tags=["staff"])
+
+AUDIT_PER_PAGE = 50
+
+
+class ReleaseOut(Schema):
+    project: str
+    version: str
+    state: str
+    prerelease_date: str | None
+    submission_deadline: str | None
+    release_date: str | None
+    published_at: str | None
+    withdrawn_at: str | None
+    withdrawn_reason: str
+    url: str
+
+
+class DecisionOut(Schema):
+    id: int
+    state: str
+    distro: str
+    decided_by: str | None
+    decided_at: str | None
+    comment: str
+
+
+class CommentIn(Schema):
+    comment: str = Field("", max_length=4000)
+
+
+def _said(max_length: int):
+    """Text that must say something: blank space alone is refused, naming the field."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+    ]
+
+
+class RejectIn(Schema):
+    comment: _said(4000)
+
+
+class WithdrawIn(Schema):
+    reason: _said(2000)
+
+
+class AuditEventOut(Schema):
+    id: int
+    at: str
+    actor: str | None
+    verb: str
+    object_type: str
+    object_id: str
+    object: str
+    detail: dict[str, Any]
+
+
+class AuditPageOut(Schema):
+    page: int
+    next: str | None
+    results: list[AuditEventOut]
+
+
+RELEASE_BODY = multipart_body(
+    ["version", "prerelease"],
+    {
+        "version": {"type": "string", "maxLength": 50},
+        "prerelease": {
+            "type": "string",
+            "format": "binary",
+            "description": "the pre-release tarball (.tar.gz, .tar.xz, ...)",
+        },
+        "submission_deadline": {"type": "string", "format": "date-time"},
+        "release_date": {"type": "string", "format": "date-time"},
+    },
+)
+RESPIN_BODY = multipart_body(
+    ["prerelease"],
+    {
+        "prerelease": {"type": "string", "format": "binary"},
+        "submission_deadline": {"type": "string", "format": "date-time"},
+    },
+)
+
+
+def _staff(request) -> None:
+    if not request.user.is_staff:
+        raise Forbidden("Only the release team's tokens (a staff account's) may do this.")
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _release_out(request, release: Release) -> dict:
+    return {
+        "project": release.project.slug,
+        "version": release.version,
+        "state": release.state,
+        "prerelease_date": _iso(release.prerelease_date),
+        "submission_deadline": _iso(release.submission_deadline),
+        "release_date": _iso(release.release_date),
+        "published_at": _iso(release.published_at),
+        "withdrawn_at": _iso(release.withdrawn_at),
+        "withdrawn_reason": release.withdrawn_reason,
+        "url": request.build_absolute_uri(
+            reverse("api-release", args=[release.project.slug, release.version])
+        ),
+    }
+
+
+def _decision_out(submission: Submission) -> dict:
+    return {
+        "id": submission.pk,
+        "state": submission.state,
+        "distro": submission.distro.slug,
+        "decided_by": submission.decided_by.get_username() if submission.decided_by else None,
+        "decided_at": _iso(submission.decided_at),
+        "comment": submission.decision_comment,
+    }
+
+
+def _project(slug: str) -> Project:
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise Http404(f"No project {slug}.")
+    return project
+
+
+def _release(project: str, version: str) -> Release:
+    release = (
+        Release.objects.select_related("project")
+        .filter(project__slug=project, version=version)
+        .first()
+    )
+    if release is None:
+        raise Http404(f"No release {project} {version}.")
+    return release
+
+
+def _submission(submission_id: int) -> Submission:
+    submission = (
+        Submission.objects.select_related("release__project", "distro")
+        .filter(pk=submission_id)
+        .first()
+    )
+    if submission is None:
+        raise Http404(f"No submission {submission_id}.")
+    return submission
+
+
+def _form_refusal(form, names: dict[str, str]) -> BadInput:
+    field, problems = next(iter(form.errors.items()))
+    field = names.get(field, field)
+    return BadInput(f"{field}: {problems[0]}", field=field)
+
+
+def _uploaded(request):
+    """The multipart body, streamed through the upload handler before it is parsed."""
+    prepare_upload(request)
+    check_upload(request)
+    return request.POST, request.FILES
+
+
+def _tarball(files):
+    if "prerelease" not in files:
+        raise BadInput(
+            "Send the pre-release tarball in the multipart field `prerelease`.",
+            field="prerelease",
+        )
+    return files["prerelease"]
+
+
+@router.get(
+    "/projects/{slug:project}/releases/",
+    url_name="api-releases",
+    summary="A project's releases, newest first, with their state and dates",
+    response={200: list[ReleaseOut]} | errors(401, 403, 404),
+)
+def release_list(request, project: str):
+    _staff(request)
+    project_obj = _project(project)
+    releases = Release.objects.filter(project=project_obj).select_related("project")
+    return [_release_out(request, release) for release in releases.order_by("-created_at")]
+
+
+@router.post(
+    "/projects/{slug:project}/releases/",
+    url_name="api-release-create",
+    summary="Create a release with its pre-release tarball and open it",
+    response={201: ReleaseOut} | errors(400, 401, 403, 404, 409, 413),
+    openapi_extra=RELEASE_BODY,
+)
+def release_create(request, project: str):
+    _staff(request)
+    project_obj = _project(project)
+    data, files = _uploaded(request)
+    form = ReleaseForm(
+        {
+            "version": data.get("version", ""),
+            "submission_deadline": data.get("submission_deadline", ""),
+            "release_date": data.get("release_date", ""),
+            "open_now": "on",
+        },
+        {"tarball": _tarball(files)},
+    )
+    if not form.is_valid():
+        raise _form_refusal(form, {"tarball": "prerelease"})
+    release = services.release_create(
+        project=project_obj,
+        version=form.cleaned_data["version"],
+        actor=request.user,
+        tarball=form.cleaned_data["tarball"],
+        deadline=form.cleaned_data["submission_deadline"],
+        release_date=form.cleaned_data["release_date"],
+    )
+    return Status(201, _release_out(request, release))
+
+
+@router.post(
+    "/submissions/{int:id}/accept",
+    url_name="api-submission-accept",
+    summary="Accept a passed submission into the release",
+    response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
+)
+def submission_accept(request, id: int, payload: CommentIn):
+    _staff(request)
+    submission = services.submission_accept(
+        submission=_submission(id), actor=request.user, comment=payload.comment
+    )
+    return _decision_out(submission)
+
+
+@router.post(
+    "/submissions/{int:id}/reject",
+    url_name="api-submission-reject",
+    summary="Reject a submission; the comment is mailed to its maintainers",
+    response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
+)
+def submission_reject(request, id: int, payload: RejectIn):
+    _staff(request)
+    submission = services.submission_reject(
+        submission=_submission(id), actor=request.user, comment=payload.comment
+    )
+    return _decision_out(submission)
+
+
+RELEASE_ERRORS = errors(400, 401, 403, 404, 409)
+RELEASE_PATH = "/projects/{slug:project}/releases/{version}"
+
+
+@router.post(
+    RELEASE_PATH + "/freeze",
+    url_name="api-release-freeze",
+    summary="Close submissions",
+    response={200: ReleaseOut} | RELEASE_ERRORS,
+)
+def release_freeze(request, project: str, version: str):
+    _staff(request)
+    release = lifecycle.release_freeze(release=_release(project, version), actor=request.user)
+    return _release_out(request, release)
+
+
+@router.post(
+    RELEASE_PATH + "/unfreeze",
+    url_name="api-release-unfreeze",
+    summary="Open a frozen release for submissions again",
+    response={200: ReleaseOut} | RELEASE_ERRORS,
+)
+def release_unfreeze(request, project: str, version: str):
+    _staff(request)
+    release = lifecycle.release_unfreeze(release=_release(project, version), actor=request.user)
+    return _release_out(request, release)
+
+
+@router.post(
+    RELEASE_PATH + "/respin",
+    url_name="api-release-respin",
+    summary="Replace the pre-release tarball; live submissions go stale",
+    response={200: ReleaseOut} | RELEASE_ERRORS | errors(413),
+    openapi_extra=RESPIN_BODY,
+)
+def release_respin(request, project: str, version: str):
+    _staff(request)
+    release = _release(project, version)
+    data, files = _uploaded(request)
+    form = RespinForm(
+        {"submission_deadline": data.get("submission_deadline", "")},
+        {"tarball": _tarball(files)},
+    )
+    if not form.is_valid():
+        raise _form_refusal(form, {"tarball": "prerelease"})
+    release = lifecycle.release_respin(
+        release=release,
+        actor=request.user,
+        tarball=form.cleaned_data["tarball"],
+        deadline=form.cleaned_data["submission_deadline"],
+    )
+    return _release_out(request, release)
+
+
+@router.post(
+    RELEASE_PATH + "/publish",
+    url_name="api-release-publish",
+    summary="Publish: the merged tarball is assembled, then the release is released",
+    description="202: publishing; poll the release until its state is `released`.",
+    response={202: ReleaseOut} | RELEASE_ERRORS,
+)
+def release_publish(request, project: str, version: str):
+    _staff(request)
+    release = lifecycle.release_publish(release=_release(project, version), actor=request.user)
+    return Status(202, _release_out(request, release))
+
+
+@router.post(
+    RELEASE_PATH + "/withdraw",
+    url_name="api-release-withdraw",
+    summary="Withdraw a released release; the public page shows the reason",
+    response={200: ReleaseOut} | RELEASE_ERRORS,
+)
+def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
+    _staff(request)
+    release = lifecycle.release_withdraw(
+        release=_release(project, version), actor=request.user, reason=payload.reason
+    )
+    return _release_out(request, release)
+
+
+@router.get(
+    RELEASE_PATH + "/audit",
+    url_name="api-release-audit",
+    summary="The release's audit trail and its submissions', newest first",
+    response={200: AuditPageOut} | RELEASE_ERRORS,
+)
+def release_audit(request, project: str, version: str, page: Query[int] = 1):
+    _staff(request)
+    if page < 1 or page > 10**6:
+        raise BadInput("page: a page number from 1", field="page")
+    release = _release(project, version)
+    submission_ids = (
+        Submission.objects.filter(release=release)
+        .annotate(key=Cast("pk", CharField()))
+        .values("key")
+    )
+    start = (page - 1) * AUDIT_PER_PAGE
+    events = list(
+        AuditEvent.objects.filter(
+            Q(object_type="releases.release", object_id=str(release.pk))
+            | Q(object_type="releases.submission", object_id__in=submission_ids)
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-id")[start : start + AUDIT_PER_PAGE + 1]
+    )
+    more = len(events) > AUDIT_PER_PAGE
+    here = reverse("api-release-audit", args=[release.project.slug, release.version])
+    return {
+        "page": page,
+        "next": request.build_absolute_uri(f"{here}?page={page + 1}") if more else None,
+        "results": [
+            {
+                "id": event.pk,
+                "at": event.created_at.isoformat(),
+                "actor": event.actor.get_username() if event.actor else None,
+                "verb": event.verb,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "object": event.object_repr,
+                "detail": event.detail,
+            }
+            for event in events[:AUDIT_PER_PAGE]
+        ],
+    }
