@@ -360,10 +360,8 @@ def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
     summary="The release's audit trail and its submissions', newest first",
     response={200: AuditPageOut} | RELEASE_ERRORS,
 )
-def release_audit(request, project: str, version: str, page: Query[int] = 1):
+def release_audit(request, project: str, version: str, page: int = Query(1, ge=1, le=1_000_000)):
     _staff(request)
-    if page < 1 or page > 10**6:
-        raise BadInput("page: a page number from 1", field="page")
     release = _release(project, version)
     submission_ids = (
         Submission.objects.filter(release=release)
