@@ -29,7 +29,7 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
     """Answer 429 with Retry-After once a form is posted too often.
 
     Counted per client address, and also per the value of a posted `field`
-    (the account name a login tries, the address a reset is sent to), and
+    (the address a reset is sent to), and
     per signed-in person for `per=("user",)`. Only POSTs count.
     """
 
@@ -65,9 +65,9 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
     return decorate
 
 
-login_view = rate_limited("login", "LOGINS_PER_15_MINUTES", 15 * 60, field="username")(
-    auth_views.LoginView.as_view()
-)
+# Log-ins are throttled by django-axes (accounts/throttling.py): per account
+# name and address, and per address, counting wrong passwords only.
+login_view = auth_views.LoginView.as_view()
 password_reset = rate_limited("password-reset", "PASSWORD_RESETS_PER_HOUR", 3600, field="email")(
     auth_views.PasswordResetView.as_view()
 )

@@ -13,6 +13,7 @@ in the order the README's configuration table lists them.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "portal",
     "accounts",
     "releases",
@@ -91,6 +93,8 @@ INSTALLED_APPS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a log-in from a locked-out account name and address (django-axes).
+    "accounts.throttling.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     # `Authorization: Token <key>` on the API.
     "accounts.backends.ApiTokenBackend",
@@ -108,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lock-out into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -254,10 +260,30 @@ FINDINGS_PER_SUBMISSION = env_int("FINDINGS_PER_SUBMISSION", 1000)
 FINDINGS_PER_PAGE = env_int("FINDINGS_PER_PAGE", 100)
 # Reads of a report, its live status and the API per person per minute.
 REPORT_READS_PER_MINUTE = env_int("REPORT_READS_PER_MINUTE", 120)
-# Attempts per client address (and per account name, for logins) in 15
-# minutes at the login, sign-up and password reset forms, and API tokens one
-# person may create per hour, before answers become 429.
+# Attempts per client address in an hour at the sign-up and password reset
+# forms (and per mail address, for resets), and API tokens one person may
+# create per hour, before answers become 429.
+#
+# Log-ins (django-axes, accounts/throttling.py) count wrong passwords only,
+# for 15 minutes after the last one. Past LOGINS_PER_15_MINUTES of them for
+# one account name from one client address, that name and address are
+# answered 429 (other addresses are not affected); past
+# LOGIN_FAILURES_PER_ADDRESS from one address, for any names, the address is.
+# No new environment variable: the address's limit follows the first one.
 LOGINS_PER_15_MINUTES = env_int("LOGINS_PER_15_MINUTES", 10)
+LOGIN_FAILURES_PER_ADDRESS = 5 * LOGINS_PER_15_MINUTES
+AXES_HANDLER = "accounts.throttling.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = "accounts.throttling.failure_limit"
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Tries during a lock-out do not extend it: it ends 15 minutes after the last counted one.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the address's count (one's own account would reset it).
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "accounts.throttling.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_WHITELIST_CALLABLE = "accounts.throttling.not_a_log_in"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
 PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
 TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)

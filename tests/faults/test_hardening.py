@@ -81,13 +81,24 @@ def test_account_forms_answer_429_with_retry_after(client, settings, name, data,
     assert client.get(url).status_code == 200  # reading the form is never limited
 
 
-def test_logins_to_one_account_are_limited_from_any_address(client, settings):
+def test_guesses_at_one_account_from_other_addresses_never_lock_its_owner_out(client, settings):
+    # Each guessing address is refused; the owner, from theirs, is not.
     settings.LOGINS_PER_15_MINUTES = 2
+    UserFactory(username="victim")
     url = reverse("login")
-    for n in range(2):
-        client.post(url, {"username": "victim", "password": "x"}, REMOTE_ADDR=f"10.0.0.{n}")
-    response = client.post(url, {"username": "Victim", "password": "x"}, REMOTE_ADDR="10.0.0.9")
-    assert response.status_code == 429
+    for n in range(3):
+        for _ in range(3):
+            client.post(url, {"username": "victim", "password": "x"}, REMOTE_ADDR=f"10.0.0.{n}")
+        assert (
+            client.post(
+                url, {"username": "victim", "password": "x"}, REMOTE_ADDR=f"10.0.0.{n}"
+            ).status_code
+            == 429
+        )
+    response = client.post(
+        url, {"username": "victim", "password": "a-long-test-password"}, REMOTE_ADDR="10.0.0.9"
+    )
+    assert response.status_code == 302
 
 
 def test_token_creation_answers_429_with_retry_after(client, settings):
