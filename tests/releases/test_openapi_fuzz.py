@@ -6,6 +6,11 @@ test's transaction. The examples are bounded (25 per operation, derandomised)
 so the whole run stays well under a minute. Multipart bodies are generated
 from the routes' described fields; the files in them are arbitrary bytes, so
 those routes mostly answer 400 — which the description declares.
+
+Each operation runs its own Hypothesis test over `operation.as_strategy()`
+rather than through schemathesis' pytest plugin (`schema.parametrize()`),
+which does not run under pytest 9 (`'Function' object has no attribute
+'_nodeid'`).
 """
 
 import pytest
