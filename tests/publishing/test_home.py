@@ -1,7 +1,7 @@
 """The front page leads the public to each project's download page, with its
 current release said in words."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -18,14 +18,14 @@ def test_each_project_with_its_current_release_and_its_download_page(client):
         project=project,
         version="1.9",
         state=Release.State.RELEASED,
-        published_at=datetime(2026, 6, 1, tzinfo=timezone.utc),
-        submission_deadline=datetime(2026, 5, 1, tzinfo=timezone.utc),
+        published_at=datetime(2026, 6, 1, tzinfo=UTC),
+        submission_deadline=datetime(2026, 5, 1, tzinfo=UTC),
     )
     ReleaseFactory(
         project=project,
         version="2.0",
         state=Release.State.PRERELEASE,
-        submission_deadline=datetime(2026, 12, 15, 12, 0, tzinfo=timezone.utc),
+        submission_deadline=datetime(2026, 12, 15, 12, 0, tzinfo=UTC),
     )
     ReleaseFactory(project=project, version="2.1-draft", state=Release.State.DRAFT)
     page = client.get(reverse("home")).content.decode()
