@@ -288,6 +288,18 @@ SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
 PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
 TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)
 
+# --- Release signing (publishing/openpgp.py) ----------------------------------
+# The armored secret key that signs published tarballs. Without one the portal
+# publishes unsigned; `seed_demo` leaves a throwaway demo key that development
+# uses when it is there.
+_DEMO_RELEASE_KEY = DATA_DIR / "demo-release-key.asc"
+RELEASE_KEY_FILE = env(
+    "RELEASE_KEY_FILE",
+    str(_DEMO_RELEASE_KEY) if not PRODUCTION and _DEMO_RELEASE_KEY.exists() else "",
+)
+RELEASE_KEY_PASSPHRASE = env("RELEASE_KEY_PASSPHRASE")
+RELEASE_KEYS_EXTRA = env("RELEASE_KEYS_EXTRA")
+
 # --- Cache (rate limits) ------------------------------------------------------
 CACHE_URL = env("CACHE_URL", "locmem://")
 if CACHE_URL.startswith("redis"):

@@ -24,6 +24,34 @@ def tarball_key(release: Release) -> str:
     return f"{slug}/{release.version}/{slug}-{release.version}.tar.gz"
 
 
+# The in-toto predicate the portal writes beside each tarball (services.py).
+PROVENANCE_PREDICATE_TYPE = "https://convirt.org/portal/provenance/assembly/v1"
+PROVENANCE_SUFFIX = ".intoto.json"
+
+
+def keys_key(project: Project) -> str:
+    return f"{project.slug}/KEYS"
+
+
+SUMS_NAMES = ("SHA256SUMS", "SHA256SUMS.asc")
+TARBALL_COMPANIONS = (".sha256", ".sha512", ".asc", PROVENANCE_SUFFIX)
+
+
+def tarball_key_of(key: str) -> str | None:
+    """The tarball a public file belongs to (`<project>/<version>/...`), or None
+    for the project's KEYS file, which belongs to every published release."""
+    parts = key.split("/")
+    if len(parts) == 2 and parts[1] == "KEYS":
+        return None
+    if len(parts) == 3 and parts[2] in SUMS_NAMES:
+        slug, version = parts[0], parts[1]
+        return f"{slug}/{version}/{slug}-{version}.tar.gz"
+    for suffix in TARBALL_COMPANIONS:
+        if key.endswith(suffix):
+            return key.removesuffix(suffix)
+    return key
+
+
 def page_key(project: Project) -> str:
     return f"{project.slug}/index.html"
 
@@ -86,6 +114,8 @@ def _source_data(release: dict, public) -> dict | None:
     key = release["source_tarball__key"]
     if not key:
         return None
+    folder = key.rsplit("/", 1)[0]
+    signed_by = release["source_tarball__signed_by"]
     return {
         "name": key.rsplit("/", 1)[-1],
         "url": public.url(key),
@@ -94,6 +124,12 @@ def _source_data(release: dict, public) -> dict | None:
         "sha512": release["source_tarball__sha512"] or None,
         "sha256_url": public.url(f"{key}.sha256"),
         "sha512_url": public.url(f"{key}.sha512"),
+        "provenance_url": public.url(f"{key}{PROVENANCE_SUFFIX}"),
+        "sums_url": public.url(f"{folder}/SHA256SUMS"),
+        # Signed: the key's fingerprint and the signatures; unsigned: None.
+        "signed_by": signed_by or None,
+        "signature_url": public.url(f"{key}.asc") if signed_by else None,
+        "sums_signature_url": public.url(f"{folder}/SHA256SUMS.asc") if signed_by else None,
     }
 
 
@@ -159,7 +195,18 @@ def page_data(*, project: Project) -> dict:
                 "distros": _distro_rows(release, rows, project.slug),
             }
         )
+    signed = next(
+        (i["source"]["signed_by"] for i in items if i["source"] and i["source"]["signed_by"]), None
+    )
     return {
+        "signing": {
+            # The key of the newest signed release; KEYS lists it and older ones.
+            "fingerprint": signed,
+            "keys_url": public.url(keys_key(project)) if signed else None,
+            "example": _verify_example(items[0]["source"])
+            if signed and items[0]["source"]
+            else None,
+        },
         "project": {
             "slug": project.slug,
             "name": project.name,
@@ -175,6 +222,11 @@ def page_data(*, project: Project) -> dict:
     }
 
 
+def _verify_example(source: dict) -> dict:
+    name = source["name"]
+    return {"name": name, "asc": f"{name}.asc"}
+
+
 def absolute(url: str | None) -> str | None:
     if not url:
         return url
@@ -188,13 +240,23 @@ def json_data(data: dict) -> dict:
         "generated_at": data["generated_at"],
         "page_url": absolute(data["page_url"]),
         "feed_url": absolute(data["feed_url"]),
+        "keys_url": absolute(data["signing"]["keys_url"]),
+        "signing_fingerprint": data["signing"]["fingerprint"],
         "releases": [],
     }
     for release in ([data["current"]] if data["current"] else []) + data["older"]:
         release = dict(release)
         if release["source"]:
             source = dict(release["source"])
-            for field in ("url", "sha256_url", "sha512_url"):
+            for field in (
+                "url",
+                "sha256_url",
+                "sha512_url",
+                "provenance_url",
+                "sums_url",
+                "signature_url",
+                "sums_signature_url",
+            ):
                 source[field] = absolute(source[field])
             release["source"] = source
         release["distros"] = [

@@ -96,6 +96,7 @@ def public_page_rows(*, project: Project) -> PageRows:
             "source_tarball__size",
             "source_tarball__sha256",
             "source_tarball__sha512",
+            "source_tarball__signed_by",
         )
     )
     release_ids = [r["id"] for r in releases]

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import logging
+import os
+import subprocess
+import sys
 import tempfile
+from importlib import resources
+from pathlib import Path
 
 import bundlecheck
 from django.core.files.storage import storages
@@ -20,9 +26,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from releases.coordination import lifecycle
-from releases.models import Artifact, Project, Release, Submission
+from releases.models import Artifact, Maintainership, Project, Release, Submission
 
-from . import page
+from . import openpgp, page
 from .storage import CHUNK, atomic_write
 
 log = logging.getLogger(__name__)
@@ -85,19 +91,28 @@ def assembly_mtime(release: Release) -> int:
     return int(release.created_at.timestamp())
 
 
+def _accepted(release: Release):
+    return list(
+        Submission.objects.filter(release=release, state=Submission.State.ACCEPTED)
+        .select_related("distro", "artifact", "submitter__profile", "decided_by__profile")
+        .order_by("distro__slug")
+    )
+
+
+def _fetch(storage, key: str, path: Path) -> None:
+    with storage.open(key, "rb") as source, open(path, "wb") as out:
+        while chunk := source.read(CHUNK):
+            out.write(chunk)
+
+
 def source_tarball_build(*, release: Release, out) -> dict:
     """Stream the pre-release plus every accepted distro's contribution into `out`."""
     uploads = storages["uploads"]
-    accepted = (
-        Submission.objects.filter(release=release, state=Submission.State.ACCEPTED)
-        .select_related("distro", "artifact")
-        .order_by("distro__slug")
-    )
     with contextlib.ExitStack() as stack:
         prerelease = stack.enter_context(uploads.open(release.prerelease.key, "rb"))
         contributions = [
             (submission.distro.slug, stack.enter_context(uploads.open(submission.artifact.key)))
-            for submission in accepted
+            for submission in _accepted(release)
         ]
         return bundlecheck.assemble(
             prerelease,
@@ -108,8 +123,135 @@ def source_tarball_build(*, release: Release, out) -> dict:
         )
 
 
+class NotReproducible(RuntimeError):
+    """Two builds of one release from the same inputs gave different bytes."""
+
+
+def _rebuild_elsewhere(
+    *, release: Release, prerelease: Path, contributions: list[tuple[str, Path]], out: Path
+) -> None:
+    """The second build: `bundlecheck assemble` in its own process, with another
+    time zone, another umask and the contributions in the opposite order."""
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from bundlecheck.cli import main; sys.exit(main(sys.argv[1:]))",
+        "assemble",
+        str(prerelease),
+    ]
+    for slug, path in reversed(contributions):
+        command += ["--contribution", f"{slug}={path}"]
+    command += [
+        "--mtime",
+        str(assembly_mtime(release)),
+        "-o",
+        str(out),
+        "--policy",
+        release.project.policy,
+    ]
+    env = {**os.environ, "TZ": "Pacific/Kiritimati", "LC_ALL": "C.UTF-8"}
+    done = subprocess.run(  # noqa: S603 - our own interpreter, arguments we made
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        preexec_fn=lambda: os.umask(0o077),  # noqa: PLW1509 - umask only, no threads touched
+    )
+    if done.returncode != 0:
+        raise NotReproducible(f"the second build failed: {done.stderr.strip()[-500:]}")
+
+
+def _policy_sha256(policy: str) -> str:
+    shipped = resources.files("bundlecheck") / "policies" / f"{policy}.toml"
+    data = shipped.read_bytes() if shipped.is_file() else Path(policy).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def provenance_statement(*, release: Release, name: str, sha256: str, accepted) -> dict:
+    """An in-toto Statement v1 saying what the public tarball was made of."""
+    try:
+        version = importlib.metadata.version("bundlecheck")
+    except importlib.metadata.PackageNotFoundError:
+        version = bundlecheck.__version__
+    policy = release.project.policy
+    return {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": name, "digest": {"sha256": sha256}}],
+        "predicateType": page.PROVENANCE_PREDICATE_TYPE,
+        "predicate": {
+            "project": release.project.slug,
+            "version": release.version,
+            "prerelease": {
+                "name": release.prerelease.original_name
+                or release.prerelease.key.rsplit("/", 1)[-1],
+                "digest": {"sha256": release.prerelease.sha256},
+            },
+            "assembly": {
+                "tool": {"name": "bundlecheck", "version": version},
+                "policy": {"name": policy, "digest": {"sha256": _policy_sha256(policy)}},
+                "mtime": assembly_mtime(release),
+                "reproduced": True,
+            },
+            "contributions": [
+                {
+                    "distro": submission.distro.slug,
+                    "name": submission.artifact.original_name,
+                    "digest": {"sha256": submission.artifact.sha256},
+                    # Only a submission that passed verification can be accepted.
+                    "verdict": "passed",
+                    "verifiedAt": _iso(submission.verified_at),
+                    "maintainers": credited,
+                    "acceptedBy": _person(submission.decided_by),
+                    "acceptedAt": _iso(submission.decided_at),
+                }
+                for submission, credited in accepted
+            ],
+        },
+    }
+
+
+def _person(user) -> str | None:
+    """The name the public page would credit (never an address)."""
+    if user is None:
+        return None
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "display_name", "") or user.get_full_name() or user.get_username()
+
+
+def _credited(release: Release, submissions) -> list[tuple[Submission, list[str]]]:
+    """Each accepted submission with whom the public page credits for it: the
+    submitter, then the distro's approved maintainers."""
+    approved = (
+        Maintainership.objects.filter(project=release.project, state=Maintainership.State.APPROVED)
+        .select_related("user__profile")
+        .order_by("requested_at", "pk")
+    )
+    by_distro: dict[int, list] = {}
+    for maintainership in approved:
+        by_distro.setdefault(maintainership.distro_id, []).append(maintainership.user)
+    out = []
+    for submission in submissions:
+        names: list[str] = []
+        for user in [submission.submitter, *by_distro.get(submission.distro_id, [])]:
+            name = _person(user)
+            if name not in names:
+                names.append(name)
+        out.append((submission, names))
+    return out
+
+
 def release_assemble(*, release_id: int) -> str:
     """Build and publish the source tarball of a publishing release; idempotent.
+
+    The tarball is built twice, the second time in another process with
+    another time zone, umask and order of contributions; different bytes
+    refuse the publish. Then the tarball, its checksums, its provenance
+    (in-toto) and, with a release key, their signatures are written.
 
     Returns what happened, in words. Storage errors propagate, after the claim
     is given back, so that the task retries.
@@ -121,15 +263,71 @@ def release_assemble(*, release_id: int) -> str:
         release = Release.objects.select_related("project", "prerelease").get(pk=release_id)
         public = storages["public"]
         key = page.tarball_key(release)
-        with tempfile.TemporaryFile() as spool:
-            result = source_tarball_build(release=release, out=spool)
-            spool.flush()
-            sha256, sha512, size = _hash_file(spool)
+        name = key.rsplit("/", 1)[-1]
+        folder = key.rsplit("/", 1)[0]
+        signing_key = openpgp.release_key()
+        uploads = storages["uploads"]
+        submissions = _accepted(release)
+        with tempfile.TemporaryDirectory(prefix="portal-assemble-") as work:
+            work = Path(work)
+            prerelease = work / "prerelease.tar.gz"
+            _fetch(uploads, release.prerelease.key, prerelease)
+            contributions = []
+            for submission in submissions:
+                path = work / f"contribution-{submission.distro.slug}"
+                _fetch(uploads, submission.artifact.key, path)
+                contributions.append((submission.distro.slug, path))
+            built = work / name
+            with contextlib.ExitStack() as stack, open(built, "w+b") as out:
+                result = bundlecheck.assemble(
+                    stack.enter_context(open(prerelease, "rb")),
+                    [(slug, stack.enter_context(open(p, "rb"))) for slug, p in contributions],
+                    out,
+                    policy=release.project.policy,
+                    mtime=assembly_mtime(release),
+                )
+                out.flush()
+                sha256, sha512, size = _hash_file(out)
             if result.get("sha256", sha256) != sha256:
                 raise RuntimeError("assembled tarball changed while being spooled")
-            atomic_write(public, key, spool)
+            again = work / "rebuilt.tar.gz"
+            _rebuild_elsewhere(
+                release=release, prerelease=prerelease, contributions=contributions, out=again
+            )
+            with open(again, "rb") as rebuilt:
+                sha256_again = _hash_file(rebuilt)[0]
+            if sha256_again != sha256:
+                raise NotReproducible(
+                    f"the source tarball is not reproducible: two builds from the same inputs "
+                    f"gave sha256 {sha256} and {sha256_again}; nothing was published"
+                )
+            statement = provenance_statement(
+                release=release,
+                name=name,
+                sha256=sha256,
+                accepted=_credited(release, submissions),
+            )
+            provenance = (json.dumps(statement, indent=2, sort_keys=True) + "\n").encode()
+            provenance_name = f"{name}{page.PROVENANCE_SUFFIX}"
+            sums = (
+                f"{sha256}  {name}\n{hashlib.sha256(provenance).hexdigest()}  {provenance_name}\n"
+            ).encode("ascii")
+            (work / "SHA256SUMS").write_bytes(sums)
+            signature = sums_signature = None
+            if signing_key is not None:
+                signature = openpgp.sign_detached(signing_key, built)
+                sums_signature = openpgp.sign_detached(signing_key, work / "SHA256SUMS")
+            with open(built, "rb") as spool:
+                atomic_write(public, key, spool)
         _write_checksum(public, key, "sha256", sha256)
         _write_checksum(public, key, "sha512", sha512)
+        atomic_write(public, f"{key}{page.PROVENANCE_SUFFIX}", provenance)
+        atomic_write(public, f"{folder}/SHA256SUMS", sums)
+        if signing_key is not None:
+            atomic_write(public, f"{key}.asc", signature)
+            atomic_write(public, f"{folder}/SHA256SUMS.asc", sums_signature)
+        atomic_write(public, page.keys_key(release.project), openpgp.keys_file(signing_key))
+        signed_by = signing_key.fingerprint if signing_key else ""
         with transaction.atomic():
             artifact, _ = Artifact.objects.update_or_create(
                 storage=Artifact.Storage.PUBLIC,
@@ -139,7 +337,8 @@ def release_assemble(*, release_id: int) -> str:
                     "size": size,
                     "sha256": sha256,
                     "sha512": sha512,
-                    "original_name": key.rsplit("/", 1)[-1],
+                    "original_name": name,
+                    "signed_by": signed_by,
                 },
             )
             release = lifecycle.release_assembly_done(
@@ -149,8 +348,10 @@ def release_assemble(*, release_id: int) -> str:
                 sha256=sha256,
                 sha512=sha512,
                 size=size,
+                signed_by=signed_by or None,
             )
-        return f"released {release} ({size} bytes, sha256 {sha256})"
+        signed = f"signed by {signed_by}" if signed_by else "unsigned: no release key"
+        return f"released {release} ({size} bytes, sha256 {sha256}, reproduced, {signed})"
     except BaseException:
         lifecycle.assembly_claim_release(release_id=release_id, token=token)
         raise
@@ -163,6 +364,16 @@ def release_assemble_give_up(*, release_id: int, error: str) -> None:
     if release is None:
         return
     public, key = storages["public"], page.tarball_key(release)
-    for name in (key, f"{key}.sha256", f"{key}.sha512"):
+    folder = key.rsplit("/", 1)[0]
+    written = (
+        key,
+        f"{key}.sha256",
+        f"{key}.sha512",
+        f"{key}.asc",
+        f"{key}{page.PROVENANCE_SUFFIX}",
+        f"{folder}/SHA256SUMS",
+        f"{folder}/SHA256SUMS.asc",
+    )
+    for name in written:
         with contextlib.suppress(OSError):
             public.delete(name)

@@ -31,6 +31,7 @@ CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".sha256": "text/plain; charset=utf-8",
     ".sha512": "text/plain; charset=utf-8",
+    ".asc": "application/pgp-signature",
     # A .tar.gz is a gzip file to download as is, never a tar with a
     # Content-Encoding a browser would silently undo.
     ".gz": "application/gzip",
@@ -41,7 +42,13 @@ CONTENT_TYPES = {
 }
 
 
+# Files named without an extension, read by people and tools alike.
+PLAIN_NAMES = {"KEYS", "SHA256SUMS"}
+
+
 def content_type_for(name: str) -> str:
+    if name.rsplit("/", 1)[-1] in PLAIN_NAMES:
+        return "text/plain; charset=utf-8"
     _, ext = os.path.splitext(name)
     if ext.lower() in CONTENT_TYPES:
         return CONTENT_TYPES[ext.lower()]
@@ -52,7 +59,9 @@ def content_type_for(name: str) -> str:
 
 
 def cache_control_for(name: str) -> str:
-    return PAGE_CACHE_CONTROL if name.endswith((".html", ".json")) else FILE_CACHE_CONTROL
+    # KEYS changes when a key is rotated in; a version's files never change.
+    changes = name.endswith((".html", ".json", "/KEYS")) and not name.endswith(".intoto.json")
+    return PAGE_CACHE_CONTROL if changes else FILE_CACHE_CONTROL
 
 
 def is_local(storage: Storage) -> bool:

@@ -71,15 +71,18 @@ def public_file(request, project: str, name: str):
     if _bad_name(name):
         raise Http404("No such file.")
     key = f"{project}/{name}"
-    tarball_key = key.removesuffix(".sha256").removesuffix(".sha512")
+    tarball_key = page.tarball_key_of(key)
     # Only what a published release points at: a tarball still being
-    # assembled, or left by a failed assembly, is nobody's to fetch.
-    if not Release.objects.filter(
+    # assembled, or left by a failed assembly, is nobody's to fetch. The
+    # project's KEYS file is there once any release is.
+    published = Release.objects.filter(
         project__slug=project,
         state__in=[Release.State.RELEASED, Release.State.WITHDRAWN],
         source_tarball__storage="public",
-        source_tarball__key=tarball_key,
-    ).exists():
+    )
+    if tarball_key is not None:
+        published = published.filter(source_tarball__key=tarball_key)
+    if not published.exists():
         raise Http404("No such file.")
     return _serve(storages["public"], key)
 

@@ -137,6 +137,9 @@ class Artifact(models.Model):
     # Kept for public downloads, whose page lists both digests.
     sha512 = models.CharField(max_length=128, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
+    # A public source tarball: the fingerprint of the OpenPGP key that signed
+    # it (its `.asc` and SHA256SUMS.asc); empty when it was published unsigned.
+    signed_by = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When its bytes were deleted (the retention of failed and replaced
     # uploads); the row, its sha256 and its size stay on record.

@@ -331,3 +331,23 @@ def audit_page(events_page) -> list[dict]:
 
 def audit_verbs() -> list[str]:
     return list(AuditEvent.objects.order_by("verb").values_list("verb", flat=True).distinct())
+
+
+def publish_failure(release: Release) -> str | None:
+    """Why the last publish of a frozen release failed, if it did: the error of
+    its newest publish_failed event, unless a publish started since."""
+    if release.state != Release.State.FROZEN:
+        return None
+    last = (
+        AuditEvent.objects.filter(
+            object_type=release._meta.label_lower,
+            object_id=str(release.pk),
+            verb__in=["release.publish", "release.publish_failed"],
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("verb", "detail")
+        .first()
+    )
+    if last is None or last[0] != "release.publish_failed":
+        return None
+    return (last[1] or {}).get("error") or "The assembly failed."

@@ -3,6 +3,7 @@ readiness matrix, and one view per action a release manager can take."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
@@ -66,7 +67,13 @@ def _staff_release(release_id: int) -> Release:
 def staff_release(request, release_id: int):
     release = _staff_release(release_id)
     context = selectors.readiness(release)
-    context.update(comment_form=CommentForm(), respin_form=RespinForm())
+    context.update(
+        comment_form=CommentForm(),
+        respin_form=RespinForm(),
+        publish_failure=selectors.publish_failure(release),
+        # Read from the settings only: the page never runs gpg.
+        unsigned=not settings.RELEASE_KEY_FILE,
+    )
     return render(request, "releases/staff_release.html", context)
 
 

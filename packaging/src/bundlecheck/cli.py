@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("file")
     manifest.add_argument("--policy", default=None, help="policy whose [limits] apply")
     sub.add_parser("checks", help="list the check ids")
+    build = sub.add_parser("assemble", help="merge a pre-release and distro contributions "
+                           "into the reproducible source tarball")
+    build.add_argument("prerelease", help="the pre-release tarball")
+    build.add_argument("--contribution", action="append", default=[], metavar="DISTRO=FILE",
+                       help="an accepted distro's bundle (repeatable; order does not matter)")
+    build.add_argument("--mtime", type=int, default=None, help="the one mtime of every member")
+    build.add_argument("-o", "--output", required=True, help="the .tar.gz to write")
+    build.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
     return p
 
 
@@ -114,9 +122,36 @@ def _cmd_checks(_args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _cmd_assemble(args: argparse.Namespace) -> int:
+    from .assemble import DEFAULT_MTIME, assemble
+
+    policy = _load_policy(args.policy)
+    pairs = []
+    for item in args.contribution:
+        distro, sep, path = item.partition("=")
+        if not sep or not distro or not path:
+            raise UsageError(f"--contribution wants DISTRO=FILE, not {item!r}")
+        pairs.append((distro, path))
+    with ExitStack() as stack:
+        prerelease = _open(stack, args.prerelease)
+        contributions = [(distro, _open(stack, path)) for distro, path in pairs]
+        try:
+            out = stack.enter_context(open(args.output, "wb"))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+        try:
+            result = assemble(prerelease, contributions, out, policy=policy,
+                              mtime=DEFAULT_MTIME if args.mtime is None else args.mtime)
+        except (ArchiveError, PolicyError) as exc:
+            raise UsageError(str(exc)) from None
+    print(json.dumps(result, sort_keys=True))
+    return EXIT_PASS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"check": _cmd_check, "manifest": _cmd_manifest, "checks": _cmd_checks}
+    command = {"check": _cmd_check, "manifest": _cmd_manifest, "checks": _cmd_checks,
+               "assemble": _cmd_assemble}
     try:
         return command[args.command](args)
     except UsageError as exc:

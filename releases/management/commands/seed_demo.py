@@ -1,4 +1,10 @@
-"""Demo data: ConVirt, three distros, a staff user, one maintainer each, an open release."""
+"""Demo data: ConVirt, three distros, a staff user, one maintainer each, an open release.
+
+It also leaves a throwaway OpenPGP demo key under PORTAL_DATA_DIR, which the
+default settings sign with when no RELEASE_KEY_FILE is given. With
+``--published`` an earlier release (1.9) is published and signed too, so the
+public page is complete from the first start.
+"""
 
 import io
 from datetime import timedelta
@@ -9,14 +15,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from publishing import openpgp
+from publishing.services import public_page_regenerate, release_assemble
 from releases import demo
 from releases.artifacts import artifact_create
-from releases.coordination.lifecycle import release_open
-from releases.models import Artifact, Distro, Maintainership, Project, Release
+from releases.coordination.lifecycle import release_open, release_publish
+from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")
 VERSION = "2.0"
+PUBLISHED_VERSION = "1.9"
+DEMO_KEY_FILE = "demo-release-key.asc"
 
 
 class Command(BaseCommand):
@@ -26,16 +36,87 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="run even with PORTAL_ENV=production"
         )
+        parser.add_argument(
+            "--published",
+            action="store_true",
+            help=f"also publish an earlier release ({PUBLISHED_VERSION}), signed with the demo key",
+        )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, published=False, **options):
         if settings.PRODUCTION and not force:
             raise CommandError(
                 "seed_demo creates demo logins; it will not run in production without --force."
             )
+        self._demo_key()
         logins = self._seed()
+        if published:
+            self._publish_earlier()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (user / password):"))
         for username, password, role in logins:
             self.stdout.write(f"  {username:<20} {password:<24} {role}")
+
+    def _demo_key(self):
+        """The throwaway demo release key; never the key of anything real."""
+        path = settings.DATA_DIR / DEMO_KEY_FILE
+        if not path.exists():
+            fingerprint = openpgp.demo_key_create(path)
+            self.stdout.write(f"Demo release key {fingerprint} ({openpgp.DEMO_KEY_NAME}): {path}")
+        if not settings.RELEASE_KEY_FILE:
+            # The settings looked for it before it existed: this run signs with it too.
+            settings.RELEASE_KEY_FILE = str(path)
+
+    def _publish_earlier(self):
+        """Release 1.9 with Ubuntu's accepted packaging, published and signed now."""
+        project = Project.objects.get(slug="convirt")
+        release = Release.objects.filter(project=project, version=PUBLISHED_VERSION).first()
+        if release is None:
+            with transaction.atomic():
+                release = self._earlier_release(project)
+        if release.state in (Release.State.FROZEN, Release.State.PRERELEASE):
+            staff = get_user_model().objects.get(username=STAFF[0])
+            release = release_publish(release=release, actor=staff)
+        if release.state == Release.State.PUBLISHING:
+            # Here and now, not on a worker: the page is complete when this returns.
+            self.stdout.write(release_assemble(release_id=release.pk))
+            public_page_regenerate(project=project)
+
+    def _earlier_release(self, project):
+        User = get_user_model()
+        staff = User.objects.get(username=STAFF[0])
+        packager = User.objects.get(username="ubuntu-packager")
+        created = timezone.now() - timedelta(days=60)
+        prerelease = artifact_create(
+            kind=Artifact.Kind.PRERELEASE,
+            content=io.BytesIO(demo.prerelease_bytes(PUBLISHED_VERSION)),
+            original_name=f"convirt-{PUBLISHED_VERSION}.tar.gz",
+        )
+        release = Release.objects.create(
+            project=project,
+            version=PUBLISHED_VERSION,
+            prerelease=prerelease,
+            state=Release.State.FROZEN,
+            submission_deadline=created + timedelta(days=14),
+            release_date=created + timedelta(days=21),
+        )
+        bundle = io.BytesIO()
+        demo.build_distro_bundle(bundle, demo.ubuntu_bundle_members())
+        bundle.seek(0)
+        artifact = artifact_create(
+            kind=Artifact.Kind.SUBMISSION, content=bundle, original_name="ubuntu-bundle.tar.gz"
+        )
+        Submission.objects.create(
+            release=release,
+            distro=Distro.objects.get(slug="ubuntu"),
+            submitter=packager,
+            artifact=artifact,
+            state=Submission.State.ACCEPTED,
+            progress=100,
+            verified_at=created + timedelta(days=3),
+            decided_by=staff,
+            decided_at=created + timedelta(days=4),
+            decision_comment="Demo: accepted.",
+        )
+        return release
 
     @transaction.atomic
     def _seed(self):
