@@ -326,7 +326,9 @@ def release_assemble(*, release_id: int) -> str:
         if signing_key is not None:
             atomic_write(public, f"{key}.asc", signature)
             atomic_write(public, f"{folder}/SHA256SUMS.asc", sums_signature)
-        atomic_write(public, page.keys_key(release.project), openpgp.keys_file(signing_key))
+        keys = openpgp.keys_file(signing_key)
+        if keys:
+            atomic_write(public, page.keys_key(release.project), keys)
         signed_by = signing_key.fingerprint if signing_key else ""
         with transaction.atomic():
             artifact, _ = Artifact.objects.update_or_create(

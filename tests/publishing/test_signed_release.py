@@ -289,3 +289,46 @@ def test_seed_demo_published_signs_with_the_demo_key(settings, tmp_path):
         folder / "1.9" / "SHA256SUMS",
     )
     assert fingerprint in (folder / "index.html").read_text()
+
+
+def test_keys_lists_the_current_key_first_then_the_older_ones(settings, tmp_path):
+    old_key, new_key = tmp_path / "old.asc", tmp_path / "new.asc"
+    old_fpr, new_fpr = openpgp.demo_key_create(old_key), openpgp.demo_key_create(new_key)
+    older = tmp_path / "older-public-keys.asc"
+    older.write_text(openpgp.public_keys(openpgp._load(old_key.read_text(), None)))
+    settings.RELEASE_KEY_FILE, settings.RELEASE_KEYS_EXTRA = str(new_key), str(older)
+
+    current = openpgp.release_key()
+    assert current.fingerprint == new_fpr
+    keys = tmp_path / "KEYS"
+    keys.write_bytes(openpgp.keys_file(current))
+    text = keys.read_text()
+    assert text.index(new_fpr) < text.index(old_fpr)
+
+    # A release the old key signed still verifies against the rotated KEYS.
+    data = tmp_path / "old-release.tar.gz"
+    data.write_bytes(b"an older release")
+    signature = tmp_path / "old-release.tar.gz.asc"
+    signature.write_bytes(openpgp.sign_detached(openpgp._load(old_key.read_text(), None), data))
+    assert sqv(keys, signature, data) == old_fpr
+    gpgv(tmp_path, keys.read_bytes(), signature, data)
+
+
+def test_without_a_key_nothing_is_listed(settings):
+    settings.RELEASE_KEY_FILE, settings.RELEASE_KEYS_EXTRA = "", ""
+    assert openpgp.release_key() is None
+    assert openpgp.keys_file(None) == b""
+
+
+@pytest.mark.django_db
+def test_the_page_says_when_a_release_went_out_unsigned(project):
+    from publishing.services import public_page_render
+    from tests.factories import released
+
+    released(project, "1.0")
+    html, payload = public_page_render(project=project)
+    assert b"Published unsigned" in html
+    assert b"Verifying a download" not in html
+    source = json.loads(payload)["releases"][0]["source"]
+    assert source["signed_by"] is None and source["signature_url"] is None
+    assert source["provenance_url"].endswith("/convirt-1.0.tar.gz.intoto.json")
