@@ -191,6 +191,17 @@ elif STORAGE_BACKEND == "s3":
     }
     from botocore.config import Config
 
+    def _public_domain(value: str) -> dict:
+        """S3_PUBLIC_DOMAIN: `cdn.example.org` (https), or a whole address
+        `http://localhost:8000/downloads` (the front server proxying the bucket)."""
+        if "://" not in value:
+            return {"custom_domain": value or None}
+        parts = urlparse(value)
+        return {
+            "custom_domain": parts.netloc + parts.path.rstrip("/"),
+            "url_protocol": f"{parts.scheme}:",
+        }
+
     # Given whole, the client config replaces django-storages' own: it repeats
     # the addressing style and signature, and adds retries with backoff.
     _s3_common["client_config"] = Config(
@@ -216,7 +227,7 @@ elif STORAGE_BACKEND == "s3":
             **_s3_common,
             "bucket_name": env("S3_PUBLIC_BUCKET", "portal-public"),
             "querystring_auth": False,
-            "custom_domain": env("S3_PUBLIC_DOMAIN") or None,
+            **_public_domain(env("S3_PUBLIC_DOMAIN")),
         },
     }
 else:
@@ -239,6 +250,11 @@ STORAGES = {
 
 # Largest upload accepted, in bytes (default 2 GB).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
+# `nginx`: a front server (deploy/nginx/) sends the files the portal has
+# authorised (X-Accel-Redirect, portal/sendfile.py); empty: views stream them.
+FRONT_SERVER = env("FRONT_SERVER")
+if FRONT_SERVER not in {"", "nginx"}:
+    raise ImproperlyConfigured(f"FRONT_SERVER must be empty or nginx, not {FRONT_SERVER!r}")
 # Uploads stream to a temporary file, never to memory past this.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2

@@ -1,7 +1,9 @@
 """Serving what the public reads: the stored page, its JSON, the published files.
 
-Local storage streams the stored file; any other backend (S3, a CDN in
-front of it) gets a redirect to the object's public address.
+Behind the front server (``FRONT_SERVER=nginx``) the view authorises and nginx
+sends the bytes (portal/sendfile.py). Otherwise local storage streams the
+stored file, and any other backend (S3, a CDN in front of it) gets a
+redirect to the object's address.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from portal.sendfile import accel_response
 from releases.models import PackageLink, Release
 
 from . import page, selectors
@@ -33,6 +36,17 @@ def _bad_name(name: str) -> bool:
 
 
 def _serve(storage, name: str, *, download_name: str | None = None):
+    accel = accel_response(
+        storage,
+        name,
+        content_type=content_type_for(download_name or name),
+        filename=download_name,
+        cache_control=cache_control_for(name),
+    )
+    if accel is not None:
+        if not storage.exists(name):
+            raise Http404("No such file.")
+        return accel
     if is_local(storage):
         try:
             stored = storage.open(name, "rb")

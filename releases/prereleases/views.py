@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.errors import PortalError
+from portal.sendfile import accel_response
 from releases.models import Release
 from releases.permissions import is_active_maintainer
 
@@ -28,6 +29,12 @@ def prerelease_download(request, token: str):
     services.prerelease_download_record(release=release, user=request.user)
     storage = storages[artifact.storage]
     name = artifact.original_name or f"{release.project.slug}-{release.version}.tar.gz"
+    accel = accel_response(
+        storage, artifact.key, content_type="application/octet-stream", filename=name
+    )
+    if accel is not None:  # the front server sends the bytes
+        accel["Cache-Control"] = "private, no-store"
+        return accel
     if hasattr(storage, "bucket_name"):  # S3: a short-lived signed URL, never a public one
         return HttpResponseRedirect(
             storage.url(
