@@ -32,6 +32,27 @@ class ProfileForm(forms.ModelForm):
         fields = ("display_name",)
 
 
+class OpenPGPKeyForm(forms.Form):
+    key = forms.CharField(
+        required=False,
+        label="Public key (armored)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The output of gpg --armor --export YOUR-FINGERPRINT. Never the secret key.",
+    )
+    key_file = forms.FileField(required=False, label="…or the key as a file")
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("key_file")
+        if upload is not None:
+            if upload.size > 64 * 1024:
+                raise forms.ValidationError("That file is too large to be a public key.")
+            data["key"] = upload.read().decode("utf-8", "replace")
+        if not (data.get("key") or "").strip():
+            raise forms.ValidationError("Paste your public key, or choose its file.")
+        return data
+
+
 class TokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken

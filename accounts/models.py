@@ -95,3 +95,26 @@ class ApiToken(models.Model):
             return None
         cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return token.user
+
+
+class OpenPGPKey(models.Model):
+    """A public key a maintainer signs uploads with. Only public keys are kept;
+    each was judged when added (not expired, not revoked, not weak, able to sign)."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="openpgp_keys")
+    fingerprint = models.CharField(max_length=64)
+    algorithm = models.CharField(max_length=20)
+    bits = models.PositiveIntegerField(default=0)
+    uid = models.CharField(max_length=300, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    armor = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "fingerprint"], name="one_key_per_fingerprint")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint} ({self.uid or self.algorithm})"

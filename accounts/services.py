@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,12 +12,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.errors import BadInput
+from publishing import openpgp
 from releases.audit import audit_record
 from releases.models import Maintainership
 from releases.notifications import mail_on_commit
 from releases.public import public_changed
 
-from .models import ApiToken, Profile
+from .models import ApiToken, OpenPGPKey, Profile
 
 SIGNUP_SALT = "portal.signup-confirm"
 
@@ -141,3 +143,31 @@ def api_token_revoke(*, token: ApiToken, actor) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(actor=actor, verb="api_token.revoke", target=token)
+
+
+@transaction.atomic
+def openpgp_key_add(*, user, text: str) -> OpenPGPKey:
+    """Judge and keep a maintainer's public key; raises BadInput with the reason."""
+    try:
+        key = openpgp.key_inspect(text)
+    except openpgp.KeyRefused as refused:
+        raise BadInput(str(refused), field="key") from None
+    if OpenPGPKey.objects.filter(user=user, fingerprint=key.fingerprint).exists():
+        raise BadInput(f"Key {key.fingerprint} is on your profile already.", field="key")
+    stored = OpenPGPKey.objects.create(
+        user=user,
+        fingerprint=key.fingerprint,
+        algorithm=key.algorithm,
+        bits=key.bits,
+        uid=key.user_id[:300],
+        expires_at=datetime.fromtimestamp(key.expires, tz=UTC) if key.expires else None,
+        armor=key.armor,
+    )
+    audit_record(actor=user, verb="openpgp_key.add", target=stored, fingerprint=key.fingerprint)
+    return stored
+
+
+@transaction.atomic
+def openpgp_key_remove(*, key: OpenPGPKey, actor) -> None:
+    audit_record(actor=actor, verb="openpgp_key.remove", target=key, fingerprint=key.fingerprint)
+    key.delete()

@@ -11,6 +11,8 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("keys/", views.openpgp_key_add, name="openpgp-key-add"),
+    path("keys/<int:key_id>/remove/", views.openpgp_key_remove, name="openpgp-key-remove"),
     path("password/reset/", views.password_reset, name="password_reset"),
     path(
         "password/reset/sent/",

@@ -11,12 +11,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.errors import RateLimited
+from portal.errors import PortalError, RateLimited
 from portal.ratelimit import rate_limit
 
 from . import services
-from .forms import ProfileForm, SignupForm, TokenForm
-from .models import ApiToken, Profile
+from .forms import OpenPGPKeyForm, ProfileForm, SignupForm, TokenForm
+from .models import ApiToken, OpenPGPKey, Profile
 
 
 def _client_address(request) -> str:
@@ -113,8 +113,35 @@ def profile(request):
             "form": form,
             "token_form": TokenForm(),
             "tokens": ApiToken.objects.filter(user=request.user),
+            "key_form": OpenPGPKeyForm(),
+            "keys": OpenPGPKey.objects.filter(user=request.user),
         },
     )
+
+
+@login_required
+@require_POST
+def openpgp_key_add(request):
+    form = OpenPGPKeyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("profile")
+    try:
+        key = services.openpgp_key_add(user=request.user, text=form.cleaned_data["key"])
+    except PortalError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Key {key.fingerprint} added: sign uploads with it.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def openpgp_key_remove(request, key_id: int):
+    key = get_object_or_404(OpenPGPKey, pk=key_id, user=request.user)
+    services.openpgp_key_remove(key=key, actor=request.user)
+    messages.success(request, f"Key {key.fingerprint} removed.")
+    return redirect("profile")
 
 
 @login_required

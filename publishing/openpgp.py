@@ -146,3 +146,139 @@ def demo_key_create(path: Path) -> str:
     path.write_text(armor, "ascii")
     path.chmod(0o600)
     return created.fingerprint
+
+
+# --- Maintainers' keys and their signatures on uploads ------------------------
+
+MIN_RSA_BITS = 2048
+MAX_KEY_TEXT = 64 * 1024
+MAX_SIGNATURE_BYTES = 64 * 1024
+# gpg's public-key algorithm numbers (RFC 4880 9.1, RFC 9580).
+_ALGORITHMS = {
+    "1": "RSA",
+    "2": "RSA",
+    "3": "RSA",
+    "16": "Elgamal",
+    "17": "DSA",
+    "18": "ECDH",
+    "19": "ECDSA",
+    "22": "EdDSA",
+    "27": "Ed25519",
+    "28": "X25519",
+}
+
+
+class KeyRefused(ValueError):
+    """A key a maintainer offered that the portal will not keep; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    fingerprint: str
+    algorithm: str
+    bits: int
+    expires: int | None  # Unix time
+    user_id: str
+    armor: str
+
+
+def key_inspect(text: str, *, now: float | None = None) -> PublicKey:
+    """Read one armored OpenPGP public key and judge it; raises KeyRefused.
+
+    A secret key is refused before gpg reads it, and never stored.
+    """
+    import time
+
+    now = now or time.time()
+    if len(text) > MAX_KEY_TEXT:
+        raise KeyRefused(f"That is {len(text):,} characters; a public key is far smaller.")
+    if "PRIVATE KEY BLOCK" in text:
+        raise KeyRefused(
+            "That is a secret key: it was not stored. Paste the public key only, from "
+            "`gpg --armor --export YOUR-FINGERPRINT`, and keep the secret one to yourself."
+        )
+    with _gpg() as gpg:
+        imported = gpg.import_keys(text)
+        if gpg.list_keys(secret=True):
+            raise KeyRefused(
+                "That holds a secret key: it was not stored. Paste the public key only."
+            )
+        keys = gpg.list_keys()
+        if not imported.fingerprints or not keys:
+            raise KeyRefused(
+                "That is not an OpenPGP public key. Export yours with "
+                "`gpg --armor --export YOUR-FINGERPRINT` and paste all of it, BEGIN to END."
+            )
+        if len(keys) > 1:
+            raise KeyRefused("Give one key at a time.")
+        key = keys[0]
+        fpr = key["fingerprint"]
+        if key.get("trust") == "r":
+            raise KeyRefused(f"Key {fpr} is revoked.")
+        expires = int(key["expires"]) if key.get("expires") else None
+        if key.get("trust") == "e" or (expires is not None and expires <= now):
+            raise KeyRefused(
+                f"Key {fpr} has expired; extend it (gpg --quick-set-expire) and export it again."
+            )
+        algorithm = _ALGORITHMS.get(str(key.get("algo")), f"algorithm {key.get('algo')}")
+        bits = int(key.get("length") or 0)
+        if algorithm in ("RSA", "DSA", "Elgamal") and bits < MIN_RSA_BITS:
+            raise KeyRefused(
+                f"Key {fpr} is {algorithm} {bits} bits: too weak. Use RSA of at least "
+                f"{MIN_RSA_BITS} bits, or Ed25519."
+            )
+        if not any(cap in key.get("cap", "") for cap in ("s", "S")):
+            raise KeyRefused(f"Key {fpr} cannot sign: it has no signing key or subkey.")
+        return PublicKey(
+            fingerprint=fpr,
+            algorithm=algorithm,
+            bits=bits,
+            expires=expires,
+            user_id=(key["uids"] or [""])[0],
+            armor=gpg.export_keys(fpr, armor=True),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    valid: bool
+    fingerprint: str | None  # the primary key that made a valid signature
+    reason: str
+
+
+def signature_verify(path: str | Path, signature: bytes, armors: list[str]) -> SignatureCheck:
+    """Is `signature` a valid detached signature of the file at `path` by one of these
+    keys? In a fresh GNUPGHOME holding only them."""
+    if len(signature) > MAX_SIGNATURE_BYTES:
+        return SignatureCheck(
+            False,
+            None,
+            f"the signature file is {len(signature):,} bytes; a detached signature is a few hundred",
+        )
+    if not armors:
+        return SignatureCheck(
+            False, None, "you have no OpenPGP key on your profile to check it against"
+        )
+    with _gpg() as gpg, tempfile.NamedTemporaryFile(suffix=".asc") as sig:
+        for armor in armors:
+            gpg.import_keys(armor)
+        sig.write(signature)
+        sig.flush()
+        result = gpg.verify_file(sig.name, str(path))
+        if result.valid:
+            return SignatureCheck(True, result.pubkey_fingerprint or result.fingerprint, "")
+        if result.status == "signature bad":
+            return SignatureCheck(
+                False,
+                None,
+                "it does not match the uploaded file (signed other bytes, or the file changed)",
+            )
+        if result.status == "no public key" or (result.key_id and not result.fingerprint):
+            return SignatureCheck(
+                False,
+                None,
+                f"it was made by key {result.key_id}, which is not one of yours on the portal",
+            )
+        return SignatureCheck(
+            False, None, f"it is not a valid OpenPGP signature ({result.status or 'unreadable'})"
+        )

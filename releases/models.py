@@ -32,6 +32,8 @@ class Project(models.Model):
     homepage = models.URLField(blank=True)
     # Name of the packaging policy the verifier applies (a bundlecheck policy).
     policy = models.CharField(max_length=100, default="convirt")
+    # Every upload must carry a detached OpenPGP signature by its maintainer's key.
+    require_signed_uploads = models.BooleanField(default=False)
     # Set when something the public page shows changed, cleared by the
     # regeneration that caught up with it: the sweeper queues a regeneration
     # that was lost (broker down) for any page stale for too long.
@@ -252,6 +254,8 @@ class Submission(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     note = models.TextField(blank=True)
+    # A detached OpenPGP signature over the bundle, as the maintainer sent it.
+    signature = models.TextField(blank=True)
     # Why verification could not finish (timeout, unreadable storage), if so.
     error = models.TextField(blank=True)
     # Findings the verifier found but did not keep: past the cap per submission,

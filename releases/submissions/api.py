@@ -130,6 +130,7 @@ def submission_create(request, project: str, version: str, distro: str):
         {
             "bundle": files["bundle"],
             **({"package": files["package"]} if "package" in files else {}),
+            **({"signature": files["signature"]} if "signature" in files else {}),
         },
     )
     if not form.is_valid():
@@ -145,6 +146,7 @@ def submission_create(request, project: str, version: str, distro: str):
         submitter=request.user,
         upload=form.cleaned_data["bundle"],
         package=form.cleaned_data["package"],
+        signature=form.cleaned_data["signature"],
         package_links=links,
         note=form.cleaned_data["note"],
         expected_sha256=form.cleaned_data["sha256"],

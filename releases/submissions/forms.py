@@ -65,6 +65,11 @@ class UploadForm(forms.Form):
         label="Binary package for upstream to host (optional)",
         help_text="A .deb or .rpm that the release manager stages on the download page.",
     )
+    signature = forms.FileField(
+        required=False,
+        label="OpenPGP signature of the bundle (optional)",
+        help_text="The .asc from gpg --armor --detach-sign on the file above, by a key on your profile.",
+    )
     package_links = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -96,6 +101,17 @@ class UploadForm(forms.Form):
             if problem:
                 raise forms.ValidationError(problem)
         return package
+
+    def clean_signature(self):
+        signature = self.cleaned_data.get("signature")
+        if not signature:
+            return ""
+        if signature.size > 64 * 1024:
+            raise forms.ValidationError(
+                f"The signature file is {signature.size:,} bytes; a detached signature is a "
+                "few hundred. Send the .asc that gpg --armor --detach-sign writes."
+            )
+        return signature.read().decode("ascii", "replace")
 
     def clean_sha256(self):
         value = self.cleaned_data["sha256"].strip().lower()

@@ -106,6 +106,7 @@ def submission_create(
     package_links=(),
     note: str = "",
     expected_sha256: str = "",
+    signature: str = "",
 ) -> tuple[Submission, bool]:
     """Store an uploaded bundle and record it; verification is queued once it commits.
 
@@ -158,6 +159,7 @@ def submission_create(
             staged=stored[1] if len(stored) > 1 else None,
             package_links=package_links,
             note=note,
+            signature=signature,
         ), True
     except _AlreadyUploaded as duplicate:
         artifact_discard(stored)
@@ -189,7 +191,7 @@ class _AlreadyUploaded(Exception):
 
 @transaction.atomic
 def _submission_record(
-    *, release, distro, submitter, bundle, staged, package_links, note
+    *, release, distro, submitter, bundle, staged, package_links, note, signature=""
 ) -> Submission:
     # Serialises uploads per release, and judges the release as it is now: it
     # may have been frozen while the body streamed in.
@@ -210,6 +212,7 @@ def _submission_record(
         artifact=bundle,
         package=staged,
         note=note,
+        signature=signature,
     )
     _package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
     audit_record(

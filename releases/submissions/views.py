@@ -72,6 +72,7 @@ def _release_distro_upload(request, release, distro):
             submitter=request.user,
             upload=form.cleaned_data["bundle"],
             package=form.cleaned_data["package"],
+            signature=form.cleaned_data["signature"],
             package_links=form.cleaned_data["package_links"],
             note=form.cleaned_data["note"],
             expected_sha256=form.cleaned_data["sha256"],

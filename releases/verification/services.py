@@ -3,6 +3,9 @@ storage through bundlecheck, and saves its findings and verdict, once."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 import time
 
 import bundlecheck
@@ -12,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from publishing import openpgp
 from releases.audit import audit_record
 from releases.models import Artifact, Finding, Submission
 from releases.notifications import mail_on_commit
@@ -91,7 +95,82 @@ def submission_verify(*, submission_id: int) -> Submission | None:
                 ),
             )
         )
+    reports.append((Finding.Subject.BUNDLE, signature_report(submission)))
     return submission_verdict_save(submission_id=submission_id, reports=reports)
+
+
+SIGN_HINT = (
+    "Sign the file you upload with a key on your profile: gpg --armor --detach-sign "
+    "bundle.tar.gz, then send bundle.tar.gz.asc with it."
+)
+
+
+def signature_report(submission) -> bundlecheck.Report:
+    """Who signed the upload, checked in a GNUPGHOME holding only the submitter's keys."""
+    report = bundlecheck.Report()
+    name = submission.artifact.original_name or "the upload"
+    if not submission.signature:
+        if submission.release.project.require_signed_uploads:
+            report.findings.append(
+                bundlecheck.Finding(
+                    "upload-unsigned",
+                    "error",
+                    None,
+                    f"{submission.release.project} takes signed uploads only; {name} came "
+                    "without a signature.",
+                    SIGN_HINT,
+                )
+            )
+        return report
+    keys = list(submission.submitter.openpgp_keys.values_list("armor", flat=True))
+    with _local_copy(submission.artifact) as path:
+        check = openpgp.signature_verify(
+            path, submission.signature.encode("ascii", "replace"), keys
+        )
+    if check.valid:
+        uid = (
+            submission.submitter.openpgp_keys.filter(fingerprint=check.fingerprint)
+            .values_list("uid", flat=True)
+            .first()
+        )
+        report.findings.append(
+            bundlecheck.Finding(
+                "upload-signed",
+                "info",
+                None,
+                f"{name} is signed by {check.fingerprint}"
+                + (f" ({uid})" if uid else f" ({submission.submitter.get_username()})"),
+                "",
+            )
+        )
+    else:
+        report.findings.append(
+            bundlecheck.Finding(
+                "upload-signature-bad",
+                "error",
+                None,
+                f"The signature sent with {name} does not verify: {check.reason}.",
+                SIGN_HINT + " Add the key to your profile first if it is not there.",
+            )
+        )
+    return report
+
+
+@contextlib.contextmanager
+def _local_copy(artifact):
+    """A path to the stored file, copying it from remote storage only when it must."""
+    storage = storages[artifact.storage]
+    try:
+        local = storage.path(artifact.key)
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        yield local
+        return
+    with tempfile.NamedTemporaryFile() as copy, storage.open(artifact.key, "rb") as stored:
+        shutil.copyfileobj(stored, copy, 1024 * 1024)
+        copy.flush()
+        yield copy.name
 
 
 @transaction.atomic
