@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -346,6 +347,29 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "portal")
+# One queue per kind of work, so a burst of uploads never delays the public
+# page or the mail (docs/operations.md): `<default>.verify`, `<default>.pages`
+# (assembly and the page), `<default>.mail`; the rest (sweeper, pings, link
+# checks) stays on the default queue. A worker without -Q consumes them all.
+CELERY_TASK_QUEUES_BY_KIND = {
+    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("verify", "pages", "mail")
+}
+CELERY_TASK_ROUTES = {
+    "releases.verification.tasks.submission_verify_task": {
+        "queue": CELERY_TASK_QUEUES_BY_KIND["verify"]
+    },
+    "publishing.tasks.page_regenerate_task": {"queue": CELERY_TASK_QUEUES_BY_KIND["pages"]},
+    "publishing.tasks.release_assemble_task": {"queue": CELERY_TASK_QUEUES_BY_KIND["pages"]},
+    "releases.prereleases.tasks.release_deliver_prerelease_task": {
+        "queue": CELERY_TASK_QUEUES_BY_KIND["mail"]
+    },
+    "publishing.tasks.package_links_check_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "publishing.tasks.package_link_check_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "releases.recovery.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+}
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *CELERY_TASK_QUEUES_BY_KIND.values())
+]
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged once it has finished, and given back to the queue if
 # its worker process dies, so that work is never lost with a worker.

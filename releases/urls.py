@@ -5,6 +5,7 @@ from django.urls import path
 from .coordination import views as staff
 from .maintainers import views as maintainers
 from .prereleases import views as prereleases
+from .recovery import views as recovery
 from .submissions import views as submissions
 from .verification import views as verification
 
@@ -58,6 +59,8 @@ urlpatterns = [
         prereleases.prerelease_resend,
         name="prerelease-resend",
     ),
+    # Health of this web process (database and storage), for load balancers
+    path("healthz", recovery.healthz, name="healthz"),
     # The release dashboard
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),

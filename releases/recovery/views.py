@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.files.storage import storages
+from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from releases.models import WorkerPing
 
@@ -23,3 +26,26 @@ def status_ping(request):
     ping = services.worker_ping_send()
     messages.info(request, f"Ping {ping.pk} queued; a worker should answer within seconds.")
     return redirect("status")
+
+
+@require_safe
+def healthz(request):
+    """For a load balancer: 200 when this web process reaches its database and
+    both storages, 503 (naming what failed) otherwise. No login, no secrets."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    for alias in ("uploads", "public"):
+        try:
+            storages[alias].exists("healthz")
+            checks[f"storage:{alias}"] = "ok"
+        except Exception as exc:
+            checks[f"storage:{alias}"] = f"unreachable: {type(exc).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    response = JsonResponse({"ok": healthy, **checks}, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response
