@@ -5,6 +5,7 @@ Storage keys are made by the portal, never from an uploaded file name.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import uuid
@@ -141,3 +142,96 @@ def artifact_remove_bytes(artifact: Artifact) -> bool:
     Artifact.objects.filter(pk=artifact.pk).update(removed_at=timezone.now())
     artifact.removed_at = timezone.now()
     return True
+
+
+# Errors of a body being read that another ranged GET mends: a connection cut
+# or reset, a read timeout, a body shorter than announced.
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError
+    from urllib3.exceptions import HTTPError
+
+    return (BotoCoreError, HTTPError, ConnectionError, TimeoutError)
+
+
+class S3ObjectReader(io.RawIOBase):
+    """An S3 object read as it arrives, from one GET's body, as a sequential raw
+    stream; a read that fails resumes with a ranged GET (`Range: bytes=N-`)
+    from the offset reached, pinned to the same object by its ETag.
+
+    django-storages' own file downloads the whole object to a temporary file
+    before the first byte is returned; this starts the scan at once.
+    """
+
+    def __init__(self, client, bucket: str, key: str, *, attempts: int = 5, backoff=0.2):
+        self._client, self._bucket, self._key = client, bucket, key
+        self._attempts, self._backoff = attempts, backoff
+        self._pos, self._etag, self._body = 0, None, None
+        self.resumed = 0  # ranged GETs made after a failed read
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def _open(self) -> None:
+        params = {"Bucket": self._bucket, "Key": self._key}
+        if self._pos:
+            params["Range"] = f"bytes={self._pos}-"
+            if self._etag:
+                params["IfMatch"] = self._etag
+            self.resumed += 1
+        answer = self._client.get_object(**params)
+        self._etag = self._etag or answer.get("ETag")
+        self._body = answer["Body"]
+
+    def _drop(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            with contextlib.suppress(Exception):
+                body.close()
+
+    def readinto(self, buffer) -> int:
+        import random
+        import time
+
+        errors = _stream_errors()
+        for attempt in range(self._attempts):
+            try:
+                if self._body is None:
+                    self._open()
+                data = self._body.read(len(buffer))
+            except errors:
+                self._drop()
+                if attempt + 1 == self._attempts:
+                    raise
+                time.sleep(self._backoff * 2**attempt * (0.5 + random.random()))  # noqa: S311
+                continue
+            n = len(data)
+            buffer[:n] = data
+            self._pos += n
+            return n
+        return 0  # pragma: no cover - the loop returns or raises
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
+def artifact_open(artifact: Artifact, *, buffer_size: int = 8 * CHUNK) -> IO[bytes]:
+    """The stored bytes of `artifact`, for one sequential read: S3 streams (and
+    resumes) through S3ObjectReader in large reads; any other storage opens as
+    it always did."""
+    storage = storages[artifact.storage]
+    if hasattr(storage, "bucket_name") and hasattr(storage, "_normalize_name"):
+        from django.conf import settings
+        from storages.utils import clean_name
+
+        raw = S3ObjectReader(
+            storage.connection.meta.client,
+            storage.bucket_name,
+            storage._normalize_name(clean_name(artifact.key)),
+            attempts=max(2, getattr(settings, "S3_MAX_ATTEMPTS", 3) + 2),
+        )
+        return io.BufferedReader(raw, buffer_size=buffer_size)
+    return storage.open(artifact.key, "rb")

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing import openpgp
+from releases.artifacts import artifact_open
 from releases.audit import audit_record
 from releases.models import Artifact, Finding, Submission
 from releases.notifications import mail_on_commit
@@ -43,7 +44,9 @@ class _ProgressWriter:
 
 
 def _verify_artifact(artifact: Artifact, *, submission: Submission, reference, progress):
-    with storages[artifact.storage].open(artifact.key, "rb") as stored:
+    # S3 streams from the object's body as it arrives (resuming a cut read);
+    # local storage opens the file.
+    with artifact_open(artifact) as stored:
         return bundlecheck.verify(
             stored,
             distro=submission.distro.slug,
