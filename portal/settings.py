@@ -442,6 +442,8 @@ PACKAGE_LINK_DOWNLOAD_SECONDS = env_int("PACKAGE_LINK_DOWNLOAD_SECONDS", 600)
 PACKAGE_LINK_ALLOW_PRIVATE = env_bool("PACKAGE_LINK_ALLOW_PRIVATE", False)
 # Or only these networks (CIDRs, comma-separated), e.g. one internal mirror.
 PACKAGE_LINK_ALLOWED_NETWORKS = env_list("PACKAGE_LINK_ALLOWED_NETWORKS")
+# Seconds a webhook endpoint may take to answer one delivery.
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
 
 # --- Mail -----------------------------------------------------------------
 

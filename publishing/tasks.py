@@ -65,3 +65,14 @@ def package_link_check_task(link_id: int) -> bool:
     if link is None or not link.url:
         return False
     return package_link_check(link=link)
+
+
+@app.task(bind=True)
+def webhook_deliver_task(self, delivery_id: int) -> str:
+    """One attempt at an event; a failure comes back after its backoff, until given up."""
+    from .webhooks import webhook_deliver
+
+    outcome = webhook_deliver(delivery_id=delivery_id)
+    if isinstance(outcome, float):
+        raise self.retry(countdown=outcome, max_retries=None)
+    return outcome

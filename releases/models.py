@@ -450,3 +450,57 @@ class WorkerPing(models.Model):
         if self.answered_at is None:
             return None
         return (self.answered_at - self.created_at).total_seconds()
+
+
+class WebhookEndpoint(models.Model):
+    """Where a project's release events are POSTed, signed per Standard Webhooks."""
+
+    EVENTS = (
+        "release.opened",
+        "release.frozen",
+        "release.respun",
+        "release.published",
+        "release.withdrawn",
+        "submission.verified",
+        "submission.accepted",
+        "submission.rejected",
+    )
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=1000)
+    events = models.JSONField(default=list)
+    # `whsec_` + base64: shown once when made, then only used to sign.
+    secret = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.project} → {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one endpoint, with what came back."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40)
+    message_id = models.CharField(max_length=40, unique=True)
+    payload = models.JSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    given_up_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint.url} ({self.outcome or 'waiting'})"

@@ -64,6 +64,12 @@ urlpatterns = [
     # The release dashboard
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),
+    path("staff/projects/<slug:project>/webhooks/", staff.staff_webhooks, name="staff-webhooks"),
+    path(
+        "staff/webhook-deliveries/<int:delivery_id>/resend/",
+        staff.staff_webhook_resend,
+        name="staff-webhook-resend",
+    ),
     path(
         "staff/projects/<slug:project>/releases/new/",
         staff.staff_release_new,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from releases.models import Release
+from releases.models import Release, WebhookEndpoint
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
 
 
@@ -62,4 +62,13 @@ class WithdrawForm(forms.Form):
 class CommentForm(forms.Form):
     comment = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(max_length=1000, label="Endpoint URL", assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[(event, event) for event in WebhookEndpoint.EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(WebhookEndpoint.EVENTS),
     )

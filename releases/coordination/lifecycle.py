@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
 from publishing.tasks import release_assemble_task
+from publishing.webhooks import release_event
 from releases.audit import audit_record
 from releases.models import Artifact, Distro, Release, Submission
 from releases.notifications import mail_on_commit, maintainer_addresses
@@ -128,6 +129,7 @@ def release_open(*, release: Release, actor) -> Release:
     locked.prerelease_date = locked.prerelease_date or timezone.now()
     _move(locked, target, "prerelease_date")
     audit_record(actor=actor, verb="release.open", target=locked)
+    release_event(locked, "release.opened")
     release_deliver_prerelease_task.delay(locked.pk)
     release.refresh_from_db()
     return release
@@ -145,7 +147,9 @@ def _close_reopened(locked: Release, target: str, *, actor, verb: str) -> Releas
 def release_freeze(*, release: Release, actor) -> Release:
     """Close submissions (the deadline); staff may reopen single distros."""
     locked, target = _take(release, Action.FREEZE)
-    return _close_reopened(locked, target, actor=actor, verb="release.freeze")
+    _close_reopened(locked, target, actor=actor, verb="release.freeze")
+    release_event(locked, "release.frozen")
+    return locked
 
 
 @transaction.atomic
@@ -196,6 +200,7 @@ def release_respin(*, release: Release, actor, tarball, deadline=None) -> Releas
         stale_submissions=stale_ids,
         deadline=locked.submission_deadline.isoformat() if locked.submission_deadline else None,
     )
+    release_event(locked, "release.respun", prerelease_sha256=artifact.sha256)
     if locked.state != State.DRAFT:
         # Indexing the new tarball and mailing fresh links with the changes is the
         # same delivery as at opening; every maintainer is invited to the new file.
@@ -285,6 +290,7 @@ def release_assembly_done(*, release_id: int, token, source_tarball: Artifact, *
         **detail,
     )
     public_changed(locked.project)
+    release_event(locked, "release.published", sha256=source_tarball.sha256)
     return locked
 
 
@@ -311,6 +317,7 @@ def release_withdraw(*, release: Release, actor, reason: str) -> Release:
     locked.withdrawn_reason, locked.withdrawn_at = reason, timezone.now()
     _move(locked, target, "withdrawn_reason", "withdrawn_at")
     audit_record(actor=actor, verb="release.withdraw", target=locked, reason=reason)
+    release_event(locked, "release.withdrawn", reason=reason)
     public_changed(locked.project)
     release.refresh_from_db()
     return release

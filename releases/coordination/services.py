@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
+from publishing.webhooks import submission_event
 from releases.artifacts import artifact_discard
 from releases.audit import audit_record
 from releases.models import Distro, PackageLink, Project, Release, Reminder, Submission
@@ -110,6 +111,7 @@ def submission_accept(*, submission: Submission, actor, comment: str = "") -> Su
         actor=actor, verb="submission.accept", target=locked, comment=locked.decision_comment
     )
     _mail_decision(locked, "accepted")
+    submission_event(locked, "submission.accepted", comment=locked.decision_comment)
     public_changed(locked.release.project)
     return locked
 
@@ -135,6 +137,7 @@ def submission_reject(*, submission: Submission, actor, comment: str) -> Submiss
         actor=actor, verb="submission.reject", target=locked, comment=locked.decision_comment
     )
     _mail_decision(locked, "rejected")
+    submission_event(locked, "submission.rejected", comment=locked.decision_comment)
     if was_accepted:
         public_changed(locked.release.project)
     return locked

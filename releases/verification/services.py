@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing import openpgp
+from publishing.webhooks import submission_event
 from releases.artifacts import artifact_open
 from releases.audit import audit_record
 from releases.models import Artifact, Finding, Submission
@@ -211,6 +212,7 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
     submission.verified_at = timezone.now()
     submission.findings_omitted = omitted + dropped
     submission.save(update_fields=["state", "progress", "error", "verified_at", "findings_omitted"])
+    submission_event(submission, "submission.verified", findings=len(findings))
     audit_record(
         actor=None,
         verb="submission.verified",

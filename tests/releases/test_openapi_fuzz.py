@@ -21,7 +21,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import ApiToken
-from portal.api import api
+from portal.api import openapi_schema
 from tests.factories import ArtifactFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ EXAMPLES = 25
 STATUSES: dict[str, list[int]] = {}  # what each operation answered, for a failing run's message
 
 # The description exactly as /api/v1/openapi.json serves it (a test below checks that).
-SCHEMA = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix=""))
+SCHEMA = schemathesis.openapi.from_dict(openapi_schema())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 
 

@@ -1,0 +1,163 @@
+"""Signed outbound webhooks: every release event reaches a receiver on loopback and
+verifies with the `standardwebhooks` library; failing endpoints are retried and
+given up with a visible log; the portal's own network is never connected to."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.urls import reverse
+from standardwebhooks.webhooks import Webhook
+
+from publishing import webhooks
+from releases.coordination import lifecycle
+from releases.coordination import services as coordination
+from releases.models import Release, Submission, WebhookDelivery, WebhookEndpoint
+from releases.verification.services import submission_verdict_save
+from tests.factories import ArtifactFactory
+from tests.helpers import Upload, bundle_bytes, prerelease_bytes, submit
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((dict(self.headers), body))
+        mode = self.server.mode
+        if mode == "slow":
+            time.sleep(1.5)
+        code = {"ok": 204, "fail": 500, "redirect": 302}.get(mode, 204)
+        self.send_response(code)
+        if code == 302:
+            self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.PACKAGE_LINK_ALLOW_PRIVATE = False
+    settings.PACKAGE_LINK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the receiver, nothing else
+    settings.WEBHOOK_TIMEOUT = 0.5
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.daemon_threads = True
+    server.received, server.mode = [], "ok"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _deliver_all() -> list:
+    return [
+        webhooks.webhook_deliver(delivery_id=pk)
+        for pk in WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True)
+    ]
+
+
+def test_every_event_arrives_signed_and_verifies(
+    receiver, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    endpoint = webhooks.webhook_endpoint_create(
+        project=release.project, url=receiver.url, events=list(WebhookEndpoint.EVENTS), actor=staff
+    )
+    Release.objects.filter(pk=release.pk).update(state="draft")
+    release.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        lifecycle.release_open(release=release, actor=staff)
+        passed = submit(release, ubuntu, maintainer, bundle_bytes())
+        Submission.objects.filter(pk=passed.pk).update(state="verifying")
+        submission_verdict_save(submission_id=passed.pk, reports=[])
+        coordination.submission_accept(submission=passed, actor=staff, comment="thanks")
+        coordination.submission_reject(submission=passed, actor=staff, comment="after all, no")
+        lifecycle.release_freeze(release=release, actor=staff)
+        lifecycle.release_respin(
+            release=release, actor=staff, tarball=Upload(prerelease_bytes(), "convirt-2.0.tar.gz")
+        )
+        lifecycle.release_publish(release=release, actor=staff)
+        token = lifecycle.assembly_claim(release.pk)
+        lifecycle.release_assembly_done(
+            release_id=release.pk, token=token, source_tarball=ArtifactFactory(kind="source_release")
+        )
+        lifecycle.release_withdraw(release=release, actor=staff, reason="broken")
+    assert set(_deliver_all()) == {"delivered"}
+
+    verifier = Webhook(endpoint.secret)
+    types = []
+    for headers, body in receiver.received:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        payload = verifier.verify(body, lowered)  # raises if the signature is wrong
+        types.append(payload["type"])
+        assert payload["data"]["project"] == release.project.slug
+    assert sorted(types) == sorted(WebhookEndpoint.EVENTS)
+    with pytest.raises(Exception):  # noqa: B017 - any verification failure
+        Webhook(webhooks._secret()).verify(
+            receiver.received[0][1], {k.lower(): v for k, v in receiver.received[0][0].items()}
+        )
+
+
+@pytest.mark.parametrize("mode", ["fail", "slow", "redirect"])
+def test_a_failing_endpoint_is_retried_then_given_up_with_a_log(receiver, release, staff, mode):
+    receiver.mode = mode
+    webhooks.webhook_endpoint_create(
+        project=release.project, url=receiver.url, events=["release.frozen"], actor=staff
+    )
+    lifecycle.release_freeze(release=release, actor=staff)
+    delivery = WebhookDelivery.objects.get()
+    outcomes = [webhooks.webhook_deliver(delivery_id=delivery.pk) for _ in range(6)]
+    assert outcomes[:4] == [10.0, 60.0, 300.0, 1800.0]  # the backoff before each retry
+    assert outcomes[4:] == ["given up", "nothing to do"]
+    delivery.refresh_from_db()
+    assert delivery.attempts == 5 and delivery.given_up_at is not None
+    expected = {"fail": "HTTP 500", "slow": "could not be reached", "redirect": "HTTP 302"}[mode]
+    assert expected in delivery.outcome
+
+
+def test_an_endpoint_on_the_portals_network_is_never_connected_to(
+    receiver, release, staff, settings
+):
+    settings.PACKAGE_LINK_ALLOWED_NETWORKS = []
+    webhooks.webhook_endpoint_create(
+        project=release.project, url=receiver.url, events=["release.frozen"], actor=staff
+    )
+    lifecycle.release_freeze(release=release, actor=staff)
+    delivery = WebhookDelivery.objects.get()
+    assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "given up"
+    assert receiver.received == []
+    delivery.refresh_from_db()
+    assert "private or local network" in delivery.outcome
+
+
+def test_staff_add_an_endpoint_see_its_log_and_send_again(client, receiver, release, staff):
+    client.force_login(staff)
+    url = reverse("staff-webhooks", args=[release.project.slug])
+    page = client.post(url, {"url": receiver.url, "events": ["release.frozen"]}).content.decode()
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.secret in page  # shown once
+    assert endpoint.secret not in client.get(url).content.decode()
+    lifecycle.release_freeze(release=release, actor=staff)
+    delivery = WebhookDelivery.objects.get()
+    webhooks.webhook_deliver(delivery_id=delivery.pk)
+    page = client.get(url).content.decode()
+    assert "release.frozen" in page and "delivered (HTTP 204)" in page
+    client.post(reverse("staff-webhook-resend", args=[delivery.pk]))
+    assert WebhookDelivery.objects.count() == 2
+
+
+def test_the_events_are_in_the_openapi_description(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["webhooks"]) == set(WebhookEndpoint.EVENTS)
+    headers = {p["name"] for p in schema["webhooks"]["release.published"]["post"]["parameters"]}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
