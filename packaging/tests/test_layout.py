@@ -82,3 +82,20 @@ def test_many_changes_are_summarised(run, reference):
 
 def test_no_reference_is_said(run):
     assert "reference-missing" in ids(run(gz(tar_bytes(good_package()))))
+
+
+def test_large_members_hashed_on_the_side_thread_are_compared():
+    """Members of 1 MiB and more are hashed on a second thread: a change of content
+    that keeps the size is still found, and an unchanged one passes."""
+    big = bytes(range(256)) * (6 << 12)  # 6 MiB
+    tree = [*reference_tree(), E(R + "image_store/disk.img", big)]
+    ref = bundlecheck.build_manifest(io.BytesIO(gz(tar_bytes(tree))))
+    assert len(ref["members"]["image_store/disk.img"]["sha256"]) == 64
+    same = [*good_package(), E(R + "image_store/disk.img", big)]
+    report = bundlecheck.verify(io.BytesIO(gz(tar_bytes(same))), distro="ubuntu", reference=ref)
+    assert "contribution-outside-distro" not in ids(report)
+    changed = big[:-1] + b"!"
+    other = [*good_package(), E(R + "image_store/disk.img", changed)]
+    report = bundlecheck.verify(io.BytesIO(gz(tar_bytes(other))), distro="ubuntu", reference=ref)
+    [f] = [f for f in report.findings if f.check == "contribution-outside-distro"]
+    assert f.path == "image_store/disk.img" and "content changed" in f.message

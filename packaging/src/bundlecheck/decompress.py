@@ -280,6 +280,11 @@ class Decoded:
                 f"{self._limits.max_header_size}-byte limit",
                 "Use shorter member names; no source package needs such headers.",
             )
+        at = self._at
+        if n <= len(self._buf) - at:  # the usual case: the header is inside the current chunk
+            self._at = at + n
+            self._offset += n
+            return self._buf[at : at + n]
         return b"".join(bytes(v) for v in self.iter_exact(n))
 
     def iter_exact(self, n: int) -> Iterator[memoryview]:

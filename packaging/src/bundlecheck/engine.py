@@ -15,7 +15,7 @@ from .findings import Finding, FindingLog, Report
 from .formats import BLOCK, DEB, RPM, detect_kind, kind_from_name
 from .limits import Limits
 from .manifest import manifest_from_scan, split_root
-from .members import Scan
+from .members import Member, Scan
 from .names import shown
 from .policy import Policy, load_policy
 from .registry import CHECKS, Registry
@@ -46,7 +46,7 @@ def _unreadable(message: str, hint: str) -> Finding:
 
 def scan_source(
     raw: RawReader, kind: str, limits: Limits, *, capture: Callable[[str], bool] | None,
-    hash_members: bool, log: FindingLog | None = None,
+    hash_members: bool | Callable[[Member], bool], log: FindingLog | None = None,
 ) -> Scan:
     """Stream a tar archive once; archive problems end up as findings on the Scan."""
     scan = Scan(kind=kind, log=log if log is not None else FindingLog())
@@ -162,12 +162,40 @@ def _capture_for(pol: Policy, distro: str) -> Callable[[str], bool]:
     return wanted
 
 
+def _hash_for(pol: Policy, distro: str, reference: dict[str, Any] | None) -> Callable[[Member], bool]:
+    """Which members' data must be hashed: only those a digest can tell apart from the reference.
+
+    A member is compared with the reference by type, mode, size and sha256
+    (checks/layout.py): one the reference lacks, or holds with another type or
+    size, is reported without its digest, and the distro's own files may change
+    freely.  So only a file outside the distro's own directories that the
+    reference holds as a file of the same size needs its sha256.  The root is
+    not known while streaming: the path is tried with and without its first
+    component, and hashed when either needs it.
+    """
+    if reference is None:
+        return lambda _m: False
+    ref: dict[str, Any] = reference["members"]
+    pattern = roots_pattern(pol)
+
+    def wanted(m: Member) -> bool:
+        path = m.path
+        for rel in (path, path.split("/", 1)[1]) if "/" in path else (path,):
+            old = ref.get(rel)
+            if (isinstance(old, dict) and old.get("type") == "file" and old.get("size") == m.size
+                    and old.get("sha256") is not None and owner_distro(pattern, rel) != distro):
+                return True
+        return False
+
+    return wanted
+
+
 def _verify_source(
     raw: RawReader, kind: str, distro: str, pol: Policy, reference: dict[str, Any] | None,
     registry: Registry, log: FindingLog,
 ) -> int:
     scan = scan_source(raw, kind, pol.limits, capture=_capture_for(pol, distro),
-                       hash_members=reference is not None, log=log)
+                       hash_members=_hash_for(pol, distro, reference), log=log)
     if not scan.complete:
         # The tree is partial: layout and content checks would only mislead.
         return scan.members_seen

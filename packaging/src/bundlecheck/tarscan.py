@@ -14,6 +14,8 @@ zeros may follow.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,51 @@ from .tarheader import (
 
 #: Given a file member about to be read, return a callable fed its data chunks, or None.
 DataSink = Callable[[Member], Callable[[memoryview], object] | None]
+#: Whether a file member's data is to be hashed (sha256), given the member before its data.
+HashWanted = Callable[[Member], bool]
+
+#: Members at least this large are hashed on a second thread while the next chunks
+#: are decompressed (zlib and hashlib both release the GIL on large buffers).
+THREADED_HASH_SIZE = 1 << 20
+#: Chunks (of at most decompress.CHUNK bytes) waiting for that thread: bounds the memory it holds.
+HASH_QUEUE_CHUNKS = 8
+
+
+class _Hasher:
+    """A thread that hashes the data of large members while the reader goes on.
+
+    Work is done in the order it is queued, so each digest sees its chunks in
+    order; a member's ``sha256`` is set when its last chunk is hashed, and
+    :meth:`close` waits for every queued chunk.  The queue is bounded, so the
+    reader never holds more than a few chunks ahead of the hashing.
+    """
+
+    def __init__(self) -> None:
+        self._q: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=HASH_QUEUE_CHUNKS)
+        self._thread: threading.Thread | None = None
+
+    def update(self, digest: Any, view: memoryview) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="bundlecheck-sha256", daemon=True)
+            self._thread.start()
+        self._q.put((digest, view))
+
+    def finish(self, member: Member, digest: Any) -> None:
+        self._q.put((digest, member))
+
+    def _work(self) -> None:
+        while (job := self._q.get()) is not None:
+            digest, item = job
+            if isinstance(item, Member):
+                item.sha256 = digest.hexdigest()
+            else:
+                digest.update(item)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join()
+            self._thread = None
 
 _WHAT = {"dir": "directory", "symlink": "symbolic link", "hardlink": "hard link",
          "char": "character device", "block": "block device", "fifo": "FIFO"}
@@ -72,14 +119,16 @@ class TarScanner:
         limits: Limits,
         *,
         capture: Callable[[str], bool] | None = None,
-        hash_members: bool = True,
+        hash_members: bool | HashWanted = True,
         data_sink: DataSink | None = None,
     ):
         self._s = stream
         self._scan = scan
         self._limits = limits
         self._capture = capture or (lambda _path: False)
-        self._hash = hash_members
+        self._hash: HashWanted | None = (
+            hash_members if callable(hash_members) else (lambda _m: True) if hash_members else None)
+        self._hasher = _Hasher()
         self._sink = data_sink
         self._inspect = MemberInspector(limits, scan)
         self._captured_total = 0
@@ -90,6 +139,12 @@ class TarScanner:
     # --- the walk -----------------------------------------------------------------
 
     def run(self) -> None:
+        try:
+            self._walk()
+        finally:
+            self._hasher.close()  # every queued chunk hashed, every sha256 set
+
+    def _walk(self) -> None:
         while True:
             entry = self._next_entry()
             if entry is None:
@@ -326,14 +381,18 @@ class TarScanner:
             self._scan.symlinks.add(member.path)
 
     def _read_data(self, member: Member, n: int, keep: bool) -> None:
-        digest = hashlib.sha256() if self._hash and keep else None
+        digest = hashlib.sha256() if keep and self._hash is not None and self._hash(member) else None
         capture = keep and self._wants(member, n)
         sink = self._sink(member) if self._sink is not None and keep else None
+        threaded = digest is not None and n >= THREADED_HASH_SIZE
+        update = self._hasher.update if threaded else None
         parts: list[bytes] = []
         got = 0
         for view in self._s.iter_exact(n):
             got += len(view)
-            if digest is not None:
+            if update is not None:
+                update(digest, view)
+            elif digest is not None:
                 digest.update(view)
             if capture:
                 parts.append(bytes(view))
@@ -347,7 +406,9 @@ class TarScanner:
         padding = -n % BLOCK
         if padding and self._s.skip(padding) < padding:
             raise self._corrupt(f"member {quoted(member.name)} is cut short: the archive is truncated")
-        if digest is not None:
+        if threaded:
+            self._hasher.finish(member, digest)
+        elif digest is not None:
             member.sha256 = digest.hexdigest()
         if capture:
             self._scan.captured[member.path] = b"".join(parts)

@@ -29,7 +29,11 @@ class SourceView:
 
     @property
     def roots(self) -> tuple[str, ...]:
-        return self.policy.roots_for(self.distro)
+        return self._roots
+
+    def __post_init__(self) -> None:
+        # Asked once per member by the checks: formatted once.
+        self._roots = self.policy.roots_for(self.distro)
 
     def finding(self, check: str, path: str | None, message: str, hint: str) -> Finding:
         if check not in CHECKS:
@@ -37,7 +41,7 @@ class SourceView:
         return Finding(check, self.policy.severity_of(check), path, message, hint)
 
     def in_own_roots(self, rel: str) -> bool:
-        return any(rel.startswith(r) or rel + "/" == r for r in self.roots)
+        return rel.startswith(self._roots) or rel + "/" in self._roots
 
     def own_files(self) -> list[str]:
         return sorted(p for p, m in self.members.items() if m.type == "file" and self.in_own_roots(p))
