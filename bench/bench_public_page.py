@@ -12,7 +12,9 @@ releases x 10 distros), and `big`, 100 releases x 50 distros. Then:
     served by the portal's own stack (gunicorn, 3 workers as in the
     Dockerfile, through Django's view) and by nginx serving the same file
     from the same folder, with as many worker processes as CPUs; requests per
-    second, p99, and the ratio portal/nginx. For comparison, the same bytes
+    second, p99, and the ratio portal/nginx. Beside them, the front server as
+    deployed (deploy/nginx/ rendered for local storage, in front of the same
+    gunicorn), printed as `front/nginx ratio: X`. For comparison, the same bytes
     as a static file served by WhiteNoise in the same gunicorn.
 
 Needs wrk and nginx from Debian:
@@ -215,6 +217,35 @@ def nginx(stack: Stack) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def front_nginx(stack: Stack, upstream: str) -> str:
+    """The front server as deployed (deploy/nginx/, local storage) in front of `upstream`."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from deploy.nginx import render
+
+    port = free_port()
+    run_dir = stack.work / "front"
+    run_dir.mkdir(exist_ok=True)
+    text = render.render(
+        {
+            "STORAGE_BACKEND": "local",
+            "PORTAL_DATA_DIR": str(stack.data_dir),
+            "NGINX_LISTEN": f"127.0.0.1:{port}",
+            "NGINX_UPSTREAM": upstream.removeprefix("http://"),
+            "NGINX_RUN_DIR": str(run_dir),
+        }
+    )
+    conf = run_dir / "nginx.conf"
+    # The scratch folders are private to this user; nginx's workers must read them.
+    conf.write_text(("user root;\n" if os.geteuid() == 0 else "") + text)
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = Process(
+        "front", [nginx_bin, "-e", "stderr", "-c", str(conf)], stack.env, run_dir / "nginx.log"
+    )
+    stack.processes.append(process)
+    wait_for(lambda: process.check_alive() or port_answers(port), 30, what="front nginx")
+    return f"http://127.0.0.1:{port}"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--seconds", type=int, default=10, help="wrk duration per run (default 10)")
@@ -254,11 +285,13 @@ def main() -> int:
             shutil.copyfile(page, static_copy / f"{slug}.html")
         portal = stack.web(workers=3)
         static = nginx(stack)
+        front = front_nginx(stack, portal)
         for slug in ("convirt", "big"):
             mine = wrk(f"{portal}/downloads/{slug}/", args.seconds)
             whitenoise = wrk(f"{portal}/static/bench/{slug}.html", args.seconds)
+            deployed = wrk(f"{front}/downloads/{slug}/", args.seconds)
             theirs = wrk(f"{static}/downloads/{slug}/", args.seconds)
-            rows.append((slug, sizes[slug], mine, whitenoise, theirs))
+            rows.append((slug, sizes[slug], mine, whitenoise, deployed, theirs))
 
     if not args.no_postgres and not postgres_problem():
         with Stack("services") as stack:
@@ -278,7 +311,12 @@ def main() -> int:
 
     print("\n== serving /downloads/<project>/ at 64 connections (wrk -t2 -c64)")
     print("page     size      server                          req/s    p99 ms   / nginx")
-    names = ("portal: Django view (gunicorn)", "same file via WhiteNoise", "nginx from disk")
+    names = (
+        "portal: Django view (gunicorn)",
+        "same file via WhiteNoise",
+        "front nginx (deploy/nginx/)",
+        "nginx from disk",
+    )
     for slug, size, *servers in rows:
         nginx_rps = servers[-1][0]
         for name, (rps, p99, errors) in zip(names, servers, strict=True):
@@ -289,6 +327,7 @@ def main() -> int:
             )
             if errors:
                 print(f"{'':<19} {errors}")
+        print(f"{slug:<8} front/nginx ratio: {servers[2][0] / nginx_rps:.2f}   (target >= 0.9)")
     return 0
 
 
