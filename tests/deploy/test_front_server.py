@@ -84,3 +84,46 @@ def test_s3_private_files_are_signed_for_nginx(s3_storages):
     assert path.startswith(f"/_s3/{s3_storages['uploads']}/submission/abc?")
     assert "X-Amz-Signature=" in path
     assert accel_path(storages["public"], "p/i.html") == f"/_s3/{s3_storages['public']}/p/i.html"
+
+
+def test_local_page_and_json_come_from_the_public_folder(tmp_path):
+    if NGINX is None:
+        pytest.skip("nginx is not installed")
+    import os
+    import urllib.error
+    import urllib.request
+
+    from tests.processes import Process, free_port, port_answers, wait_for
+
+    public = tmp_path / "data" / "public" / "convirt"
+    public.mkdir(parents=True)
+    (public / "index.html").write_text("<h1>ConVirt</h1>")
+    (public / "downloads.json").write_text("{}")
+    port = free_port()
+    text = render.render(
+        {
+            "PORTAL_DATA_DIR": str(tmp_path / "data"),
+            "NGINX_RUN_DIR": str(tmp_path),
+            "NGINX_LISTEN": f"127.0.0.1:{port}",
+        }
+    )
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(("user root;\n" if os.geteuid() == 0 else "") + text)
+    os.chmod(tmp_path, 0o755)  # noqa: S103 - nginx's workers read the folder
+    nginx = Process(
+        "nginx", [NGINX, "-e", "stderr", "-c", conf], dict(os.environ), tmp_path / "log"
+    )
+    try:
+        wait_for(lambda: nginx.check_alive() or port_answers(port), 20, what="nginx")
+        base = f"http://127.0.0.1:{port}/downloads/convirt/"
+        with urllib.request.urlopen(base, timeout=5) as page:  # noqa: S310 - loopback
+            assert page.read() == b"<h1>ConVirt</h1>"
+            assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert page.headers["Content-Security-Policy"] == render.PUBLIC_PAGE_CSP
+        with urllib.request.urlopen(base + "downloads.json", timeout=5) as data:  # noqa: S310
+            assert data.read() == b"{}"
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(base.replace("convirt", "nope"), timeout=5)  # noqa: S310
+        assert missing.value.code == 404
+    finally:
+        nginx.stop()
