@@ -67,7 +67,8 @@ def test_json_report_shape(files, capsys):
     assert report["verdict"] == "fail"
     assert set(report["stats"]) == {"members", "bytes_read", "seconds"}
     for f in report["findings"]:
-        assert set(f) == {"check", "severity", "path", "message", "hint"}
+        assert set(f) == {"check", "severity", "path", "message", "hint", "url"}
+    assert report["tools"] == {}  # no linter runs on a source archive
     assert any(f["check"] == "archive-unsafe-path" and f["path"] == "/etc/passwd"
                for f in report["findings"])
 

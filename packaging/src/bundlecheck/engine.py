@@ -18,7 +18,7 @@ from .manifest import manifest_from_scan, split_root
 from .members import Member, Scan
 from .names import shown
 from .policy import Policy, load_policy
-from .registry import CHECKS, Registry
+from .registry import CHECKS, Registry, is_family_id
 from .safety import link_findings
 from .tarscan import scan_tar_stream
 from .view import SourceView, owner_distro, root_parents, roots_pattern
@@ -70,8 +70,13 @@ def verify(
     total_size: int | None = None,
     filename: str | None = None,
     registry: Registry | None = None,
+    lint: bool = True,
 ) -> Report:
-    """Verify a source submission or a binary package for ``distro``; never raises on bad input."""
+    """Verify a source submission or a binary package for ``distro``; never raises on bad input.
+
+    With ``lint`` (the default), a .deb is also checked with lintian when it is installed.
+    """
+    tools: dict[str, str] = {}
     started = time.monotonic()
     pol = _policy(policy)
     reg = registry or DEFAULT_REGISTRY
@@ -90,7 +95,8 @@ def verify(
         if kind in (DEB, RPM):
             from .packages import verify_binary  # python-debian/rpmfile only when needed
 
-            found, members = verify_binary(raw, kind, distro=distro, policy=pol, registry=reg)
+            found, members = verify_binary(raw, kind, distro=distro, policy=pol, registry=reg,
+                                           lint=lint, tools=tools)
             log.extend(found)
         else:
             members = _verify_source(raw, kind, distro, pol, reference, reg, log)
@@ -105,11 +111,11 @@ def verify(
         ))
     stats = {"members": members, "bytes_read": raw.bytes_read,
              "seconds": round(time.monotonic() - started, 3)}
-    return Report(findings=findings, stats=stats, omitted=log.omitted)
+    return Report(findings=findings, stats=stats, omitted=log.omitted, tools=tools)
 
 
 def _with_policy_severity(f: Finding, pol: Policy) -> Finding:
-    wanted = pol.severity_of(f.check)
+    wanted = pol.severity_of(f.check, f.severity if is_family_id(f.check) else None)
     return f if wanted == f.severity else replace(f, severity=wanted)
 
 

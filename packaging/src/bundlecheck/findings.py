@@ -19,6 +19,8 @@ class Finding:
     path: str | None
     message: str
     hint: str = ""
+    #: A page documenting the check (e.g. a lintian tag's), or "".
+    url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -30,6 +32,8 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
     #: Findings left out past the cap (MAX_FINDINGS); a closing finding says so too.
     omitted: int = 0
+    #: External tools that ran, by name, with their version line (e.g. lintian).
+    tools: dict[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Literal["pass", "fail"]:
@@ -42,6 +46,7 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "stats": dict(self.stats),
             "omitted": self.omitted,
+            "tools": dict(self.tools),
         }
 
 

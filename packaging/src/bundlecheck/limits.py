@@ -24,6 +24,7 @@ class Limits:
     max_member_in_memory: int = 1 * MiB  # a distro file a check reads (conf, spec, script)
     max_captured_total: int = 16 * MiB
     max_spool_size: int = 1 * GiB  # a .deb/.rpm copied to a temporary file
+    lint_timeout: float = 120.0  # seconds for the distro's linter (lintian) on a package
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Limits:

@@ -41,14 +41,16 @@ class Package:
     groups: Groups = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files_known: bool = True  # False when the data part could not be read
+    tools: dict[str, str] = field(default_factory=dict)  # linters that ran, with their versions
 
 
 def _finding(check: str, path: str | None, message: str, hint: str) -> Finding:
     return Finding(check, CHECKS[check][0], path, message, hint)
 
 
-def read_package(raw: RawReader, kind: str, limits: Limits) -> Package:
-    return _read_rpm(raw, limits) if kind == RPM else _read_deb(raw, limits)
+def read_package(raw: RawReader, kind: str, limits: Limits, *, lint: bool = False) -> Package:
+    """The package's contents; with ``lint``, a .deb is also run through lintian."""
+    return _read_rpm(raw, limits) if kind == RPM else _read_deb(raw, limits, lint)
 
 
 # --- .deb --------------------------------------------------------------------------
@@ -67,7 +69,7 @@ def _spool(raw: RawReader, limits: Limits) -> IO[bytes]:
     return spool
 
 
-def _read_deb(raw: RawReader, limits: Limits) -> Package:
+def _read_deb(raw: RawReader, limits: Limits, lint: bool = False) -> Package:
     from debian import arfile  # python-debian's ar reader, as used by debian.debfile.DebFile
 
     pkg = Package(kind=DEB, family="deb")
@@ -87,6 +89,11 @@ def _read_deb(raw: RawReader, limits: Limits) -> Package:
                                "Rebuild the package with dpkg-deb.")
         control_scan = _scan_part(ar.getmember(control), limits, capture={"control"}, what=control)
         data_scan = _scan_part(ar.getmember(data), limits, capture=set(), what=data)
+        if lint:
+            from .linters import lint_deb
+
+            found, pkg.tools = lint_deb(spool, limits.lint_timeout)
+            pkg.findings += found
     pkg.findings += control_scan.findings + data_scan.findings
     pkg.files_known = data_scan.complete
     pkg.files = {"/" + p: m for p, m in data_scan.members.items() if p}
@@ -213,10 +220,14 @@ def _rpm_files(headers: dict[str, Any]) -> dict[str, Member]:
 
 
 def verify_binary(raw: RawReader, kind: str, *, distro: str, policy: Policy,
-                  registry: Registry) -> tuple[list[Finding], int]:
+                  registry: Registry, lint: bool = True,
+                  tools: dict[str, str] | None = None) -> tuple[list[Finding], int]:
+    """The package's findings and file count; the linters that ran go into ``tools``."""
     try:
-        pkg = read_package(raw, kind, policy.limits)
+        pkg = read_package(raw, kind, policy.limits, lint=lint)
     except ArchiveError as exc:
         return [_finding(exc.check, exc.path, exc.message, exc.hint)], 0
+    if tools is not None:
+        tools.update(pkg.tools)
     view = PackageView(distro=distro, policy=policy, package=pkg)
     return pkg.findings + registry.run("binary", view), len(pkg.files)

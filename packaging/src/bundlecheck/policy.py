@@ -111,7 +111,11 @@ class Policy:
     def roots_for(self, distro: str) -> tuple[str, ...]:
         return tuple(r.format(distro=distro) for r in self.contribution_roots)
 
-    def severity_of(self, check: str) -> Severity:
+    def severity_of(self, check: str, default: Severity | None = None) -> Severity:
+        """The policy's severity for ``check``; for a family id ('lintian:tag'), ``default``
+        (the tool's own) unless the policy names it."""
+        if check not in CHECKS and default is not None:
+            return self.severity.get(check, default)
         return self.severity.get(check, CHECKS[check][0])
 
 

@@ -65,6 +65,8 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("deploy-symlink-missing", "error", "the /usr/bin symlink is missing or points elsewhere"),
     ("deploy-unexpected-path", "warning", "the package installs outside the deployment layout"),
     ("package-part-unsupported", "warning", "a .deb part is compressed in a way not read"),
+    ("lintian-unavailable", "info", "lintian is not installed: the .deb was not linted"),
+    ("lintian-failed", "warning", "lintian could not finish (failed or past the time limit)"),
     # Advice.
     ("image-store-missing", "info", "no provisionable image for the distro in image_store/"),
     # The engine itself.
@@ -86,6 +88,13 @@ def _build_table(rows: Iterable[tuple[str, Severity, str]]) -> dict[str, tuple[S
 
 #: id -> (default severity, short description); the portal's docs page reads this.
 CHECKS: dict[str, tuple[Severity, str]] = _build_table(_DECLARED)
+#: Families of ids made by an external tool, prefix -> description: 'lintian:<tag>'
+#: carries the tool's own severity.
+FAMILIES: dict[str, str] = {"lintian:": "a lintian tag on the .deb, with lintian's severity"}
+
+
+def is_family_id(check_id: str) -> bool:
+    return any(check_id.startswith(p) and len(check_id) > len(p) for p in FAMILIES)
 
 
 PHASES = ("source", "binary")

@@ -14,6 +14,10 @@ def as_text(report: Report, *, source: str = "") -> str:
         lines.append(f"{f.severity.upper():7} {f.check}{where}: {f.message}")
         if f.hint:
             lines.append(f"        hint: {f.hint}")
+        if f.url:
+            lines.append(f"        see: {f.url}")
+    if report.tools:
+        lines.append("tools: " + "; ".join(f"{name} ({version})" for name, version in report.tools.items()))
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in _ORDER}
     stats = report.stats
     lines.append(

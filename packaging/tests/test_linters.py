@@ -1,0 +1,143 @@
+"""lintian on real .deb packages built with dpkg-deb: tags, severities, overrides, limits."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import bundlecheck
+
+
+def _need(tool: str) -> None:
+    if shutil.which(tool) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{tool} is missing (apt-get install lintian); CI must run these tests")
+        pytest.skip(f"{tool} is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _tools():
+    _need("dpkg-deb")
+    _need("lintian")
+
+
+CONTROL = ("Package: convirt\nVersion: 2.0-1\nArchitecture: all\n"
+           "Maintainer: A Packager <a@example.org>\nDepends: python (>= 2.4)\n"
+           "Description: {short}\n test package\n")
+
+
+def build(tmp: Path, *, short: str = "test", override: bool = False) -> bytes:
+    root = tmp / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(CONTROL.format(short=short))
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin/convirt").write_text("#!/bin/sh\necho hi\n")
+    (root / "usr/bin/convirt").chmod(0o755)
+    (root / "usr/share/convirt").mkdir(parents=True)
+    (root / "usr/share/convirt/data").write_text("x\n")
+    (root / "usr/share/convirt/data").chmod(0o666)
+    if override:
+        (root / "usr/share/lintian/overrides").mkdir(parents=True)
+        (root / "usr/share/lintian/overrides/convirt").write_text(
+            "convirt: no-manual-page [usr/bin/convirt]\n")
+    out = tmp / "out.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(out)],
+                   check=True, capture_output=True)
+    return out.read_bytes()
+
+
+def lint(data: bytes, policy=None, **kw) -> bundlecheck.Report:
+    return bundlecheck.verify(io.BytesIO(data), distro="ubuntu", policy=policy or "convirt", **kw)
+
+
+def tags(report) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for f in report.findings:
+        if f.check.startswith("lintian:"):
+            out.setdefault(f.check, set()).add(f.severity)
+    return out
+
+
+def test_known_tags_with_their_severities_explanations_and_pages(tmp_path):
+    report = lint(build(tmp_path))
+    assert tags(report) == {
+        "lintian:description-too-short": {"error"},
+        "lintian:no-changelog": {"error"},
+        "lintian:no-copyright-file": {"error"},
+        "lintian:no-manual-page": {"warning"},
+        "lintian:non-standard-file-perm": {"warning"},
+        "lintian:recommended-field": {"warning"},
+        "lintian:extended-description-is-probably-too-short": {"info"},
+        "lintian:no-md5sums-control-file": {"info"},
+    }
+    [perm] = [f for f in report.findings if f.check == "lintian:non-standard-file-perm"]
+    assert perm.message == "lintian: non-standard-file-perm 0666 != 0644 [usr/share/convirt/data]"
+    assert perm.url == "https://lintian.debian.org/tags/non-standard-file-perm"
+    [man] = [f for f in report.findings if f.check == "lintian:no-manual-page"]
+    assert "manual page" in man.hint and "Visibility" not in man.hint
+    assert report.tools["lintian"].startswith("Lintian v")
+    assert report.to_dict()["tools"] == report.tools
+    assert report.verdict == "fail"  # lintian's errors are errors
+    # The guide's own checks ran too.
+    assert any(f.check == "deploy-missing-path" for f in report.findings)
+
+
+def test_an_override_in_the_package_is_listed_not_hidden(tmp_path):
+    report = lint(build(tmp_path, override=True))
+    [man] = [f for f in report.findings if f.check == "lintian:no-manual-page"]
+    assert man.severity == "info"
+    assert "overridden by the package's lintian-overrides" in man.message
+
+
+def test_hostile_control_fields_and_file_names_inject_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    short = f"$(touch {marker}); touch {marker} `touch {marker}` -x --help"
+    report = lint(build(tmp_path, short=short), filename=f"-rf;$(touch {marker}).deb")
+    assert not marker.exists()
+    assert "lintian" in report.tools
+
+
+def test_a_run_past_the_time_limit_is_one_warning_and_the_rest_goes_on(tmp_path, policy):
+    slow = replace(policy, limits=replace(policy.limits, lint_timeout=0.01))
+    report = lint(build(tmp_path), policy=slow)
+    [failed] = [f for f in report.findings if f.check.startswith("lintian")]
+    assert failed.check == "lintian-failed" and failed.severity == "warning"
+    assert "limit" in failed.message
+    assert any(f.check == "deploy-missing-path" for f in report.findings)
+    assert report.tools == {}
+
+
+def test_a_missing_lintian_is_one_info_with_how_to_install(tmp_path, monkeypatch):
+    data = build(tmp_path)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    report = lint(data)
+    [missing] = [f for f in report.findings if f.check.startswith("lintian")]
+    assert missing.check == "lintian-unavailable" and missing.severity == "info"
+    assert "apt-get install lintian" in missing.hint
+    assert any(f.check == "deploy-missing-path" for f in report.findings)
+
+
+def test_lint_false_runs_no_linter(tmp_path):
+    report = lint(build(tmp_path), lint=False)
+    assert not any(f.check.startswith("lintian") for f in report.findings)
+    assert report.tools == {}
+
+
+def test_the_command_line_runs_lintian_and_prints_its_version(tmp_path, capsys):
+    from bundlecheck import cli
+
+    deb = tmp_path / "convirt_2.0-1_all.deb"
+    deb.write_bytes(build(tmp_path))
+    assert cli.main(["check", str(deb), "--distro", "ubuntu"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR   lintian:no-copyright-file: lintian: no-copyright-file" in out
+    assert "see: https://lintian.debian.org/tags/no-copyright-file" in out
+    assert [line for line in out.splitlines() if line.startswith("tools: lintian (Lintian v")]
