@@ -67,6 +67,16 @@ class PortalTask(Task):
             return None
 
 
+def route_by_kind(name, args, kwargs, options, task=None, **kw):
+    """`<default queue>.<kind>` for the kinds in CELERY_TASK_KINDS (verify,
+    pages, mail), the default queue for everything else (docs/operations.md)."""
+    from django.conf import settings
+
+    kind = settings.CELERY_TASK_KINDS.get(name)
+    default = app.conf.task_default_queue
+    return {"queue": f"{default}.{kind}" if kind else default}
+
+
 app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(

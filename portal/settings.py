@@ -354,19 +354,17 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "portal")
 CELERY_TASK_QUEUES_BY_KIND = {
     kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("verify", "pages", "mail")
 }
-CELERY_TASK_ROUTES = {
-    "releases.verification.tasks.submission_verify_task": {
-        "queue": CELERY_TASK_QUEUES_BY_KIND["verify"]
-    },
-    "publishing.tasks.page_regenerate_task": {"queue": CELERY_TASK_QUEUES_BY_KIND["pages"]},
-    "publishing.tasks.release_assemble_task": {"queue": CELERY_TASK_QUEUES_BY_KIND["pages"]},
-    "releases.prereleases.tasks.release_deliver_prerelease_task": {
-        "queue": CELERY_TASK_QUEUES_BY_KIND["mail"]
-    },
-    "publishing.tasks.package_links_check_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
-    "publishing.tasks.package_link_check_task": {"queue": CELERY_TASK_DEFAULT_QUEUE},
-    "releases.recovery.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+# Each task's kind of work; a task not named here goes to the default queue
+# (the sweeper and pings, `releases.recovery.tasks.*`, and link checks).
+CELERY_TASK_KINDS = {
+    "releases.verification.tasks.submission_verify_task": "verify",
+    "publishing.tasks.page_regenerate_task": "pages",
+    "publishing.tasks.release_assemble_task": "pages",
+    "releases.prereleases.tasks.release_deliver_prerelease_task": "mail",
 }
+# The router reads the default queue when it routes, so a process that
+# changes it (a test's own queue) routes to that queue's siblings.
+CELERY_TASK_ROUTES = ("portal.celery.route_by_kind",)
 CELERY_TASK_QUEUES = [
     Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *CELERY_TASK_QUEUES_BY_KIND.values())
 ]
