@@ -141,3 +141,62 @@ def test_the_command_line_runs_lintian_and_prints_its_version(tmp_path, capsys):
     assert "ERROR   lintian:no-copyright-file: lintian: no-copyright-file" in out
     assert "see: https://lintian.debian.org/tags/no-copyright-file" in out
     assert [line for line in out.splitlines() if line.startswith("tools: lintian (Lintian v")]
+
+
+SPEC = """Name: convirt
+Version: 2.0
+Release: 1
+Summary: test
+License: GPL
+BuildArch: noarch
+%description
+test package
+%install
+mkdir -p %{buildroot}/usr/bin
+printf '#!/bin/sh\\necho hi\\n' > %{buildroot}/usr/bin/convirt
+chmod 0755 %{buildroot}/usr/bin/convirt
+%files
+/usr/bin/convirt
+"""
+
+
+@pytest.fixture
+def rpm(tmp_path) -> bytes:
+    _need("rpmbuild")
+    _need("rpmlint")
+    (tmp_path / "SPECS").mkdir()
+    (tmp_path / "SPECS/convirt.spec").write_text(SPEC)
+    subprocess.run(["rpmbuild", "--define", f"_topdir {tmp_path}", "-bb",
+                    str(tmp_path / "SPECS/convirt.spec")], check=True, capture_output=True)
+    return (tmp_path / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+
+
+def test_rpmlint_checks_with_their_severities_and_explanations(rpm):
+    report = lint(rpm)
+    found = {f.check: f.severity for f in report.findings if f.check.startswith("rpmlint:")}
+    assert found == {
+        "rpmlint:summary-not-capitalized": "warning", "rpmlint:no-url-tag": "warning",
+        "rpmlint:no-signature": "error", "rpmlint:no-packager-tag": "error",
+        "rpmlint:no-manual-page-for-binary": "warning", "rpmlint:no-group-tag": "error",
+        "rpmlint:no-documentation": "warning", "rpmlint:no-changelogname-tag": "error",
+        "rpmlint:invalid-license": "warning",
+    }
+    [url] = [f for f in report.findings if f.check == "rpmlint:no-url-tag"]
+    assert url.hint == "The URL tag is missing."
+    assert report.tools["rpmlint"] == "rpmlint " + subprocess.run(
+        ["rpmlint", "--version"], capture_output=True, text=True).stdout.strip()
+    assert any(f.check == "deploy-missing-path" for f in report.findings)
+
+
+def test_an_rpmlintrc_filters_what_it_names(rpm):
+    report = lint(rpm, rpmlintrc=b'addFilter("no-signature")\n')
+    checks = {f.check for f in report.findings}
+    assert "rpmlint:no-signature" not in checks and "rpmlint:no-url-tag" in checks
+
+
+def test_a_missing_rpmlint_is_one_info(rpm, tmp_path, monkeypatch):
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    [missing] = [f for f in lint(rpm).findings if f.check.startswith("rpmlint")]
+    assert missing.check == "rpmlint-unavailable" and "apt-get install rpmlint" in missing.hint

@@ -71,10 +71,13 @@ def verify(
     filename: str | None = None,
     registry: Registry | None = None,
     lint: bool = True,
+    rpmlintrc: bytes | None = None,
 ) -> Report:
     """Verify a source submission or a binary package for ``distro``; never raises on bad input.
 
-    With ``lint`` (the default), a .deb is also checked with lintian when it is installed.
+    With ``lint`` (the default), a .deb is also checked with lintian and a .rpm with
+    rpmlint, when installed; ``rpmlintrc`` (the bytes of the bundle's
+    distros/$DISTRO/.rpmlintrc) is given to rpmlint with -r.
     """
     tools: dict[str, str] = {}
     started = time.monotonic()
@@ -96,7 +99,7 @@ def verify(
             from .packages import verify_binary  # python-debian/rpmfile only when needed
 
             found, members = verify_binary(raw, kind, distro=distro, policy=pol, registry=reg,
-                                           lint=lint, tools=tools)
+                                           lint=lint, rpmlintrc=rpmlintrc, tools=tools)
             log.extend(found)
         else:
             members = _verify_source(raw, kind, distro, pol, reference, reg, log)

@@ -1,7 +1,8 @@
-"""The distro's own linter on a staged .deb: lintian's tags as findings.
+"""The distros' own linters on a staged package: lintian on a .deb, rpmlint on a .rpm.
 
-lintian runs on a copy of the package in a private scratch folder (mode 0700,
-removed afterwards) under a name bundlecheck chose (``package.deb``), with an
+Each runs on a copy of the package in a private scratch folder (mode 0700,
+removed afterwards) under a name bundlecheck chose (``package.deb``,
+``package.rpm``), with an
 argument list (never a shell), a minimal environment (no proxy variables: it
 needs no network) and a time limit, after which its whole process group is
 killed.  A missing tool is one info finding; a failed or timed-out run one
@@ -26,6 +27,10 @@ LINTIAN_SEVERITY: dict[str, Severity] = {"E": "error", "W": "warning", "I": "inf
                                          "X": "info", "O": "info"}
 LINTIAN_ARGS = ("-E", "-I", "--pedantic", "--show-overrides", "--no-cfg")
 LINTIAN_PREFIX = "lintian:"
+RPMLINT_PREFIX = "rpmlint:"
+RPMLINT_SEVERITY: dict[str, Severity] = {"E": "error", "W": "warning", "I": "info"}
+_RPMLINT_LINE = re.compile(r"(?P<pkg>[^:\s]+): (?P<code>[EWI]): (?P<tag>[A-Za-z0-9][A-Za-z0-9._+-]*)"
+                           r"(?: (?P<context>.*))?")
 _LINE = re.compile(r"(?P<code>[EWIPXO]): (?P<pkg>[^:\s]+)(?: [a-z]+)?: (?P<tag>[a-z0-9][a-z0-9.+_-]*)"
                    r"(?: (?P<context>.*))?")
 _ENV = {"PATH": "", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -39,7 +44,9 @@ class _Failed(Exception):
     pass
 
 
-def _run(cmd: list[str], cwd: str, timeout: float) -> str:
+def _run(cmd: list[str], cwd: str, timeout: float, ok: tuple[int, ...] = (0, 1, 2)) -> str:
+    """The command's output; _Failed past ``timeout`` (its process group killed) or on a
+    status not in ``ok`` (lintian: 2 when tags fail the run; rpmlint: 64/66 on errors)."""
     env = dict(_ENV, PATH=os.environ.get("PATH", "/usr/bin:/bin"), HOME=cwd)
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -49,7 +56,7 @@ def _run(cmd: list[str], cwd: str, timeout: float) -> str:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise _Failed(f"it ran past the {timeout:g} s limit and was stopped") from None
-    if proc.returncode not in (0, 1, 2):  # lintian: 2 when tags fail the run
+    if proc.returncode not in ok:
         tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise _Failed(f"it exited with status {proc.returncode} ({tail[0][:200]})")
     return out.decode("utf-8", "replace")
@@ -86,6 +93,66 @@ def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str,
             {"lintian": version}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def lint_rpm(spool: IO[bytes], timeout: float,
+             rpmlintrc: bytes | None = None) -> tuple[list[Finding], dict[str, str]]:
+    """rpmlint's findings on the package in ``spool`` (read from its start) and its version;
+    ``rpmlintrc`` (the bundle's distros/$DISTRO/.rpmlintrc) is passed with -r."""
+    binary = shutil.which("rpmlint")
+    if binary is None:
+        return [Finding("rpmlint-unavailable", "info", None,
+                        "rpmlint is not installed: the package was not checked with rpmlint",
+                        "apt-get install rpmlint, then verify again.")], {}
+    scratch = tempfile.mkdtemp(prefix="bundlecheck-rpmlint-")
+    try:
+        os.chmod(scratch, 0o700)
+        target = os.path.join(scratch, "package.rpm")
+        spool.seek(0)
+        with open(target, "wb") as out:
+            shutil.copyfileobj(spool, out, 1 << 20)
+        cmd = [binary]
+        if rpmlintrc is not None:
+            rc = os.path.join(scratch, "rpmlintrc")
+            with open(rc, "wb") as out:
+                out.write(rpmlintrc)
+            cmd += ["-r", rc]
+        ok = (0, 64, 66)
+        try:
+            version = "rpmlint " + _run([binary, "--version"], scratch, timeout, ok).strip()
+            text = _run([*cmd, "--", target], scratch, timeout, ok)
+            tags = []
+            for line in text.splitlines():
+                m = _RPMLINT_LINE.fullmatch(line.strip())
+                # The file name is bundlecheck's own (package.rpm), not the packager's.
+                if m and m["tag"] != "non-coherent-filename":
+                    tags.append((m["code"], m["tag"], (m["context"] or "").strip()))
+            explained = _explain_rpmlint(binary, sorted({t for _c, t, _x in tags}), scratch, timeout)
+        except (_Failed, OSError) as exc:
+            return [Finding("rpmlint-failed", "warning", None,
+                            f"rpmlint could not finish on the package: {exc}",
+                            "The other checks ran; ask the release managers if it persists.")], {}
+        return [Finding(RPMLINT_PREFIX + tag, RPMLINT_SEVERITY[code], None,
+                        f"rpmlint: {tag}{' ' + context if context else ''}", explained.get(tag, ""))
+                for code, tag, context in tags], {"rpmlint": version}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _explain_rpmlint(binary: str, tags: list[str], cwd: str, timeout: float) -> dict[str, str]:
+    """Each check's explanation, from one 'rpmlint --explain' run for all of them."""
+    if not tags:
+        return {}
+    text = _run([binary, "--explain", *tags], cwd, timeout, (0, 64, 66))
+    out: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if line.endswith(":") and line[:-1] in tags:
+            current = line[:-1]
+            out[current] = []
+        elif current is not None and line.strip():
+            out[current].append(line.strip())
+    return {tag: " ".join(lines)[:1000] for tag, lines in out.items()}
 
 
 def _parse(text: str) -> Iterator[tuple[str, str, str]]:

@@ -48,9 +48,13 @@ def _finding(check: str, path: str | None, message: str, hint: str) -> Finding:
     return Finding(check, CHECKS[check][0], path, message, hint)
 
 
-def read_package(raw: RawReader, kind: str, limits: Limits, *, lint: bool = False) -> Package:
-    """The package's contents; with ``lint``, a .deb is also run through lintian."""
-    return _read_rpm(raw, limits) if kind == RPM else _read_deb(raw, limits, lint)
+def read_package(raw: RawReader, kind: str, limits: Limits, *, lint: bool = False,
+                 rpmlintrc: bytes | None = None) -> Package:
+    """The package's contents; with ``lint``, a .deb is also run through lintian, a .rpm
+    through rpmlint (with ``rpmlintrc``, when given)."""
+    if kind == RPM:
+        return _read_rpm(raw, limits, lint, rpmlintrc)
+    return _read_deb(raw, limits, lint)
 
 
 # --- .deb --------------------------------------------------------------------------
@@ -165,7 +169,36 @@ class _HeadReader:
         return self._pos
 
 
-def _read_rpm(raw: RawReader, limits: Limits) -> Package:
+class _Tee:
+    """The raw stream, each chunk also written to a spool (capped) for the linter."""
+
+    def __init__(self, raw: RawReader, spool: IO[bytes], limit: int):
+        self._raw, self._spool, self._limit = raw, spool, limit
+
+    def read(self) -> bytes:
+        data = self._raw.read()
+        if self._spool.tell() + len(data) > self._limit:
+            raise ArchiveError("archive-too-large",
+                               f"the package is larger than {self._limit} bytes (the limit)",
+                               "Ask the release managers to raise the limit for your package.")
+        self._spool.write(data)
+        return data
+
+
+def _read_rpm(raw: RawReader, limits: Limits, lint: bool = False,
+              rpmlintrc: bytes | None = None) -> Package:
+    if not lint:
+        return _read_rpm_headers(raw)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        pkg = _read_rpm_headers(_Tee(raw, spool, limits.max_spool_size))  # type: ignore[arg-type]
+        from .linters import lint_rpm
+
+        found, pkg.tools = lint_rpm(spool, limits.lint_timeout, rpmlintrc)
+        pkg.findings += found
+    return pkg
+
+
+def _read_rpm_headers(raw: RawReader) -> Package:
     from rpmfile.headers import get_headers
 
     pkg = Package(kind=RPM, family="rpm")
@@ -220,11 +253,11 @@ def _rpm_files(headers: dict[str, Any]) -> dict[str, Member]:
 
 
 def verify_binary(raw: RawReader, kind: str, *, distro: str, policy: Policy,
-                  registry: Registry, lint: bool = True,
+                  registry: Registry, lint: bool = True, rpmlintrc: bytes | None = None,
                   tools: dict[str, str] | None = None) -> tuple[list[Finding], int]:
     """The package's findings and file count; the linters that ran go into ``tools``."""
     try:
-        pkg = read_package(raw, kind, policy.limits, lint=lint)
+        pkg = read_package(raw, kind, policy.limits, lint=lint, rpmlintrc=rpmlintrc)
     except ArchiveError as exc:
         return [_finding(exc.check, exc.path, exc.message, exc.hint)], 0
     if tools is not None:

@@ -67,6 +67,8 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("package-part-unsupported", "warning", "a .deb part is compressed in a way not read"),
     ("lintian-unavailable", "info", "lintian is not installed: the .deb was not linted"),
     ("lintian-failed", "warning", "lintian could not finish (failed or past the time limit)"),
+    ("rpmlint-unavailable", "info", "rpmlint is not installed: the .rpm was not linted"),
+    ("rpmlint-failed", "warning", "rpmlint could not finish (failed or past the time limit)"),
     # Advice.
     ("image-store-missing", "info", "no provisionable image for the distro in image_store/"),
     # The engine itself.
@@ -90,7 +92,8 @@ def _build_table(rows: Iterable[tuple[str, Severity, str]]) -> dict[str, tuple[S
 CHECKS: dict[str, tuple[Severity, str]] = _build_table(_DECLARED)
 #: Families of ids made by an external tool, prefix -> description: 'lintian:<tag>'
 #: carries the tool's own severity.
-FAMILIES: dict[str, str] = {"lintian:": "a lintian tag on the .deb, with lintian's severity"}
+FAMILIES: dict[str, str] = {"lintian:": "a lintian tag on the .deb, with lintian's severity",
+                             "rpmlint:": "an rpmlint check on the .rpm, with rpmlint's severity"}
 
 
 def is_family_id(check_id: str) -> bool:
