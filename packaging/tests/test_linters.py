@@ -200,3 +200,23 @@ def test_a_missing_rpmlint_is_one_info(rpm, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(empty))
     [missing] = [f for f in lint(rpm).findings if f.check.startswith("rpmlint")]
     assert missing.check == "rpmlint-unavailable" and "apt-get install rpmlint" in missing.hint
+
+
+def test_a_policy_says_which_tags_block_and_which_never_do(tmp_path, policy):
+    strict = replace(policy, linters_blocking=frozenset({"lintian:no-manual-page"}),
+                     linters_advisory=frozenset({"lintian:no-copyright-file"}))
+    report = lint(build(tmp_path), policy=strict)
+    severity = {f.check: f.severity for f in report.findings}
+    assert severity["lintian:no-manual-page"] == "error"
+    assert severity["lintian:no-copyright-file"] == "warning"
+    assert severity["lintian:no-changelog"] == "error"  # not named: lintian's own
+
+
+def test_the_linters_table_is_read_from_a_policy_file(tmp_path):
+    shipped = (Path(bundlecheck.__file__).parent / "policies" / "convirt.toml").read_text()
+    path = tmp_path / "p.toml"
+    path.write_text(shipped + "\n[linters]\nblocking = ['lintian:no-manual-page']\n"
+                    "advisory = ['rpmlint:no-signature']\n")
+    p = bundlecheck.load_policy(str(path))
+    assert p.linters_blocking == {"lintian:no-manual-page"}
+    assert p.linters_advisory == {"rpmlint:no-signature"}

@@ -56,6 +56,10 @@ def test_shipped_policy_encodes_the_guide():
         (MINIMAL + "[limits]\nmax_members = -1\n", "positive"),
         (MINIMAL + "[limits]\nmax_bananas = 1\n", "unknown key(s) ['max_bananas']"),
         (MINIMAL.replace('min_version = "2.0"', "min_version = 2"), "expected a string"),
+        (MINIMAL + "[linters]\nblocking = ['no-copyright-file']\n", "is not 'lintian:<tag>'"),
+        (MINIMAL + "[linters]\nblock = ['lintian:x']\n", "unknown key(s) ['block']"),
+        (MINIMAL + "[linters]\nblocking = ['lintian:x']\nadvisory = ['lintian:x']\n",
+         "both blocking and advisory"),
     ],
 )
 def test_invalid_policy_is_refused_clearly(tmp_path, text, words):

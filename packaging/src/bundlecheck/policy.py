@@ -107,6 +107,10 @@ class Policy:
     patched_prereq: PatchedPrereq | None = None
     image_store: str | None = None
     deployment: Deployment | None = None
+    #: Linter tags ('lintian:<tag>', 'rpmlint:<check>') that block acceptance (error) ...
+    linters_blocking: frozenset[str] = frozenset()
+    #: ... and those that never do (at most a warning), whatever the tool says.
+    linters_advisory: frozenset[str] = frozenset()
 
     def roots_for(self, distro: str) -> tuple[str, ...]:
         return tuple(r.format(distro=distro) for r in self.contribution_roots)
@@ -115,7 +119,11 @@ class Policy:
         """The policy's severity for ``check``; for a family id ('lintian:tag'), ``default``
         (the tool's own) unless the policy names it."""
         if check not in CHECKS and default is not None:
-            return self.severity.get(check, default)
+            if check in self.linters_blocking:
+                return "error"
+            if check in self.linters_advisory and default == "error":
+                return "warning"
+            return default
         return self.severity.get(check, CHECKS[check][0])
 
 
@@ -230,6 +238,7 @@ def _build(data: dict[str, Any]) -> Policy:
         patched_prereq=_patched(top.get("patched_prereq", dict, None)),
         image_store=_Table(top.get("advice", dict, {}), "[advice]").get("image_store", str, None),
         deployment=_deployment(top.get("deployment", dict, None)),
+        **_linters(top.get("linters", dict, {})),
     )
     layout.done()
     top.used.add("scripts")
@@ -237,6 +246,25 @@ def _build(data: dict[str, Any]) -> Policy:
     if policy.patched_prereq and policy.patched_prereq.prereq not in {p.name for p in policy.prereqs}:
         raise PolicyError("[patched_prereq].prereq must name one of the [[prereqs]]")
     return policy
+
+
+_LINTER_TAG = re.compile(r"(lintian:[a-z0-9][a-z0-9.+_-]*|rpmlint:[A-Za-z0-9][A-Za-z0-9._+-]*)")
+
+
+def _linters(data: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """[linters]: blocking / advisory lists of 'lintian:<tag>' or 'rpmlint:<check>'."""
+    t = _Table(data, "[linters]")
+    out = {}
+    for key in ("blocking", "advisory"):
+        tags = t.strings(key, [])
+        bad = [x for x in tags if not _LINTER_TAG.fullmatch(x)]
+        if bad:
+            raise PolicyError(f"[linters].{key}: {bad[0]!r} is not 'lintian:<tag>' or 'rpmlint:<check>'")
+        out[f"linters_{key}"] = frozenset(tags)
+    t.done()
+    if out["linters_blocking"] & out["linters_advisory"]:
+        raise PolicyError("[linters]: a tag is both blocking and advisory")
+    return out
 
 
 def _limits(data: dict[str, Any]) -> Limits:
