@@ -261,6 +261,9 @@ class Submission(models.Model):
     # Findings the verifier found but did not keep: past the cap per submission,
     # or collapsed repeats it counted rather than listed.
     findings_omitted = models.PositiveIntegerField(default=0)
+    # The outside checkers that judged it, with their version lines
+    # (e.g. {"lintian": "lintian 2.116.3 (Debian 12)"}).
+    checked_with = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     verification_started_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -358,6 +361,8 @@ class Finding(models.Model):
     path = models.TextField(null=True, blank=True)  # noqa: DJ001 - null: no path, "" is a path
     message = models.TextField()
     hint = models.TextField(blank=True)
+    # The rule's own documentation, for the distros' linters (lintian's tag page).
+    url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["submission", "id"]

@@ -44,6 +44,7 @@ class FindingOut(Schema):
     message: str
     hint: str
     subject: str
+    url: str | None = None
 
 
 class SubmissionOut(Schema):
@@ -63,6 +64,7 @@ class SubmissionOut(Schema):
     verified_at: str | None
     next_step: str | None
     decision: dict[str, Any] | None
+    checked_with: dict[str, str] = {}
     findings_count: int
     findings_omitted: int
     findings_page: int

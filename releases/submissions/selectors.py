@@ -161,6 +161,7 @@ def _finding_data(f: Finding) -> dict:
         "message": f.message,
         "hint": f.hint,
         "subject": f.subject,
+        "url": f.url or None,
     }
 
 
@@ -193,6 +194,7 @@ def submission_report(submission: Submission, page=None) -> dict:
         "verified_at": submission.verified_at.isoformat() if submission.verified_at else None,
         "next_step": next_step(submission.state),
         "decision": decision_of(submission),
+        "checked_with": submission.checked_with,
         "findings_count": sum(findings_counts(submission).values()),
         "findings_omitted": submission.findings_omitted,
         **paging,

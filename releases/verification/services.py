@@ -198,6 +198,7 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
             path=f.path,
             message=f.message,
             hint=f.hint,
+            url=getattr(f, "url", "")[:500],
         )
         for subject, report in reports
         for f in report.findings
@@ -211,7 +212,19 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
     submission.error = error
     submission.verified_at = timezone.now()
     submission.findings_omitted = omitted + dropped
-    submission.save(update_fields=["state", "progress", "error", "verified_at", "findings_omitted"])
+    submission.checked_with = {
+        name: line for _, report in reports for name, line in getattr(report, "tools", {}).items()
+    }
+    submission.save(
+        update_fields=[
+            "state",
+            "progress",
+            "error",
+            "verified_at",
+            "findings_omitted",
+            "checked_with",
+        ]
+    )
     submission_event(submission, "submission.verified", findings=len(findings))
     audit_record(
         actor=None,

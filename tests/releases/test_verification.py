@@ -161,3 +161,38 @@ def test_a_staged_package_is_checked_against_the_deployment_layout(
     assert ("deploy-symlink-missing" in package_checks) is (not with_symlink)
     if verdict == "failed":
         assert submission.state == "failed"
+
+
+@pytest.mark.django_db
+def test_the_report_shows_lintians_tags_beside_convirts_checks_with_its_version(
+    client, release, ubuntu, maintainer
+):
+    import shutil
+
+    from tests.helpers import deb_bytes
+
+    if not shutil.which("lintian"):
+        import os
+
+        if os.environ.get("CI") == "true":
+            pytest.fail("lintian is missing: .ci/run installs it")
+        pytest.skip("lintian is not installed")
+    submission, _ = submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bundle_bytes()),
+        package=Upload(deb_bytes(with_symlink=False), "convirt_2.0-1_all.deb"),
+    )
+    services.submission_verify(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.checked_with["lintian"].startswith("lintian ")
+    client.force_login(maintainer)
+    page = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    assert f"by {submission.checked_with['lintian']}" in page
+    assert "deploy-symlink-missing" in page and "lintian:" in page  # side by side
+    assert "https://lintian.debian.org/tags/" in page  # each tag links its page
+    body = client.get(reverse("submission-report", args=[submission.pk])).json()
+    lintian = [f for f in body["findings"] if f["check"].startswith("lintian:")]
+    assert lintian and all(f["url"] for f in lintian)
+    assert body["checked_with"] == submission.checked_with
