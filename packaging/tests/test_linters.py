@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -220,3 +221,19 @@ def test_the_linters_table_is_read_from_a_policy_file(tmp_path):
     p = bundlecheck.load_policy(str(path))
     assert p.linters_blocking == {"lintian:no-manual-page"}
     assert p.linters_advisory == {"rpmlint:no-signature"}
+
+
+def test_the_command_line_gives_rpmlint_the_rpmlintrc(rpm, tmp_path, capsys):
+    from bundlecheck import cli
+
+    pkg = tmp_path / "convirt-2.0-1.noarch.rpm"
+    pkg.write_bytes(rpm)
+    rc = tmp_path / ".rpmlintrc"
+    rc.write_text('addFilter("no-signature")\n')
+    cli.main(["check", str(pkg), "--distro", "fedora", "--rpmlintrc", str(rc), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    checks = {f["check"] for f in report["findings"]}
+    assert "rpmlint:no-signature" not in checks and "rpmlint:no-url-tag" in checks
+    assert report["tools"]["rpmlint"].startswith("rpmlint ")
+    cli.main(["check", str(pkg), "--distro", "fedora", "--no-lint", "--format", "json"])
+    assert json.loads(capsys.readouterr().out)["tools"] == {}

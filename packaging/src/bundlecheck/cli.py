@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="pre-release tarball or its manifest (JSON) to compare with")
     check.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--rpmlintrc", metavar="PATH",
+                       help="an .rpmlintrc (e.g. the bundle's distros/NAME/.rpmlintrc) for rpmlint")
+    check.add_argument("--no-lint", action="store_true",
+                       help="do not run lintian / rpmlint on a .deb / .rpm")
     manifest = sub.add_parser("manifest", help="print the reference manifest of a tarball as JSON")
     manifest.add_argument("file")
     manifest.add_argument("--policy", default=None, help="policy whose [limits] apply")
@@ -89,10 +93,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         policy = _load_policy(args.policy)
         assert policy is not None
         reference = _load_reference(stack, args.against, policy) if args.against else None
+        rpmlintrc = _open(stack, args.rpmlintrc).read() if args.rpmlintrc else None
         fileobj = _open(stack, args.file)
         try:
             report = verify(fileobj, distro=args.distro, policy=policy, reference=reference,
-                            filename=None if args.file == "-" else args.file)
+                            filename=None if args.file == "-" else args.file,
+                            lint=not args.no_lint, rpmlintrc=rpmlintrc)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if args.format == "json":
