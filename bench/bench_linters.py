@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time lintian adds to the verification of a .deb.
+"""Time lintian adds to the verification of a .deb (and rpmlint to a .rpm).
 
 Not a test: it prints figures.  For the portal's demo package
 (packaging/tests/builders.py::deb_bytes()) and a dpkg-deb-built package of a
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packaging" / "tests"))
 
 import bundlecheck  # noqa: E402
-from builders import deb_bytes  # noqa: E402
+from builders import deb_bytes, rpm_from_tree  # noqa: E402
 
 CONTROL = ("Package: convirt\nVersion: 2.0-1\nArchitecture: all\nSection: admin\nPriority: optional\n"
            "Maintainer: A Packager <a@example.org>\nDepends: python (>= 2.4)\n"
@@ -58,6 +58,31 @@ def realistic(tmp: Path) -> bytes:
     return out.read_bytes()
 
 
+SPEC = """Name: convirt
+Version: 2.0
+Release: 1
+Summary: Xen virtual machine manager
+License: GPL-2.0-only
+URL: https://example.org/convirt
+BuildArch: noarch
+%description
+ConVirt manages Xen hosts and guests.
+%install
+mkdir -p %{buildroot}/usr/share/convirt/src
+for i in $(seq 1 500); do echo "x = $i" > %{buildroot}/usr/share/convirt/src/module_$i.py; done
+%files
+/usr/share/convirt
+"""
+
+
+def rpmbuilt(tmp: Path) -> bytes:
+    (tmp / "SPECS").mkdir()
+    (tmp / "SPECS/convirt.spec").write_text(SPEC)
+    subprocess.run(["rpmbuild", "--define", f"_topdir {tmp}", "-bb", str(tmp / "SPECS/convirt.spec")],
+                   check=True, capture_output=True)
+    return (tmp / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+
+
 def best(data: bytes, lint: bool, repeat: int) -> tuple[float, bundlecheck.Report]:
     times, report = [], None
     for _ in range(repeat):
@@ -78,13 +103,16 @@ def main() -> int:
     try:
         cases = [("demo .deb (builders.deb_bytes())", deb_bytes()),
                  ("dpkg-deb-built .deb, 500 files", realistic(tmp))]
+        if shutil.which("rpmlint") and shutil.which("rpmbuild"):
+            cases.append(("demo .rpm (builders.rpm_from_tree())", rpm_from_tree()))
+            cases.append(("rpmbuild-built .rpm, 500 files", rpmbuilt(tmp)))
         for name, data in cases:
             without, _ = best(data, False, args.repeat)
             with_lint, report = best(data, True, args.repeat)
-            n = sum(1 for f in report.findings if f.check.startswith("lintian:"))
-            print(f"{name}: {len(data) / 1024:.0f} KiB; verify without lintian {without:.3f} s, "
-                  f"with lintian {with_lint:.3f} s (+{with_lint - without:.2f} s, {n} tags); "
-                  f"{report.tools.get('lintian', '-')}")
+            n = sum(1 for f in report.findings if ":" in f.check)
+            print(f"{name}: {len(data) / 1024:.0f} KiB; verify without linter {without:.3f} s, "
+                  f"with linter {with_lint:.3f} s (+{with_lint - without:.2f} s, {n} tags); "
+                  f"{'; '.join(report.tools.values()) or '-'}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -62,8 +62,15 @@ def _run(cmd: list[str], cwd: str, timeout: float, ok: tuple[int, ...] = (0, 1, 
     return out.decode("utf-8", "replace")
 
 
-def lintian_version(binary: str, cwd: str, timeout: float) -> str:
-    return _run([binary, "--version"], cwd, timeout).strip()
+_VERSIONS: dict[tuple[str, float], str] = {}
+
+
+def _version(binary: str, cwd: str, timeout: float, ok: tuple[int, ...] = (0, 1, 2)) -> str:
+    """The tool's --version line, asked once per installed binary (path and mtime)."""
+    key = (binary, os.stat(binary).st_mtime)
+    if key not in _VERSIONS:
+        _VERSIONS[key] = _run([binary, "--version"], cwd, timeout, ok).strip()
+    return _VERSIONS[key]
 
 
 def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str, str]]:
@@ -81,7 +88,7 @@ def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str,
         with open(target, "wb") as out:
             shutil.copyfileobj(spool, out, 1 << 20)
         try:
-            version = lintian_version(binary, scratch, timeout)
+            version = _version(binary, scratch, timeout)
             text = _run([binary, *LINTIAN_ARGS, "--", target], scratch, timeout)
             tags = list(_parse(text))
             explained = _explain(sorted({t for _c, t, _x in tags}), scratch, timeout)
@@ -119,7 +126,7 @@ def lint_rpm(spool: IO[bytes], timeout: float,
             cmd += ["-r", rc]
         ok = (0, 64, 66)
         try:
-            version = "rpmlint " + _run([binary, "--version"], scratch, timeout, ok).strip()
+            version = "rpmlint " + _version(binary, scratch, timeout, ok)
             text = _run([*cmd, "--", target], scratch, timeout, ok)
             tags = []
             for line in text.splitlines():
