@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -237,3 +238,32 @@ def test_the_command_line_gives_rpmlint_the_rpmlintrc(rpm, tmp_path, capsys):
     assert report["tools"]["rpmlint"].startswith("rpmlint ")
     cli.main(["check", str(pkg), "--distro", "fedora", "--no-lint", "--format", "json"])
     assert json.loads(capsys.readouterr().out)["tools"] == {}
+
+
+def test_a_hanging_linter_and_its_children_are_killed_at_the_limit(tmp_path, policy, monkeypatch):
+    data = build(tmp_path)
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "lintian").write_text("#!/bin/sh\nsleep 3017 &\nsleep 3018\n")
+    (fake / "lintian").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    limited = replace(policy, limits=replace(policy.limits, lint_timeout=1.0))
+    started = time.monotonic()
+    report = lint(data, policy=limited)
+    assert time.monotonic() - started < 10
+    [failed] = [f for f in report.findings if f.check.startswith("lintian")]
+    assert failed.check == "lintian-failed" and "1 s limit" in failed.message
+    assert any(f.check == "deploy-missing-path" for f in report.findings)
+    for pattern in (f"{fake}/lintian", "sleep 3017", "sleep 3018"):
+        gone = subprocess.run(["pgrep", "-f", pattern], capture_output=True)
+        assert gone.returncode == 1, pattern  # nothing of the fake linter is left
+
+
+def test_a_package_rpmlint_cannot_read_is_one_warning(policy):
+    _need("rpmlint")
+    from builders import rpm_from_tree
+
+    report = lint(rpm_from_tree())
+    [failed] = [f for f in report.findings if f.check.startswith("rpmlint")]
+    assert failed.check == "rpmlint-failed" and failed.severity == "warning"
+    assert "status 3" in failed.message
