@@ -24,7 +24,9 @@ def _need(tool: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _tools():
+def _tools(request):
+    if request.node.name.startswith("test_the_checks_command"):
+        return
     _need("dpkg-deb")
     _need("lintian")
 
@@ -267,3 +269,14 @@ def test_a_package_rpmlint_cannot_read_is_one_warning(policy):
     [failed] = [f for f in report.findings if f.check.startswith("rpmlint")]
     assert failed.check == "rpmlint-failed" and failed.severity == "warning"
     assert "status 3" in failed.message
+
+
+def test_the_checks_command_lists_the_linter_families(capsys):
+    from bundlecheck import cli
+    from bundlecheck.registry import CHECKS, is_family_id
+
+    assert cli.main(["checks"]) == 0
+    out = capsys.readouterr().out
+    assert "lintian:*" in out and "rpmlint:*" in out and "lintian-unavailable" in out
+    assert is_family_id("lintian:no-copyright-file") and not is_family_id("lintian:")
+    assert not is_family_id("shellcheck:x") and "lintian-failed" in CHECKS

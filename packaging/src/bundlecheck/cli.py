@@ -12,7 +12,7 @@ from typing import IO, Any
 from .engine import build_manifest, verify
 from .errors import ArchiveError, PolicyError
 from .policy import Policy, load_policy
-from .registry import CHECKS
+from .registry import CHECKS, FAMILIES
 from .report import as_text
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -125,6 +125,8 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
 def _cmd_checks(_args: argparse.Namespace) -> int:
     for check_id, (severity, description) in CHECKS.items():
         print(f"{check_id:32} {severity:8} {description}")
+    for prefix, description in FAMILIES.items():
+        print(f"{prefix + '*':32} {'(tool)':8} {description}")
     return EXIT_PASS
 
 
