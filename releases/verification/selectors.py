@@ -4,8 +4,24 @@ data the checks enforce."""
 from __future__ import annotations
 
 import bundlecheck
+from bundlecheck.registry import FAMILIES
 
 from releases.models import Project
+
+# What the portal itself checks beside the policy: who signed the upload.
+PORTAL_CHECKS = [
+    {"id": "upload-signed", "severity": "info", "description": "who signed the upload (OpenPGP)"},
+    {
+        "id": "upload-signature-bad",
+        "severity": "error",
+        "description": "the upload's signature does not verify against the submitter's keys",
+    },
+    {
+        "id": "upload-unsigned",
+        "severity": "error",
+        "description": "the project takes signed uploads only, and this one has no signature",
+    },
+]
 
 
 def guide_context(project: Project) -> dict:
@@ -55,6 +71,15 @@ def guide_context(project: Project) -> dict:
         if deployment
         else [],
         "symlinks": deployment.symlinks if deployment else (),
+        "families": [
+            {
+                "prefix": prefix,
+                "description": description,
+                "docs": "https://lintian.debian.org/tags/" if prefix == "lintian:" else None,
+            }
+            for prefix, description in FAMILIES.items()
+        ],
+        "portal_checks": PORTAL_CHECKS,
         "checks": [
             {"id": check_id, "severity": policy.severity_of(check_id), "description": description}
             for check_id, (_, description) in sorted(bundlecheck.CHECKS.items())

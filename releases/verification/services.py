@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tarfile
 import tempfile
 import time
 
@@ -44,7 +45,30 @@ class _ProgressWriter:
             self.last_percent, self.last_time = percent, now
 
 
-def _verify_artifact(artifact: Artifact, *, submission: Submission, reference, progress):
+RPMLINTRC_MAX = 64 * 1024
+
+
+def _bundle_rpmlintrc(submission: Submission) -> bytes | None:
+    """The maintainer's rpmlint overrides, distros/$DISTRO/.rpmlintrc in their bundle
+    (read after the bundle was judged safe; small, or not at all)."""
+    wanted = f"distros/{submission.distro.slug}/.rpmlintrc"
+    try:
+        with (
+            artifact_open(submission.artifact) as stored,
+            tarfile.open(fileobj=stored, mode="r|*") as bundle,
+        ):
+            for member in bundle:
+                name = member.name.removeprefix("./")
+                if member.isfile() and (name == wanted or name.endswith("/" + wanted)):
+                    if member.size > RPMLINTRC_MAX:
+                        return None
+                    return bundle.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+    return None
+
+
+def _verify_artifact(artifact: Artifact, *, submission: Submission, reference, progress, **extra):
     # S3 streams from the object's body as it arrives (resuming a cut read);
     # local storage opens the file.
     with artifact_open(artifact) as stored:
@@ -56,6 +80,7 @@ def _verify_artifact(artifact: Artifact, *, submission: Submission, reference, p
             progress=progress,
             total_size=artifact.size,
             filename=artifact.original_name or None,
+            **extra,
         )
 
 
@@ -96,6 +121,9 @@ def submission_verify(*, submission_id: int) -> Submission | None:
                     submission=submission,
                     reference=None,
                     progress=_ProgressWriter(submission_id, bundle_span, 100 - bundle_span),
+                    rpmlintrc=_bundle_rpmlintrc(submission)
+                    if submission.package.original_name.endswith(".rpm")
+                    else None,
                 ),
             )
         )

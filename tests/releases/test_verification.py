@@ -196,3 +196,68 @@ def test_the_report_shows_lintians_tags_beside_convirts_checks_with_its_version(
     lintian = [f for f in body["findings"] if f["check"].startswith("lintian:")]
     assert lintian and all(f["url"] for f in lintian)
     assert body["checked_with"] == submission.checked_with
+
+
+RPM_SPEC = """Name: convirt
+Version: 2.0
+Release: 1
+Summary: test
+License: GPL
+BuildArch: noarch
+%description
+test package
+%install
+mkdir -p %{buildroot}/usr/bin
+printf '#!/bin/sh\\necho hi\\n' > %{buildroot}/usr/bin/convirt
+chmod 0755 %{buildroot}/usr/bin/convirt
+%files
+/usr/bin/convirt
+"""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_rpmlintrc", [False, True])
+def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
+    release, ubuntu, maintainer, tmp_path, with_rpmlintrc
+):
+    """A maintainer keeps rpmlint's overrides where openSUSE and Fedora keep them,
+    beside the spec: distros/$DISTRO/.rpmlintrc in the bundle."""
+    import os
+    import shutil
+    import subprocess
+
+    from releases import demo
+
+    for tool in ("rpmbuild", "rpmlint"):
+        if not shutil.which(tool):
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{tool} is missing: .ci/run installs rpm and rpmlint")
+            pytest.skip(f"{tool} is not installed")
+    (tmp_path / "SPECS").mkdir()
+    (tmp_path / "SPECS/convirt.spec").write_text(RPM_SPEC)
+    subprocess.run(
+        [
+            "rpmbuild",
+            "--define",
+            f"_topdir {tmp_path}",
+            "-bb",
+            str(tmp_path / "SPECS/convirt.spec"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    rpm = (tmp_path / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+    members = list(demo.ubuntu_bundle_members())
+    if with_rpmlintrc:
+        members.append(("distros/ubuntu/.rpmlintrc", b'addFilter("no-signature")\n', 0o644))
+    submission, _ = submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bundle_bytes(members)),
+        package=Upload(rpm, "convirt-2.0-1.noarch.rpm"),
+    )
+    services.submission_verify(submission_id=submission.pk)
+    checks = set(submission.findings.values_list("check_id", flat=True))
+    assert "rpmlint:no-url-tag" in checks  # rpmlint ran
+    assert ("rpmlint:no-signature" in checks) is (not with_rpmlintrc)
