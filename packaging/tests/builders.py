@@ -265,3 +265,21 @@ def rpm_from_tree(tree: list[E] | None = None) -> bytes:
     requires = [("python", ge, "2.4"), ("xen", ge, "3.0.4"), ("pygtk2", 0, ""), ("vte", 0, ""),
                 ("python-paramiko", ge, "1.6.4"), ("rpmlib(CompressedFileNames)", eq | 0x1000000, "3.0.4-1")]
     return rpm_bytes(files, requires)
+
+
+# The spec of a small noarch .rpm, built with rpmbuild by the linter tests.
+RPM_SPEC = """Name: convirt
+Version: 2.0
+Release: 1
+Summary: test
+License: GPL
+BuildArch: noarch
+%description
+test package
+%install
+mkdir -p %{buildroot}/usr/bin
+printf '#!/bin/sh\\necho hi\\n' > %{buildroot}/usr/bin/convirt
+chmod 0755 %{buildroot}/usr/bin/convirt
+%files
+/usr/bin/convirt
+"""

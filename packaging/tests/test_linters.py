@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from builders import RPM_SPEC as SPEC
 
 import bundlecheck
 
@@ -145,23 +146,6 @@ def test_the_command_line_runs_lintian_and_prints_its_version(tmp_path, capsys):
     assert "ERROR   lintian:no-copyright-file: lintian: no-copyright-file" in out
     assert "see: https://lintian.debian.org/tags/no-copyright-file" in out
     assert [line for line in out.splitlines() if line.startswith("tools: lintian (Lintian v")]
-
-
-SPEC = """Name: convirt
-Version: 2.0
-Release: 1
-Summary: test
-License: GPL
-BuildArch: noarch
-%description
-test package
-%install
-mkdir -p %{buildroot}/usr/bin
-printf '#!/bin/sh\\necho hi\\n' > %{buildroot}/usr/bin/convirt
-chmod 0755 %{buildroot}/usr/bin/convirt
-%files
-/usr/bin/convirt
-"""
 
 
 @pytest.fixture

@@ -198,23 +198,6 @@ def test_the_report_shows_lintians_tags_beside_convirts_checks_with_its_version(
     assert body["checked_with"] == submission.checked_with
 
 
-RPM_SPEC = """Name: convirt
-Version: 2.0
-Release: 1
-Summary: test
-License: GPL
-BuildArch: noarch
-%description
-test package
-%install
-mkdir -p %{buildroot}/usr/bin
-printf '#!/bin/sh\\necho hi\\n' > %{buildroot}/usr/bin/convirt
-chmod 0755 %{buildroot}/usr/bin/convirt
-%files
-/usr/bin/convirt
-"""
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("with_rpmlintrc", [False, True])
 def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
@@ -234,7 +217,9 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
                 pytest.fail(f"{tool} is missing: .ci/run installs rpm and rpmlint")
             pytest.skip(f"{tool} is not installed")
     (tmp_path / "SPECS").mkdir()
-    (tmp_path / "SPECS/convirt.spec").write_text(RPM_SPEC)
+    from tests.helpers import _engine_builders
+
+    (tmp_path / "SPECS/convirt.spec").write_text(_engine_builders().RPM_SPEC)
     subprocess.run(
         [
             "rpmbuild",
