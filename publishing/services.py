@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import bundlecheck
@@ -26,7 +25,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from releases.coordination import lifecycle
-from releases.models import Artifact, Maintainership, Project, Release, Submission
+from releases.models import Artifact, Maintainership, PolicyVersion, Project, Release, Submission
+from releases.policies import current_version, rules_for, rules_of
 
 from . import openpgp, page
 from .storage import CHUNK, atomic_write
@@ -118,7 +118,7 @@ def source_tarball_build(*, release: Release, out) -> dict:
             prerelease,
             contributions,
             out,
-            policy=release.project.policy,
+            policy=rules_for(release.project),
             mtime=assembly_mtime(release),
         )
 
@@ -128,7 +128,12 @@ class NotReproducible(RuntimeError):
 
 
 def _rebuild_elsewhere(
-    *, release: Release, prerelease: Path, contributions: list[tuple[str, Path]], out: Path
+    *,
+    release: Release,
+    policy: Path,
+    prerelease: Path,
+    contributions: list[tuple[str, Path]],
+    out: Path,
 ) -> None:
     """The second build: `bundlecheck assemble` in its own process, with another
     time zone, another umask and the contributions in the opposite order."""
@@ -147,7 +152,7 @@ def _rebuild_elsewhere(
         "-o",
         str(out),
         "--policy",
-        release.project.policy,
+        str(policy),
     ]
     env = {**os.environ, "TZ": "Pacific/Kiritimati", "LC_ALL": "C.UTF-8"}
     done = subprocess.run(  # noqa: S603 - our own interpreter, arguments we made
@@ -162,23 +167,18 @@ def _rebuild_elsewhere(
         raise NotReproducible(f"the second build failed: {done.stderr.strip()[-500:]}")
 
 
-def _policy_sha256(policy: str) -> str:
-    shipped = resources.files("bundlecheck") / "policies" / f"{policy}.toml"
-    data = shipped.read_bytes() if shipped.is_file() else Path(policy).read_bytes()
-    return hashlib.sha256(data).hexdigest()
-
-
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def provenance_statement(*, release: Release, name: str, sha256: str, accepted) -> dict:
+def provenance_statement(
+    *, release: Release, policy: PolicyVersion, name: str, sha256: str, accepted
+) -> dict:
     """An in-toto Statement v1 saying what the public tarball was made of."""
     try:
         version = importlib.metadata.version("bundlecheck")
     except importlib.metadata.PackageNotFoundError:
         version = bundlecheck.__version__
-    policy = release.project.policy
     return {
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": name, "digest": {"sha256": sha256}}],
@@ -193,7 +193,12 @@ def provenance_statement(*, release: Release, name: str, sha256: str, accepted) 
             },
             "assembly": {
                 "tool": {"name": "bundlecheck", "version": version},
-                "policy": {"name": policy, "digest": {"sha256": _policy_sha256(policy)}},
+                "policy": {
+                    "name": rules_of(policy).name,
+                    "project": release.project.slug,
+                    "version": policy.number,
+                    "digest": {"sha256": policy.sha256},
+                },
                 "mtime": assembly_mtime(release),
                 "reproduced": True,
             },
@@ -268,8 +273,11 @@ def release_assemble(*, release_id: int) -> str:
         signing_key = openpgp.release_key()
         uploads = storages["uploads"]
         submissions = _accepted(release)
+        policy_version = current_version(release.project)
         with tempfile.TemporaryDirectory(prefix="portal-assemble-") as work:
             work = Path(work)
+            policy_file = work / "policy.toml"
+            policy_file.write_text(policy_version.text, encoding="utf-8")
             prerelease = work / "prerelease.tar.gz"
             _fetch(uploads, release.prerelease.key, prerelease)
             contributions = []
@@ -283,7 +291,7 @@ def release_assemble(*, release_id: int) -> str:
                     stack.enter_context(open(prerelease, "rb")),
                     [(slug, stack.enter_context(open(p, "rb"))) for slug, p in contributions],
                     out,
-                    policy=release.project.policy,
+                    policy=rules_of(policy_version),
                     mtime=assembly_mtime(release),
                 )
                 out.flush()
@@ -292,7 +300,11 @@ def release_assemble(*, release_id: int) -> str:
                 raise RuntimeError("assembled tarball changed while being spooled")
             again = work / "rebuilt.tar.gz"
             _rebuild_elsewhere(
-                release=release, prerelease=prerelease, contributions=contributions, out=again
+                release=release,
+                policy=policy_file,
+                prerelease=prerelease,
+                contributions=contributions,
+                out=again,
             )
             with open(again, "rb") as rebuilt:
                 sha256_again = _hash_file(rebuilt)[0]
@@ -303,6 +315,7 @@ def release_assemble(*, release_id: int) -> str:
                 )
             statement = provenance_statement(
                 release=release,
+                policy=policy_version,
                 name=name,
                 sha256=sha256,
                 accepted=_credited(release, submissions),

@@ -30,7 +30,8 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     homepage = models.URLField(blank=True)
-    # Name of the packaging policy the verifier applies (a bundlecheck policy).
+    # The shipped bundlecheck policy (or a policy file's path) that seeds the
+    # project's first PolicyVersion; from then on the versions are the rules.
     policy = models.CharField(max_length=100, default="convirt")
     # Every upload must carry a detached OpenPGP signature by its maintainer's key.
     require_signed_uploads = models.BooleanField(default=False)
@@ -45,6 +46,40 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PolicyVersion(models.Model):
+    """One saved version of a project's packaging policy: TOML text, never changed.
+
+    Each save is a new version with its digest, author, time and change note;
+    every verification records the version it judged by.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="policy_versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64, validators=[SHA256_HEX])
+    note = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "number"], name="one_policy_version_number_per_project"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} policy v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("A policy version is immutable: save a new version instead.")
+        super().save(*args, **kwargs)
 
 
 class Distro(models.Model):
@@ -264,6 +299,10 @@ class Submission(models.Model):
     # The outside checkers that judged it, with their version lines
     # (e.g. {"lintian": "lintian 2.116.3 (Debian 12)"}).
     checked_with = models.JSONField(default=dict, blank=True)
+    # The version of the project's policy the verdict was reached by.
+    policy_version = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="submissions"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     verification_started_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -293,6 +332,46 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.distro} submission {self.pk} for {self.release} ({self.state})"
+
+
+class Reverification(models.Model):
+    """Staff asked for the live submissions to be judged again by a new policy version."""
+
+    policy_version = models.ForeignKey(
+        PolicyVersion, on_delete=models.CASCADE, related_name="reverifications"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"re-verification by {self.policy_version}"
+
+
+class ReverificationItem(models.Model):
+    """One submission of a re-verification: its verdict before and after (once done)."""
+
+    reverification = models.ForeignKey(
+        Reverification, on_delete=models.CASCADE, related_name="items"
+    )
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    verdict_before = models.CharField(max_length=16)
+    verdict_after = models.CharField(max_length=16, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reverification", "submission"], name="one_item_per_reverified_submission"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission} in {self.reverification}"
 
 
 class PrereleaseInvitation(models.Model):

@@ -24,6 +24,7 @@ from releases.models import (
 )
 from releases.notifications import mail_on_commit
 from releases.permissions import is_active_maintainer
+from releases.policies import rules_for
 
 
 def release_index(*, release: Release) -> dict:
@@ -33,7 +34,7 @@ def release_index(*, release: Release) -> dict:
     artifact = release.prerelease
     with storages[artifact.storage].open(artifact.key, "rb") as stored:
         manifest = bundlecheck.build_manifest(
-            stored, policy=bundlecheck.load_policy(release.project.policy), total_size=artifact.size
+            stored, policy=rules_for(release.project), total_size=artifact.size
         )
     Release.objects.filter(pk=release.pk, manifest__isnull=True).update(manifest=manifest)
     release.manifest = manifest
@@ -96,7 +97,7 @@ def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
             user=user, project=release.project_id, state=Maintainership.State.APPROVED
         ).values_list("distro__slug", flat=True)
     )
-    roots = bundlecheck.load_policy(release.project.policy).contribution_roots
+    roots = rules_for(release.project).contribution_roots
     mail_on_commit(
         to=[user.email],
         subject=f"[{release.project}] pre-release {release.version} is ready for packaging",
@@ -200,7 +201,7 @@ def prerelease_manifest(tarball, project: Project) -> dict:
     try:
         manifest = bundlecheck.build_manifest(
             tarball,
-            policy=bundlecheck.load_policy(project.policy),
+            policy=rules_for(project),
             total_size=getattr(tarball, "size", None),
         )
     except bundlecheck.ArchiveError as error:

@@ -20,8 +20,9 @@ from publishing import openpgp
 from publishing.webhooks import submission_event
 from releases.artifacts import artifact_open
 from releases.audit import audit_record
-from releases.models import Artifact, Finding, Submission
+from releases.models import Artifact, Finding, PolicyVersion, Submission
 from releases.notifications import mail_on_commit
+from releases.policies import current_version, rules_of
 from releases.prereleases.services import release_index
 from releases.rules import next_step
 
@@ -68,14 +69,16 @@ def _bundle_rpmlintrc(submission: Submission) -> bytes | None:
     return None
 
 
-def _verify_artifact(artifact: Artifact, *, submission: Submission, reference, progress, **extra):
+def _verify_artifact(
+    artifact: Artifact, *, submission: Submission, rules, reference, progress, **extra
+):
     # S3 streams from the object's body as it arrives (resuming a cut read);
     # local storage opens the file.
     with artifact_open(artifact) as stored:
         return bundlecheck.verify(
             stored,
             distro=submission.distro.slug,
-            policy=submission.release.project.policy,
+            policy=rules,
             reference=reference,
             progress=progress,
             total_size=artifact.size,
@@ -98,6 +101,15 @@ def submission_verify(*, submission_id: int) -> Submission | None:
     submission = Submission.objects.select_related(
         "release__project", "release__prerelease", "distro", "artifact", "package", "submitter"
     ).get(pk=submission_id)
+    version = current_version(submission.release.project)
+    reports = _judge(submission, version, progress=True)
+    return submission_verdict_save(submission_id=submission_id, reports=reports, policy=version)
+
+
+def _judge(submission: Submission, version: PolicyVersion, *, progress: bool) -> list:
+    """The reports on a submission's bundle, package and signature, by one policy version."""
+    rules = rules_of(version)
+    submission_id = submission.pk
     reference = release_index(release=submission.release) if submission.release.prerelease else None
     sizes = [submission.artifact.size, submission.package.size if submission.package else 0]
     bundle_span = 100 * sizes[0] // max(1, sum(sizes))
@@ -107,8 +119,9 @@ def submission_verify(*, submission_id: int) -> Submission | None:
             _verify_artifact(
                 submission.artifact,
                 submission=submission,
+                rules=rules,
                 reference=reference,
-                progress=_ProgressWriter(submission_id, 0, bundle_span),
+                progress=_ProgressWriter(submission_id, 0, bundle_span) if progress else None,
             ),
         )
     ]
@@ -119,8 +132,11 @@ def submission_verify(*, submission_id: int) -> Submission | None:
                 _verify_artifact(
                     submission.package,
                     submission=submission,
+                    rules=rules,
                     reference=None,
-                    progress=_ProgressWriter(submission_id, bundle_span, 100 - bundle_span),
+                    progress=_ProgressWriter(submission_id, bundle_span, 100 - bundle_span)
+                    if progress
+                    else None,
                     rpmlintrc=_bundle_rpmlintrc(submission)
                     if submission.package.original_name.endswith(".rpm")
                     else None,
@@ -128,7 +144,7 @@ def submission_verify(*, submission_id: int) -> Submission | None:
             )
         )
     reports.append((Finding.Subject.BUNDLE, signature_report(submission)))
-    return submission_verdict_save(submission_id=submission_id, reports=reports)
+    return reports
 
 
 SIGN_HINT = (
@@ -206,7 +222,9 @@ def _local_copy(artifact):
 
 
 @transaction.atomic
-def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> Submission | None:
+def submission_verdict_save(
+    *, submission_id: int, reports, error: str = "", policy: PolicyVersion | None = None
+) -> Submission | None:
     """Replace the findings and set the verdict, once, for a submission being verified."""
     submission = (
         Submission.objects.select_for_update()
@@ -243,6 +261,7 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
     submission.checked_with = {
         name: line for _, report in reports for name, line in getattr(report, "tools", {}).items()
     }
+    submission.policy_version = policy
     submission.save(
         update_fields=[
             "state",
@@ -251,6 +270,7 @@ def submission_verdict_save(*, submission_id: int, reports, error: str = "") -> 
             "verified_at",
             "findings_omitted",
             "checked_with",
+            "policy_version",
         ]
     )
     submission_event(submission, "submission.verified", findings=len(findings))

@@ -241,7 +241,7 @@ def test_an_unreproducible_build_is_refused_and_the_dashboard_says_why(
     release, _ = _frozen_release(f"rep-{uuid.uuid4().hex[:8]}")
     Release.objects.filter(pk=release.pk).update(state=Release.State.PUBLISHING)
 
-    def differently(*, release, prerelease, contributions, out):
+    def differently(*, release, prerelease, contributions, out, **_):
         out.write_bytes(b"other bytes")
 
     monkeypatch.setattr(services, "_rebuild_elsewhere", differently)

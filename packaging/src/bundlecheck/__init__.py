@@ -11,11 +11,23 @@ from .engine import build_manifest, verify
 from .errors import ArchiveError, BundlecheckError, PolicyError, RegistryError
 from .findings import Finding, Report
 from .manifest import manifest_diff
-from .policy import Policy, load_policy
+from .policy import Policy, load_policy, parse_policy
 from .registry import CHECKS
 
 __all__ = [
-    "CHECKS", "ArchiveError", "BundlecheckError", "Finding", "Policy", "PolicyError",
-    "RegistryError", "Report", "assemble", "build_manifest", "load_policy", "manifest_diff", "verify",
+    "CHECKS",
+    "ArchiveError",
+    "BundlecheckError",
+    "Finding",
+    "Policy",
+    "PolicyError",
+    "RegistryError",
+    "Report",
+    "assemble",
+    "build_manifest",
+    "load_policy",
+    "manifest_diff",
+    "parse_policy",
+    "verify",
 ]
 __version__ = "0.1.0"

@@ -133,6 +133,11 @@ class Policy:
 def load_policy(name_or_path: str | Path) -> Policy:
     """Load a shipped policy by name (``"convirt"``) or a policy file by path."""
     text, origin = _read(name_or_path)
+    return parse_policy(text, origin)
+
+
+def parse_policy(text: str, origin: str = "policy") -> Policy:
+    """Parse and validate policy text (TOML), as stored by the portal or read from a file."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

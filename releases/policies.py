@@ -1,0 +1,78 @@
+"""Each project's packaging policy: TOML text kept in immutable, numbered versions.
+
+The newest version is the project's rules. A project without any version yet
+(just created, or from before versions existed) gets version 1 from the
+shipped policy it names (``Project.policy``, e.g. ``convirt``) the first time
+its rules are asked for. Parsed rules are cached by digest: a version never
+changes, so its parse never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import bundlecheck
+from django.db import IntegrityError, transaction
+
+from .models import PolicyVersion, Project
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def shipped_text(name_or_path: str) -> str:
+    """The TOML of a policy shipped with the engine, or of a policy file on the server."""
+    shipped = resources.files("bundlecheck") / "policies" / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    return Path(name_or_path).read_text(encoding="utf-8")
+
+
+def current_version(project: Project) -> PolicyVersion:
+    """The project's policy in force: its newest version (version 1 seeded if none)."""
+    version = project.policy_versions.order_by("-number").first()
+    if version is not None:
+        return version
+    return seed_version(
+        project, shipped_text(project.policy), f"Seeded from the shipped policy {project.policy}."
+    )
+
+
+def seed_version(project: Project, text: str, note: str, author=None) -> PolicyVersion:
+    """Version 1 of a new project's policy (or the one already there)."""
+    try:
+        with transaction.atomic():
+            return PolicyVersion.objects.create(
+                project=project,
+                number=1,
+                text=text,
+                sha256=text_sha256(text),
+                note=note,
+                author=author,
+            )
+    except IntegrityError:  # a concurrent first reader seeded it
+        return project.policy_versions.get(number=1)
+
+
+@lru_cache(maxsize=64)
+def _parsed(sha256: str, text: str, origin: str) -> bundlecheck.Policy:
+    return bundlecheck.parse_policy(text, origin=origin)
+
+
+def rules_of(version: PolicyVersion) -> bundlecheck.Policy:
+    """The engine's Policy for one saved version."""
+    return _parsed(version.sha256, version.text, f"{version.project.slug} policy v{version.number}")
+
+
+def rules_for(project: Project) -> bundlecheck.Policy:
+    """The engine's Policy the project's uploads are judged by now."""
+    return rules_of(current_version(project))
+
+
+def parse(text: str, origin: str = "policy") -> bundlecheck.Policy:
+    """Parse policy text as the engine will (raises bundlecheck.PolicyError)."""
+    return bundlecheck.parse_policy(text, origin=origin)
