@@ -28,7 +28,7 @@ def submission_verify_task(self, submission_id: int) -> str:
         services.submission_fail(
             submission_id=submission_id,
             error=f"Verification did not finish within {limit} seconds and was stopped. "
-            "If the archive is very large, upload only your distros/$DISTRO bundle.",
+            "If the archive is very large, upload only your distro's own directory.",
         )
         return "timed out"
     except PERMANENT:
