@@ -358,6 +358,7 @@ CELERY_TASK_QUEUES_BY_KIND = {
 # (the sweeper and pings, `releases.recovery.tasks.*`, and link checks).
 CELERY_TASK_KINDS = {
     "releases.verification.tasks.submission_verify_task": "verify",
+    "releases.verification.tasks.submission_reverify_task": "verify",
     "publishing.tasks.page_regenerate_task": "pages",
     "publishing.tasks.release_assemble_task": "pages",
     "releases.prereleases.tasks.release_deliver_prerelease_task": "mail",

@@ -17,7 +17,12 @@ from pathlib import Path
 import bundlecheck
 from django.db import IntegrityError, transaction
 
-from .models import PolicyVersion, Project
+from portal.errors import BadInput
+
+from .models import PolicyVersion, Project, Reverification
+
+# What a policy text may hold at most; the engine refuses longer text too.
+MAX_TEXT_CHARS = 256 * 1024
 
 
 def text_sha256(text: str) -> str:
@@ -76,3 +81,63 @@ def rules_for(project: Project) -> bundlecheck.Policy:
 def parse(text: str, origin: str = "policy") -> bundlecheck.Policy:
     """Parse policy text as the engine will (raises bundlecheck.PolicyError)."""
     return bundlecheck.parse_policy(text, origin=origin)
+
+
+def reverification_progress(reverification, release=None) -> dict:
+    """How far a re-verification has come: items done of all, and verdicts that changed
+    (of one release's submissions, with `release`)."""
+    items = reverification.items.all()
+    if release is not None:
+        items = items.filter(submission__release=release)
+    rows = list(items.values_list("verdict_before", "verdict_after", "done_at"))
+    done = [(before, after) for before, after, at in rows if at is not None]
+    passing = {"passed", "accepted"}
+    return {
+        "reverification": reverification,
+        "version": reverification.policy_version,
+        "total": len(rows),
+        "done": len(done),
+        "percent": 100 * len(done) // len(rows) if rows else 100,
+        "changed": sum((before in passing) != (after in passing) for before, after in done),
+        "finished": len(done) == len(rows),
+    }
+
+
+def latest_reverification(project: Project, release=None) -> dict | None:
+    """The progress of the project's newest re-verification (touching `release`, if given)."""
+    reverifications = Reverification.objects.filter(policy_version__project=project)
+    if release is not None:
+        reverifications = reverifications.filter(items__submission__release=release)
+    latest = reverifications.select_related("policy_version").order_by("-started_at").first()
+    return reverification_progress(latest, release) if latest else None
+
+
+class PolicyInvalid(BadInput):
+    """Policy text the engine refuses, with each problem's line and column."""
+
+    def __init__(self, problems: list[dict]):
+        super().__init__(
+            "The policy has "
+            + (f"{len(problems)} problems" if len(problems) > 1 else "a problem")
+            + ": nothing was saved. Correct the lines named below and review again.",
+            field="text",
+        )
+        self.problems = problems
+
+
+def policy_problems(text: str, origin: str = "policy") -> list[dict]:
+    """Every problem the engine finds in policy text, as {line, column, key, message}; [] if none."""
+    try:
+        parse(text, origin)
+    except bundlecheck.PolicyError as error:
+        problems = getattr(error, "problems", None) or []
+        return [
+            {
+                "line": getattr(p, "line", None),
+                "column": getattr(p, "column", None),
+                "key": getattr(p, "key", ""),
+                "message": getattr(p, "message", str(p)),
+            }
+            for p in problems
+        ] or [{"line": None, "column": None, "key": "", "message": str(error)}]
+    return []

@@ -65,6 +65,17 @@ urlpatterns = [
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),
     path("staff/projects/<slug:project>/webhooks/", staff.staff_webhooks, name="staff-webhooks"),
+    path("staff/projects/<slug:project>/policy/", verification.staff_policy, name="staff-policy"),
+    path(
+        "staff/projects/<slug:project>/policy/preview/",
+        verification.staff_policy_preview,
+        name="staff-policy-preview",
+    ),
+    path(
+        "staff/projects/<slug:project>/policy/v<int:number>/",
+        verification.staff_policy_version,
+        name="staff-policy-version",
+    ),
     path(
         "staff/webhook-deliveries/<int:delivery_id>/resend/",
         staff.staff_webhook_resend,

@@ -23,6 +23,7 @@ from releases.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from releases.policies import latest_reverification
 from releases.submissions.uploads import check_upload, streamed_upload
 
 from . import lifecycle, selectors, services
@@ -80,6 +81,7 @@ def staff_release(request, release_id: int):
         comment_form=CommentForm(),
         respin_form=RespinForm(),
         publish_failure=selectors.publish_failure(release),
+        reverification=latest_reverification(release.project, release),
         # Read from the settings only: the page never runs gpg.
         unsigned=not settings.RELEASE_KEY_FILE,
     )

@@ -16,15 +16,28 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.errors import BadInput, Conflict
 from publishing import openpgp
 from publishing.webhooks import submission_event
 from releases.artifacts import artifact_open
 from releases.audit import audit_record
-from releases.models import Artifact, Finding, PolicyVersion, Submission
-from releases.notifications import mail_on_commit
-from releases.policies import current_version, rules_of
+from releases.models import (
+    Artifact,
+    Finding,
+    PolicyVersion,
+    Project,
+    Release,
+    Reverification,
+    ReverificationItem,
+    Submission,
+)
+from releases.notifications import mail_on_commit, maintainer_addresses
+from releases.policies import PolicyInvalid, current_version, policy_problems, rules_of, text_sha256
 from releases.prereleases.services import release_index
+from releases.public import public_changed
 from releases.rules import next_step
+
+from .tasks import submission_reverify_task
 
 
 class _ProgressWriter:
@@ -234,30 +247,11 @@ def submission_verdict_save(
     )
     if submission is None:
         return None
-    submission.findings.all().delete()
-    findings = [
-        Finding(
-            submission=submission,
-            subject=subject,
-            check_id=f.check,
-            severity=f.severity,
-            path=f.path,
-            message=f.message,
-            hint=f.hint,
-            url=getattr(f, "url", "")[:500],
-        )
-        for subject, report in reports
-        for f in report.findings
-    ]
-    failed = bool(error) or any(f.severity == Finding.Severity.ERROR for f in findings)
-    omitted = sum(getattr(report, "omitted", 0) for _, report in reports)
-    findings, dropped = _capped(findings, settings.FINDINGS_PER_SUBMISSION)
-    Finding.objects.bulk_create(findings, batch_size=500)
+    findings, failed = _findings_replace(submission, reports, error)
     submission.state = Submission.State.FAILED if failed else Submission.State.PASSED
     submission.progress = 100
     submission.error = error
     submission.verified_at = timezone.now()
-    submission.findings_omitted = omitted + dropped
     submission.checked_with = {
         name: line for _, report in reports for name, line in getattr(report, "tools", {}).items()
     }
@@ -296,6 +290,32 @@ def submission_verdict_save(
     return submission
 
 
+def _findings_replace(submission: Submission, reports, error: str) -> tuple[list[Finding], bool]:
+    """Replace the submission's findings with the reports' (capped); whether any is an
+    error. Sets `findings_omitted` on the instance, for the caller to save."""
+    submission.findings.all().delete()
+    findings = [
+        Finding(
+            submission=submission,
+            subject=subject,
+            check_id=f.check,
+            severity=f.severity,
+            path=f.path,
+            message=f.message,
+            hint=f.hint,
+            url=getattr(f, "url", "")[:500],
+        )
+        for subject, report in reports
+        for f in report.findings
+    ]
+    failed = bool(error) or any(f.severity == Finding.Severity.ERROR for f in findings)
+    omitted = sum(getattr(report, "omitted", 0) for _, report in reports)
+    findings, dropped = _capped(findings, settings.FINDINGS_PER_SUBMISSION)
+    Finding.objects.bulk_create(findings, batch_size=500)
+    submission.findings_omitted = omitted + dropped
+    return findings, failed
+
+
 def _capped(findings: list[Finding], cap: int) -> tuple[list[Finding], int]:
     """At most `cap` findings, errors first; and how many were left out."""
     if len(findings) <= cap:
@@ -315,3 +335,210 @@ def submission_release_claim(*, submission_id: int) -> None:
     Submission.objects.filter(pk=submission_id, state=Submission.State.VERIFYING).update(
         state=Submission.State.RECEIVED, progress=0
     )
+
+
+# --- the project's policy: saving a version, and judging again by it -----------
+
+# A verdict staff or the maintainer rely on: what a change of rules may flip.
+REVERIFIABLE_STATES = (Submission.State.PASSED, Submission.State.FAILED, Submission.State.ACCEPTED)
+# Releases whose submissions are still being judged and decided.
+OPEN_RELEASE_STATES = (Release.State.PRERELEASE, Release.State.FROZEN)
+
+
+class PolicyChanged(Conflict):
+    """Someone saved a newer version since the editor opened the one it changes."""
+
+    def __init__(self, current: PolicyVersion, base_number: int):
+        who = current.author.get_username() if current.author else "the portal"
+        super().__init__(
+            f"The policy changed while you edited it: {who} saved version {current.number} "
+            f"at {timezone.localtime(current.created_at):%Y-%m-%d %H:%M} (you started from "
+            f"version {base_number}). Nothing was saved; your text is kept below, beside what "
+            "changed. Merge the two and review again.",
+            field="text",
+        )
+        self.current = current
+
+
+def reverifiable_submissions(project: Project):
+    """The live submissions a new policy version would judge again."""
+    return Submission.objects.filter(
+        release__project=project,
+        release__state__in=OPEN_RELEASE_STATES,
+        state__in=REVERIFIABLE_STATES,
+    ).select_related("release", "distro")
+
+
+def policy_version_save(
+    *, project: Project, text: str, note: str, author, base_number: int, reverify: bool
+) -> tuple[PolicyVersion, Reverification | None]:
+    """Save policy text as the project's next version, if it is valid and nobody saved
+    another version since `base_number`; optionally judge the live submissions again."""
+    problems = policy_problems(text, f"{project.slug} policy")
+    if problems:
+        raise PolicyInvalid(problems)
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=project.pk)
+        current = current_version(project)
+        if current.number != base_number:
+            raise PolicyChanged(current, base_number)
+        if current.text == text:
+            raise BadInput(
+                f"This is the text of version {current.number} already: nothing to save.",
+                field="text",
+            )
+        version = PolicyVersion.objects.create(
+            project=project,
+            number=current.number + 1,
+            text=text,
+            sha256=text_sha256(text),
+            note=note,
+            author=author,
+        )
+        audit_record(
+            actor=author,
+            verb="policy.saved",
+            target=project,
+            version=version.number,
+            sha256=version.sha256,
+            note=note,
+            previous=current.number,
+        )
+        reverification = reverification_start(version=version, actor=author) if reverify else None
+    return version, reverification
+
+
+def reverification_start(*, version: PolicyVersion, actor) -> Reverification | None:
+    """A task per live submission of the project's open releases, judged by `version`."""
+    submissions = list(reverifiable_submissions(version.project))
+    if not submissions:
+        return None
+    reverification = Reverification.objects.create(policy_version=version, started_by=actor)
+    items = ReverificationItem.objects.bulk_create(
+        ReverificationItem(
+            reverification=reverification, submission=submission, verdict_before=submission.state
+        )
+        for submission in submissions
+    )
+    audit_record(
+        actor=actor,
+        verb="policy.reverification_started",
+        target=version.project,
+        version=version.number,
+        submissions=len(items),
+    )
+    for item in items:
+        submission_reverify_task.delay(item.pk)
+    return reverification
+
+
+def _passes(state: str) -> bool:
+    return state in (Submission.State.PASSED, Submission.State.ACCEPTED)
+
+
+def submission_reverify(*, item_id: int) -> str:
+    """Judge one submission again by the re-verification's policy version; once.
+
+    Passed and failed submissions take the new verdict. An accepted submission
+    that now fails goes back to failed: what the release tarball takes must
+    pass the rules in force. Its maintainers are mailed when the verdict
+    changes, with the problems that appeared and those that went away.
+    """
+    item = ReverificationItem.objects.select_related(
+        "reverification__policy_version__project"
+    ).get(pk=item_id)
+    if item.done_at is not None:
+        return "done already"
+    version = item.reverification.policy_version
+    submission = Submission.objects.select_related(
+        "release__project", "release__prerelease", "distro", "artifact", "package", "submitter"
+    ).get(pk=item.submission_id)
+    if submission.state not in REVERIFIABLE_STATES or submission.artifact.removed_at:
+        # Decided, replaced or withdrawn meanwhile, or its bytes are gone (retention):
+        # nothing to judge again, and the item says what it found.
+        after = "removed" if submission.artifact.removed_at else submission.state
+        ReverificationItem.objects.filter(pk=item.pk, done_at__isnull=True).update(
+            verdict_after=after, done_at=timezone.now()
+        )
+        return f"skipped: {after}"
+    before = _problem_lines(submission)
+    reports = _judge(submission, version, progress=False)
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("release__project", "distro", "submitter")
+            .get(pk=submission.pk)
+        )
+        claimed = ReverificationItem.objects.filter(pk=item.pk, done_at__isnull=True).update(
+            done_at=timezone.now()
+        )
+        if not claimed:
+            return "done already"
+        if submission.state not in REVERIFIABLE_STATES:
+            ReverificationItem.objects.filter(pk=item.pk).update(verdict_after=submission.state)
+            return f"skipped: {submission.state}"
+        was = submission.state
+        findings, failed = _findings_replace(submission, reports, "")
+        if failed:
+            submission.state = Submission.State.FAILED
+        elif was == Submission.State.FAILED:
+            submission.state = Submission.State.PASSED
+        submission.policy_version = version
+        submission.verified_at = timezone.now()
+        submission.checked_with = {
+            name: line
+            for _, report in reports
+            for name, line in getattr(report, "tools", {}).items()
+        }
+        submission.save(
+            update_fields=[
+                "state",
+                "verified_at",
+                "findings_omitted",
+                "checked_with",
+                "policy_version",
+            ]
+        )
+        ReverificationItem.objects.filter(pk=item.pk).update(verdict_after=submission.state)
+        audit_record(
+            actor=None,
+            verb="submission.reverified",
+            target=submission,
+            policy_version=version.number,
+            before=was,
+            after=submission.state,
+        )
+        if _passes(was) != _passes(submission.state):
+            after = _problem_lines(submission)
+            mail_on_commit(
+                to=sorted(
+                    {submission.submitter.email}
+                    | set(maintainer_addresses(submission.release.project, submission.distro))
+                    - {""}
+                ),
+                subject=f"[{submission.release}] {submission.distro}: now {submission.state} "
+                f"under the new packaging policy (version {version.number})",
+                template="mail/reverified.txt",
+                context={
+                    "submission": submission,
+                    "version": version,
+                    "was": was,
+                    "appeared": sorted(after - before),
+                    "went": sorted(before - after),
+                    "url": settings.SITE_URL + reverse("submission-detail", args=[submission.pk]),
+                    "next_step": next_step(submission.state),
+                },
+            )
+            if was == Submission.State.ACCEPTED:
+                public_changed(submission.release.project)
+    return f"{was} -> {submission.state}"
+
+
+def _problem_lines(submission: Submission) -> set[str]:
+    """The submission's errors and warnings, one line each, to compare two verdicts."""
+    return {
+        f"{severity}: {check_id}" + (f" ({path})" if path else "") + f": {message}"
+        for severity, check_id, path, message in submission.findings.filter(
+            severity__in=(Finding.Severity.ERROR, Finding.Severity.WARNING)
+        ).values_list("severity", "check_id", "path", "message")
+    }

@@ -63,3 +63,17 @@ def submission_verify_task(self, submission_id: int) -> str:
         # Another delivery claimed it, or it is decided already.
         return "nothing to claim"
     return done.state
+
+
+@app.task(bind=True)
+def submission_reverify_task(self, item_id: int) -> str:
+    """One submission of a re-verification, judged by the new policy version (once)."""
+    from . import services
+
+    try:
+        return services.submission_reverify(item_id=item_id)
+    except TRANSIENT:
+        if self.request.retries >= self.max_retries:
+            logger.exception("re-verification item %s gave up on storage", item_id)
+            return "gave up"
+        raise

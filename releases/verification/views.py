@@ -1,14 +1,172 @@
-"""The packaging guide page."""
+"""The packaging guide page, and the staff's policy editor: review (problems,
+diff, guide preview), save as a new version, and judge the live submissions again."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
+import difflib
 
-from releases.models import Project
+import bundlecheck
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from releases.models import PolicyVersion, Project
+from releases.policies import (
+    PolicyInvalid,
+    current_version,
+    latest_reverification,
+    parse,
+    policy_problems,
+)
+
+from . import selectors, services
+from .forms import PolicyForm
 
 
 def project_guide(request, project: str):
     project_obj = get_object_or_404(Project, slug=project)
     return render(request, "releases/guide.html", selectors.guide_context(project_obj))
+
+
+def _diff(old: str, new: str, old_name: str, new_name: str) -> list[tuple[str, str]]:
+    """A unified diff as (kind, line) pairs: kind is add, del, hunk or same."""
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), old_name, new_name, lineterm="", n=3
+    )
+    out = []
+    for line in lines:
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+        out.append((kind, line))
+    return out
+
+
+def _editor(request, project: Project, form: PolicyForm, status: int = 200, **extra):
+    current = current_version(project)
+    context = {
+        "project": project,
+        "current": current,
+        "form": form,
+        "versions": project.policy_versions.select_related("author").order_by("-number")[:50],
+        "live": services.reverifiable_submissions(project).count(),
+        "progress": latest_reverification(project),
+        **extra,
+    }
+    return render(request, "releases/staff_policy.html", context, status=status)
+
+
+@staff_member_required
+def staff_policy(request, project: str):
+    """GET: the current version in the editor. POST: review or save the edited text."""
+    project_obj = get_object_or_404(Project, slug=project)
+    current = current_version(project_obj)
+    if request.method != "POST":
+        form = PolicyForm(initial={"text": current.text, "base": current.number, "reverify": True})
+        return _editor(request, project_obj, form)
+    form = PolicyForm(request.POST)
+    if not form.is_valid():
+        return _editor(request, project_obj, form, status=400)
+    text, base = form.cleaned_data["text"], form.cleaned_data["base"]
+    if request.POST.get("action") == "save":
+        try:
+            version, reverification = services.policy_version_save(
+                project=project_obj,
+                text=text,
+                note=form.cleaned_data["note"],
+                author=request.user,
+                base_number=base,
+                reverify=form.cleaned_data["reverify"],
+            )
+        except PolicyInvalid as error:
+            return _editor(
+                request, project_obj, form, status=400, problems=error.problems, error=error.message
+            )
+        except services.PolicyChanged as error:
+            # Keep the editor's text, move its base to the version now in force, and
+            # show what that version changed against the editor's text.
+            data = request.POST.copy()
+            data["base"] = str(error.current.number)
+            return _editor(
+                request,
+                project_obj,
+                PolicyForm(data),
+                status=409,
+                error=error.message,
+                conflict=error.current,
+                diff=_diff(
+                    error.current.text, text, f"version {error.current.number}", "your text"
+                ),
+            )
+        except services.BadInput as error:
+            return _editor(request, project_obj, form, status=400, error=error.message)
+        note = f"Saved as version {version.number}."
+        if reverification is not None:
+            note += f" Re-verifying {reverification.items.count()} live submissions against it."
+        messages.success(request, note)
+        return redirect("staff-policy", project_obj.slug)
+    # Review: the problems, or what would change; nothing is saved.
+    problems = policy_problems(text, f"{project_obj.slug} policy")
+    extra = {"problems": problems, "reviewed": not problems}
+    if base != current.number:
+        extra["conflict"] = current
+        extra["error"] = (
+            f"Version {current.number} was saved since you started from version {base}: "
+            "the diff below is against it."
+        )
+        data = request.POST.copy()
+        data["base"] = str(current.number)
+        form = PolicyForm(data)
+        form.is_valid()
+    if not problems:
+        extra["diff"] = _diff(current.text, text, f"version {current.number}", "your text")
+    return _editor(request, project_obj, form, status=400 if problems else 200, **extra)
+
+
+@staff_member_required
+@require_POST
+def staff_policy_preview(request, project: str):
+    """The guide page the edited text would give, before it is saved."""
+    project_obj = get_object_or_404(Project, slug=project)
+    text = request.POST.get("text", "")
+    try:
+        rules = parse(text, f"{project_obj.slug} policy")
+    except bundlecheck.PolicyError:
+        form = PolicyForm(request.POST)
+        form.is_valid()
+        return _editor(
+            request,
+            project_obj,
+            form,
+            status=400,
+            problems=policy_problems(text, f"{project_obj.slug} policy"),
+            error="The guide cannot be previewed until the policy is valid.",
+        )
+    context = selectors.guide_context(project_obj, policy=rules)
+    context["preview"] = True
+    return render(request, "releases/guide.html", context)
+
+
+@staff_member_required
+def staff_policy_version(request, project: str, number: int):
+    """One saved version, whole, with its diff against the one before."""
+    project_obj = get_object_or_404(Project, slug=project)
+    version = get_object_or_404(
+        PolicyVersion.objects.select_related("author"), project=project_obj, number=number
+    )
+    previous = project_obj.policy_versions.filter(number__lt=number).order_by("-number").first()
+    return render(
+        request,
+        "releases/staff_policy_version.html",
+        {
+            "project": project_obj,
+            "version": version,
+            "previous": previous,
+            "diff": _diff(
+                previous.text, version.text, f"version {previous.number}", f"version {number}"
+            )
+            if previous
+            else [],
+        },
+    )

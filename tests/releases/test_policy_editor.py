@@ -1,0 +1,212 @@
+"""A project's packaging policy: versions, the staff's editor, and judging again by a new one."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from releases.models import AuditEvent, PolicyVersion, Reverification, Submission
+from releases.policies import current_version, rules_for, shipped_text
+from releases.verification import services
+from tests.helpers import bundle_bytes, submit
+from tests.processes import wait_for
+
+# A prerequisite no bundle of the demo requires: a policy with it fails them all.
+STRICTER = shipped_text("convirt").replace(
+    '[[prereqs]]\nname = "vte"',
+    '[[prereqs]]\nname = "libfrobnicate"\naliases = ["libfrobnicate"]\n\n[[prereqs]]\nname = "vte"',
+)
+
+
+def editor(project):
+    return reverse("staff-policy", args=[project.slug])
+
+
+def post(client, project, text, *, action, base, note="", reverify=False):
+    data = {"text": text, "note": note, "base": str(base), "action": action}
+    if reverify:
+        data["reverify"] = "on"
+    return client.post(editor(project), data)
+
+
+@pytest.mark.django_db
+def test_version_one_is_the_shipped_policy_and_a_version_never_changes(project):
+    version = current_version(project)
+    assert (version.number, version.text) == (1, shipped_text("convirt"))
+    assert rules_for(project).name == "convirt"
+    version.note = "edited in place"
+    with pytest.raises(ValueError, match="immutable"):
+        version.save()
+    assert PolicyVersion.objects.get(pk=version.pk).note != "edited in place"
+
+
+@pytest.mark.django_db
+def test_each_verdict_records_the_policy_version_that_reached_it(
+    release, ubuntu, maintainer, django_capture_on_commit_callbacks
+):
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submission_verify(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.policy_version == current_version(release.project)
+
+
+@pytest.mark.django_db
+def test_only_staff_edit_a_policy(client, project, maintainer):
+    client.force_login(maintainer)
+    assert client.get(editor(project)).status_code == 302  # to the staff log-in
+    assert post(client, project, STRICTER, action="save", base=1).status_code == 302
+    assert project.policy_versions.count() <= 1
+
+
+@pytest.mark.django_db
+def test_a_policy_that_does_not_parse_is_shown_with_its_line_and_nothing_is_saved(
+    client, project, staff
+):
+    client.force_login(staff)
+    current_version(project)
+    broken = shipped_text("convirt").replace('name = "convirt"', 'name = "convirt', 1)
+    page = post(client, project, broken, action="review", base=1)
+    assert page.status_code == 400
+    html = page.content.decode()
+    line = broken.splitlines().index('name = "convirt') + 1
+    assert f"Line {line}" in html
+    assert f'id="policy-line-{line}" class="problem-line' in html
+    assert "Save as version" not in html
+    # Saving it anyway (a crafted request) is refused the same way.
+    assert post(client, project, broken, action="save", base=1).status_code == 400
+    assert project.policy_versions.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_review_shows_the_diff_then_saving_makes_version_two_with_an_audit_event(
+    client, project, staff
+):
+    client.force_login(staff)
+    assert client.get(editor(project)).status_code == 200
+    review = post(client, project, STRICTER, action="review", base=1)
+    assert review.status_code == 200
+    html = review.content.decode()
+    assert '<span class="diff-add">+name = &quot;libfrobnicate&quot;</span>' in html
+    assert "Save as version 2" in html
+
+    saved = post(client, project, STRICTER, action="save", base=1, note="libfrobnicate is needed")
+    assert saved.status_code == 302
+    version = current_version(project)
+    assert (version.number, version.author, version.note) == (2, staff, "libfrobnicate is needed")
+    assert "libfrobnicate" in {p.name for p in rules_for(project).prereqs}
+    event = AuditEvent.objects.get(verb="policy.saved")
+    assert (event.actor, event.detail["version"], event.detail["sha256"]) == (
+        staff,
+        2,
+        version.sha256,
+    )
+    page = client.get(reverse("staff-policy-version", args=[project.slug, 2])).content.decode()
+    assert "libfrobnicate is needed" in page and "diff-add" in page
+
+
+@pytest.mark.django_db
+def test_two_staff_saving_at_once_the_second_is_shown_the_change_and_keeps_their_text(
+    client, project, staff, django_user_model
+):
+    other = django_user_model.objects.create_user("other-boss", is_staff=True)
+    current_version(project)
+    client.force_login(other)
+    assert post(client, project, STRICTER, action="save", base=1, note="first").status_code == 302
+
+    client.force_login(staff)
+    mine = shipped_text("convirt").replace("lint = true", "lint = false")
+    answer = post(client, project, mine, action="save", base=1, note="second")
+    assert answer.status_code == 409
+    html = answer.content.decode()
+    assert "changed while you edited it" in html and "other-boss saved version 2" in html
+    assert "lint = false" in html  # the editor still holds their text
+    assert '<span class="diff-del">-name = &quot;libfrobnicate&quot;</span>' in html
+    assert re.search(r'name="base" value="2"', html)  # a save after merging goes on from v2
+    assert project.policy_versions.count() == 2
+    assert post(client, project, mine, action="save", base=2).status_code == 302
+    assert current_version(project).number == 3
+
+
+@pytest.mark.django_db
+def test_a_stricter_policy_re_verifies_live_submissions_and_mails_whose_verdict_changed(
+    client, release, ubuntu, fedora, maintainer, staff, django_capture_on_commit_callbacks
+):
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submission_verify(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.state == "passed"
+    client.force_login(staff)
+    html = client.get(editor(release.project)).content.decode()
+    assert "1 submission of open releases would be checked again" in html
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, release.project, STRICTER, action="save", base=1, reverify=True, note="frob")
+    reverification = Reverification.objects.get()
+    item = reverification.items.get()
+    assert (item.submission_id, item.verdict_before, item.done_at) == (submission.pk, "passed", None)
+    html = client.get(editor(release.project)).content.decode()
+    assert "0 of 1 submissions checked again" in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.submission_reverify(item_id=item.pk) == "passed -> failed"
+    assert services.submission_reverify(item_id=item.pk) == "done already"
+    submission.refresh_from_db()
+    assert submission.state == "failed"
+    assert submission.policy_version.number == 2
+    assert submission.findings.filter(check_id="prereq-missing", message__contains="libfrobnicate")
+    (letter,) = [m for m in mail.outbox if "new packaging policy" in m.subject]
+    assert maintainer.email in letter.to
+    assert "it was passed, it is now failed" in letter.body
+    assert "New problems:" in letter.body and "libfrobnicate" in letter.body
+    html = client.get(editor(release.project)).content.decode()
+    assert "1 of 1 submissions checked again: finished; 1 changed verdict" in html
+    dashboard = client.get(reverse("staff-release", args=[release.pk])).content.decode()
+    assert "Re-verification against policy version 2" in dashboard
+
+
+@pytest.mark.django_db
+def test_a_submission_replaced_meanwhile_is_skipped_not_judged(
+    release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    first = submit(release, ubuntu, maintainer, bundle_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submission_verify(submission_id=first.pk)
+        services.policy_version_save(
+            project=release.project,
+            text=STRICTER,
+            note="",
+            author=staff,
+            base_number=1,
+            reverify=True,
+        )
+    item = Reverification.objects.get().items.get()
+    Submission.objects.filter(pk=first.pk).update(state="superseded")
+    assert services.submission_reverify(item_id=item.pk) == "skipped: superseded"
+    item.refresh_from_db()
+    assert item.verdict_after == "superseded" and item.done_at
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_re_verifies_by_the_new_version(worker, release, ubuntu, maintainer, staff):
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    wait_for(
+        lambda: Submission.objects.filter(pk=submission.pk, state="passed").first(),
+        timeout=60,
+        what="the first verdict",
+    )
+    services.policy_version_save(
+        project=release.project, text=STRICTER, note="", author=staff, base_number=1, reverify=True
+    )
+    done = wait_for(
+        lambda: Submission.objects.filter(
+            pk=submission.pk, state="failed", policy_version__number=2
+        ).first(),
+        timeout=60,
+        what="the verdict by version 2",
+    )
+    assert done.findings.filter(message__contains="libfrobnicate").exists()
