@@ -1,7 +1,11 @@
-"""A ConVirt-shaped pre-release tarball and distro bundles, made on the fly.
+"""The demo projects' pre-release tarballs and distro bundles, made on the fly.
 
-The demo release and the tests need archives with the layout the packaging
-guide describes; building them here keeps binary blobs out of the repository.
+Two upstreams whose packaging guides differ in shape: ConVirt (the engine's
+shipped policy: distros/NAME plus install/client/distros/NAME, convirt.conf,
+a deployment layout) and Tern (releases/demo_policies/tern.toml: packaging/NAME
+only, tern.ini, no deployment layout). The demo releases and the tests need
+archives with each guide's layout; building them here keeps binary blobs out
+of the repository.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import gzip
 import io
 import tarfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO
 
 FIXED_MTIME = 1_700_000_000
@@ -210,7 +215,103 @@ def build_distro_bundle(out: IO[bytes], members: Iterable[tuple[str, bytes | Non
     _write_tree(out, members)
 
 
-def prerelease_bytes(version: str = "2.0") -> bytes:
+def _tree_bytes(members: Iterable[tuple[str, bytes | None, int]]) -> bytes:
     buffer = io.BytesIO()
-    build_prerelease_tarball(buffer, version)
+    _write_tree(buffer, members)
     return buffer.getvalue()
+
+
+def prerelease_bytes(version: str = "2.0") -> bytes:
+    return _tree_bytes(prerelease_members(version))
+
+
+# --- Tern: the second demo upstream, packaged under packaging/NAME only ----------
+
+TERN_POLICY = Path(__file__).with_name("demo_policies") / "tern.toml"
+TERN_VERSION = "0.4"
+
+TERN_INI = """\
+[tern]
+state_dir = /var/lib/tern
+log_level = info
+
+[libvirt]
+uri = qemu:///system
+poll_seconds = {poll}
+"""
+
+TERN_SPEC = """\
+Name:           tern
+Version:        {version}
+Release:        1%{{?dist}}
+Summary:        Watch virtual machines through libvirt
+License:        MIT
+Source0:        tern-{version}.tar.gz
+BuildArch:      noarch
+Requires:       python3 >= 3.9
+Requires:       python3-libvirt
+
+%description
+Tern watches the virtual machines of a host through libvirt and reports changes.
+"""
+
+TERN_DEBIAN_CONTROL = """\
+Source: tern
+Section: admin
+Priority: optional
+Maintainer: {maintainer}
+Build-Depends: debhelper-compat (= 13), python3 (>= 3.9)
+Standards-Version: 4.6.2
+
+Package: tern
+Architecture: all
+Depends: python3 (>= 3.9), python3-libvirt, ${{misc:Depends}}
+Description: watch virtual machines through libvirt
+ Tern watches the virtual machines of a host through libvirt and reports changes.
+"""
+
+TERN_POSTINST = """\
+#!/bin/sh
+set -e
+mkdir -p /var/lib/tern
+"""
+
+
+def tern_policy_text() -> str:
+    """Tern's packaging policy (TOML), as seed_demo stores it for version 1."""
+    return TERN_POLICY.read_text(encoding="utf-8")
+
+
+def tern_prerelease_members(version: str = TERN_VERSION) -> list[tuple[str, bytes | None, int]]:
+    root = f"tern-{version}"
+    files = [
+        ("README.md", b"# Tern\n\nWatch virtual machines through libvirt.\n", 0o644),
+        ("LICENSE", b"MIT License\n", 0o644),
+        ("pyproject.toml", f'[project]\nname = "tern"\nversion = "{version}"\n'.encode(), 0o644),
+        ("tern/__init__.py", f'__version__ = "{version}"\n'.encode(), 0o644),
+        ("tern/watch.py", b"def main():\n    print('watching')\n", 0o644),
+        ("packaging/fedora/tern.spec", TERN_SPEC.format(version=version).encode(), 0o644),
+        ("packaging/fedora/tern.ini", TERN_INI.format(poll=30).encode(), 0o644),
+    ]
+    return [(f"{root}/{name}", data, mode) for name, data, mode in files]
+
+
+def tern_prerelease_bytes(version: str = TERN_VERSION) -> bytes:
+    """Tern's pre-release source package: fedora's packaging is there, others add theirs."""
+    return _tree_bytes(tern_prerelease_members(version))
+
+
+def tern_bundle_members(
+    distro: str = "ubuntu", *, maintainer: str = "Demo Packager <tern-ubuntu@example.org>"
+) -> list[tuple[str, bytes | None, int]]:
+    """A Debian-family distro's Tern bundle: everything under packaging/<distro>/."""
+    base = f"packaging/{distro}"
+    return [
+        (
+            f"{base}/debian/control",
+            TERN_DEBIAN_CONTROL.format(maintainer=maintainer).encode(),
+            0o644,
+        ),
+        (f"{base}/postinst", TERN_POSTINST.encode(), 0o755),
+        (f"{base}/tern.ini", TERN_INI.format(poll=60).encode(), 0o644),
+    ]

@@ -1,4 +1,4 @@
-"""seed_demo: the ConVirt demo, with the guide's layout, safe to run twice."""
+"""seed_demo: two upstreams side by side, each with its own guide's layout, safe to run twice."""
 
 import tarfile
 
@@ -7,14 +7,17 @@ from django.contrib.auth import authenticate
 from django.core.files.storage import storages
 from django.core.management import call_command
 
-from releases.models import Artifact, Distro, Maintainership, Project, Release
+from releases import demo
+from releases.models import Artifact, Distro, Maintainership, PolicyVersion, Project, Release
+from releases.policies import current_version, rules_for, text_sha256
 
 pytestmark = pytest.mark.django_db
 
 
 def counts():
     return {
-        m.__name__: m.objects.count() for m in (Project, Distro, Maintainership, Release, Artifact)
+        m.__name__: m.objects.count()
+        for m in (Project, Distro, Maintainership, Release, Artifact, PolicyVersion)
     }
 
 
@@ -23,20 +26,28 @@ def test_seed_demo_twice_creates_the_demo_once(capsys):
     first = counts()
     call_command("seed_demo")
     assert counts() == first
-    assert first == {"Project": 1, "Distro": 3, "Maintainership": 3, "Release": 1, "Artifact": 1}
+    assert first == {
+        "Project": 2,
+        "Distro": 3,
+        "Maintainership": 5,
+        "Release": 2,
+        "Artifact": 2,
+        "PolicyVersion": 2,  # version 1 of each project's policy
+    }
     out = capsys.readouterr().out
-    assert "release-manager" in out and "ubuntu-packager" in out
+    assert "release-manager" in out and "ubuntu-packager" in out and "tern-ubuntu-packager" in out
 
 
 def test_demo_logins_work():
     call_command("seed_demo")
     assert authenticate(username="release-manager", password="convirt-staff-demo").is_staff
     assert authenticate(username="ubuntu-packager", password="convirt-ubuntu-demo") is not None
+    assert authenticate(username="tern-ubuntu-packager", password="tern-ubuntu-demo") is not None
 
 
 def test_prerelease_tarball_has_the_guides_layout():
     call_command("seed_demo")
-    release = Release.objects.get(project__slug="convirt")
+    release = Release.objects.get(project__slug="convirt", version="2.0")
     assert release.state == Release.State.PRERELEASE
     with (
         storages["uploads"].open(release.prerelease.key, "rb") as stored,
@@ -59,3 +70,32 @@ def test_prerelease_tarball_has_the_guides_layout():
     provision = [m for n, m in members.items() if n.endswith("provision.sh")]
     assert provision and all(m.mode == 0o744 for m in provision)
     assert not any("ubuntu" in name for name in members)  # ubuntu is the newcomer's to add
+
+
+def test_the_second_upstream_has_its_own_policy_maintainers_and_release():
+    call_command("seed_demo")
+    tern = Project.objects.get(slug="tern")
+    version = current_version(tern)
+    assert (version.number, version.sha256) == (1, text_sha256(demo.tern_policy_text()))
+    policy = rules_for(tern)
+    assert policy.contribution_roots == ("packaging/{distro}/",)
+    assert policy.config.file == "tern.ini" and policy.deployment is None
+    assert {p.name for p in policy.prereqs} == {"python3", "libvirt"}
+    assert set(
+        Maintainership.objects.filter(project=tern, state="approved").values_list(
+            "user__username", "distro__slug"
+        )
+    ) == {("tern-fedora-packager", "fedora"), ("tern-ubuntu-packager", "ubuntu")}
+    # ConVirt's maintainers are not Tern's.
+    assert not Maintainership.objects.filter(project=tern, user__username="ubuntu-packager")
+
+    release = Release.objects.get(project=tern)
+    assert (release.version, release.state) == ("0.4", Release.State.PRERELEASE)
+    assert release.prerelease.original_name == "tern-0.4.tar.gz"
+    with (
+        storages["uploads"].open(release.prerelease.key, "rb") as stored,
+        tarfile.open(fileobj=stored, mode="r:gz") as tar,
+    ):
+        names = set(tar.getnames())
+    assert {"tern-0.4/packaging/fedora/tern.ini", "tern-0.4/packaging/fedora/tern.spec"} <= names
+    assert not any("distros" in name or "ubuntu" in name for name in names)

@@ -1,4 +1,8 @@
-"""Demo data: ConVirt, three distros, a staff user, one maintainer each, an open release.
+"""Demo data: two upstreams side by side, a staff user, their maintainers, an open release each.
+
+ConVirt (the engine's shipped policy, three distros) and Tern (its own policy,
+releases/demo_policies/tern.toml, stored as version 1: packaging/NAME only,
+tern.ini, no deployment layout; two distros, their own maintainers).
 
 It also leaves a throwaway OpenPGP demo key under PORTAL_DATA_DIR, which the
 default settings sign with when no RELEASE_KEY_FILE is given. With
@@ -9,6 +13,7 @@ public page is complete from the first start.
 import io
 from datetime import timedelta
 
+import bundlecheck
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -21,16 +26,23 @@ from releases import demo
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_open, release_publish
 from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission
+from releases.policies import current_version, seed_version
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")
 VERSION = "2.0"
 PUBLISHED_VERSION = "1.9"
+# The second upstream: its distros (fedora's packaging is in its pre-release,
+# ubuntu is the newcomer's to add) and its maintainers, not ConVirt's.
+TERN_DISTROS = [("fedora", "Fedora"), ("ubuntu", "Ubuntu")]
 DEMO_KEY_FILE = "demo-release-key.asc"
 
 
 class Command(BaseCommand):
-    help = "Create the ConVirt demo: distros, a staff user, maintainers, an open release. Safe to run twice."
+    help = (
+        "Create the demo: two upstreams (ConVirt and Tern), distros, a staff user, "
+        "maintainers, an open release each. Safe to run twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -120,17 +132,13 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _seed(self):
-        User = get_user_model()
-        project, _ = Project.objects.get_or_create(
-            slug="convirt",
-            defaults={
-                "name": "ConVirt",
-                "homepage": "http://www.convirture.com",
-                "policy": "convirt",
-            },
-        )
-        logins = []
-        staff, created = User.objects.get_or_create(
+        staff, logins = self._staff()
+        logins += self._seed_convirt(staff)
+        logins += self._seed_tern(staff)
+        return logins
+
+    def _staff(self):
+        staff, created = get_user_model().objects.get_or_create(
             username=STAFF[0],
             defaults={
                 "email": "release-manager@example.org",
@@ -142,14 +150,19 @@ class Command(BaseCommand):
         if created:
             staff.set_password(STAFF[1])
             staff.save()
-        logins.append((STAFF[0], STAFF[1], "staff (dashboard and admin)"))
+        return staff, [(STAFF[0], STAFF[1], "staff (dashboard and admin)")]
 
-        for slug, name in DISTROS:
+    def _maintainers(self, project, staff, distros, *, prefix: str):
+        """An approved maintainer of `project` per distro: `<prefix><distro>-packager`,
+        whose password is `<project>-<distro>-demo`."""
+        User = get_user_model()
+        logins = []
+        for slug, name in distros:
             distro, _ = Distro.objects.get_or_create(slug=slug, defaults={"name": name})
-            username, password = f"{slug}-packager", f"convirt-{slug}-demo"
+            username, password = f"{prefix}{slug}-packager", f"{project.slug}-{slug}-demo"
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"email": f"{slug}@example.org", "first_name": f"{name} Packager"},
+                defaults={"email": f"{prefix}{slug}@example.org", "first_name": f"{name} Packager"},
             )
             if created:
                 user.set_password(password)
@@ -161,23 +174,61 @@ class Command(BaseCommand):
                 state=Maintainership.State.APPROVED,
                 defaults={"decided_by": staff, "decided_at": timezone.now()},
             )
-            logins.append((username, password, f"maintainer for {name}"))
+            logins.append((username, password, f"maintainer for {name} of {project.name}"))
+        return logins
 
-        release = Release.objects.filter(project=project, version=VERSION).first()
-        if release is None:
-            now = timezone.now()
-            artifact = artifact_create(
-                kind=Artifact.Kind.PRERELEASE,
-                content=io.BytesIO(demo.prerelease_bytes(VERSION)),
-                original_name=f"convirt-{VERSION}.tar.gz",
-            )
-            release = Release.objects.create(
-                project=project,
-                version=VERSION,
-                prerelease=artifact,
-                submission_deadline=now + timedelta(days=14),
-                release_date=now + timedelta(days=21),
-            )
-            # Opening indexes the tarball and mails each maintainer a link (worker).
-            release_open(release=release, actor=staff)
+    def _open_release(self, project, staff, version, tarball: bytes):
+        """The project's open release with its pre-release tarball, unless it is there."""
+        if Release.objects.filter(project=project, version=version).exists():
+            return
+        now = timezone.now()
+        artifact = artifact_create(
+            kind=Artifact.Kind.PRERELEASE,
+            content=io.BytesIO(tarball),
+            original_name=f"{project.slug}-{version}.tar.gz",
+        )
+        release = Release.objects.create(
+            project=project,
+            version=version,
+            prerelease=artifact,
+            submission_deadline=now + timedelta(days=14),
+            release_date=now + timedelta(days=21),
+        )
+        # Opening indexes the tarball and mails each maintainer a link (worker).
+        release_open(release=release, actor=staff)
+
+    def _seed_tern(self, staff):
+        text = demo.tern_policy_text()
+        try:
+            bundlecheck.parse_policy(text, origin=str(demo.TERN_POLICY))
+        except bundlecheck.PolicyError as error:
+            raise CommandError(str(error)) from None
+        project, _ = Project.objects.get_or_create(
+            slug="tern",
+            defaults={
+                "name": "Tern",
+                "homepage": "https://tern.example.org",
+                # A label only: version 1 is seeded below from the repository's file.
+                "policy": "tern",
+            },
+        )
+        seed_version(project, text, "Tern's packaging guide (the demo's second upstream).")
+        logins = self._maintainers(project, staff, TERN_DISTROS, prefix="tern-")
+        self._open_release(
+            project, staff, demo.TERN_VERSION, demo.tern_prerelease_bytes(demo.TERN_VERSION)
+        )
+        return logins
+
+    def _seed_convirt(self, staff):
+        project, _ = Project.objects.get_or_create(
+            slug="convirt",
+            defaults={
+                "name": "ConVirt",
+                "homepage": "http://www.convirture.com",
+                "policy": "convirt",
+            },
+        )
+        current_version(project)  # version 1, from the policy the engine ships
+        logins = self._maintainers(project, staff, DISTROS, prefix="")
+        self._open_release(project, staff, VERSION, demo.prerelease_bytes(VERSION))
         return logins
