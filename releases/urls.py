@@ -65,6 +65,7 @@ urlpatterns = [
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),
     path("staff/projects/<slug:project>/webhooks/", staff.staff_webhooks, name="staff-webhooks"),
+    path("staff/projects/new/", staff.staff_project_new, name="staff-project-new"),
     path("staff/projects/<slug:project>/policy/", verification.staff_policy, name="staff-policy"),
     path(
         "staff/projects/<slug:project>/policy/preview/",

@@ -1,11 +1,59 @@
-"""Forms of the release dashboard: a new release, a respin, a decision's comment."""
+"""Forms of the release dashboard: a new project, a new release, a respin, a decision's comment."""
 
 from __future__ import annotations
 
 from django import forms
 
-from releases.models import Release, WebhookEndpoint
+from releases.models import Project, Release, WebhookEndpoint
+from releases.policies import MAX_TEXT_CHARS
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
+
+# Where a new upstream starts: the smallest valid policy, to be grown in the editor.
+STARTER_POLICY = """\
+# The packaging rules of this project, checked on every upload.
+# Every key is described in packaging/README.md (Policy format).
+schema = 1
+name = "{slug}"
+description = "{name} packaging policy"
+
+[layout]
+# The one top-level directory of the source package, and where a distro's work goes.
+root = "{slug}-*"
+contribution_roots = ["packaging/{{distro}}/"]
+distro_dir = "packaging/{{distro}}/"
+"""
+
+
+class ProjectForm(forms.ModelForm):
+    policy_text = forms.CharField(
+        label="Packaging policy (TOML)",
+        strip=False,
+        max_length=MAX_TEXT_CHARS,
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 20, "spellcheck": "false", "class": "code", "wrap": "off"}
+        ),
+        help_text="Left empty, a starter policy is written for you: one top-level directory "
+        "named after the project, each distro's work under packaging/$DISTRO/. "
+        "Edit it later from the project's policy page.",
+    )
+
+    class Meta:
+        model = Project
+        fields = ["name", "slug", "homepage"]
+        labels = {"slug": "Short name"}
+        help_texts = {"slug": "Lower case, in the project's addresses, e.g. convirt."}
+        error_messages = {
+            "slug": {"unique": "A project with this short name exists already: choose another."}
+        }
+
+    def clean_policy_text(self):
+        text = self.cleaned_data["policy_text"]
+        if not text.strip():
+            slug = self.data.get("slug", "") or "project"
+            name = self.data.get("name", "") or slug
+            text = STARTER_POLICY.format(slug=slug, name=name.replace('"', ""))
+        return text
 
 
 class ReleaseForm(forms.Form):

@@ -15,6 +15,7 @@ from releases.artifacts import artifact_discard
 from releases.audit import audit_record
 from releases.models import Distro, PackageLink, Project, Release, Reminder, Submission
 from releases.notifications import mail_on_commit, maintainer_addresses
+from releases.policies import PolicyInvalid, policy_problems, seed_version
 from releases.prereleases.services import prerelease_store
 from releases.public import public_changed
 from releases.rules import OPEN_STATES
@@ -22,6 +23,20 @@ from releases.rules import OPEN_STATES
 from .lifecycle import release_open
 
 REMIND_EVERY = timedelta(days=1)
+
+
+@transaction.atomic
+def project_create(*, name: str, slug: str, homepage: str, policy_text: str, actor) -> Project:
+    """A new upstream project, with version 1 of its packaging policy."""
+    problems = policy_problems(policy_text, f"{slug} policy")
+    if problems:
+        raise PolicyInvalid(problems)
+    if Project.objects.filter(slug=slug).exists():
+        raise Conflict(f"A project with the short name {slug} exists already.", field="slug")
+    project = Project.objects.create(name=name, slug=slug, homepage=homepage, policy="")
+    seed_version(project, policy_text, "Written when the project was created.", author=actor)
+    audit_record(actor=actor, verb="project.create", target=project)
+    return project
 
 
 @transaction.atomic

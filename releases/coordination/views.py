@@ -23,17 +23,58 @@ from releases.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from releases.policies import latest_reverification
+from releases.policies import PolicyInvalid, latest_reverification
 from releases.submissions.uploads import check_upload, streamed_upload
 
 from . import lifecycle, selectors, services
-from .forms import CommentForm, ReleaseForm, RespinForm, WebhookForm, WithdrawForm
+from .forms import (
+    CommentForm,
+    ProjectForm,
+    ReleaseForm,
+    RespinForm,
+    WebhookForm,
+    WithdrawForm,
+)
 
 
 @staff_member_required
 def staff_releases(request):
     return render(
         request, "releases/staff_releases.html", {"projects": selectors.staff_release_list()}
+    )
+
+
+@staff_member_required
+def staff_project_new(request):
+    """A new upstream project, with its packaging policy written in the form."""
+    form = ProjectForm(request.POST or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                homepage=form.cleaned_data["homepage"],
+                policy_text=form.cleaned_data["policy_text"],
+                actor=request.user,
+            )
+        except PolicyInvalid as error:
+            problems = error.problems
+            form.add_error("policy_text", error.message)
+        except PortalError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"{project} created, with version 1 of its packaging policy. "
+                "Distro maintainers can now ask to package it.",
+            )
+            return redirect("staff-release-new", project.slug)
+    return render(
+        request,
+        "releases/staff_project_new.html",
+        {"form": form, "problems": problems},
+        status=400 if request.method == "POST" else 200,
     )
 
 

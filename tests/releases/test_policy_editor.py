@@ -210,3 +210,26 @@ def test_the_worker_re_verifies_by_the_new_version(worker, release, ubuntu, main
         what="the verdict by version 2",
     )
     assert done.findings.filter(message__contains="libfrobnicate").exists()
+
+
+@pytest.mark.django_db
+def test_staff_create_a_project_with_its_own_policy_or_the_starter_one(client, staff):
+    client.force_login(staff)
+    new = reverse("staff-project-new")
+    assert client.get(new).status_code == 200
+    bad = client.post(
+        new, {"name": "Tern", "slug": "tern", "homepage": "", "policy_text": "schema = 1\nname ="}
+    )
+    assert bad.status_code == 400
+    assert "Nothing was created" in bad.content.decode() and "Line 2" in bad.content.decode()
+    assert not PolicyVersion.objects.filter(project__slug="tern").exists()
+
+    made = client.post(new, {"name": "Tern", "slug": "tern", "homepage": "", "policy_text": ""})
+    assert made.status_code == 302
+    version = PolicyVersion.objects.get(project__slug="tern")
+    assert (version.number, version.author) == (1, staff)
+    rules = rules_for(version.project)
+    assert (rules.name, rules.roots_for("ubuntu")) == ("tern", ("packaging/ubuntu/",))
+    assert AuditEvent.objects.filter(verb="project.create", object_repr="Tern").exists()
+    again = client.post(new, {"name": "Tern 2", "slug": "tern", "homepage": "", "policy_text": ""})
+    assert again.status_code == 400 and "exists already" in again.content.decode()
