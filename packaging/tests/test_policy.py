@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from importlib import resources
 
 import pytest
 from builders import E, d, gz, ids, tar_bytes
@@ -45,19 +46,19 @@ def test_shipped_policy_encodes_the_guide():
     ("text", "words"),
     [
         ("schema = 1\nname = 'x'\n[layout\n", "not valid TOML"),
-        ("schema = 2\nname = 'x'\n", "schema must be 1"),
-        (MINIMAL.replace('root = "other-*"\n', ""), "missing required key 'root'"),
-        (MINIMAL.replace("[layout]\n", "[layout]\nrooot = 'x'\n"), "unknown key(s) ['rooot']"),
+        ("schema = 2\nname = 'x'\n", "reads schema 1 only"),
+        (MINIMAL.replace('root = "other-*"\n', ""), "[layout] lacks `root`, which is required"),
+        (MINIMAL.replace("[layout]\n", "[layout]\nrooot = 'x'\n"), "did you mean `root`?"),
         (MINIMAL.replace('"pkg/{distro}/"]', '"pkg/"]'), "must hold {distro}"),
         (MINIMAL.replace('"prereq-unversioned" = "error"', '"no-such-check" = "error"'),
-         "unknown check id 'no-such-check'"),
+         '"no-such-check": it is not a check id'),
         (MINIMAL.replace('"prereq-unversioned" = "error"', '"prereq-unversioned" = "fatal"'),
-         "must be one of"),
-        (MINIMAL + "[limits]\nmax_members = -1\n", "positive"),
-        (MINIMAL + "[limits]\nmax_bananas = 1\n", "unknown key(s) ['max_bananas']"),
-        (MINIMAL.replace('min_version = "2.0"', "min_version = 2"), "expected a string"),
+         "must be one of error, warning, info"),
+        (MINIMAL + "[limits]\nmax_members = -1\n", "greater than 0"),
+        (MINIMAL + "[limits]\nmax_bananas = 1\n", "[limits] has no key `max_bananas`"),
+        (MINIMAL.replace('min_version = "2.0"', "min_version = 2"), "must be a string in quotes"),
         (MINIMAL + "[linters]\nblocking = ['no-copyright-file']\n", "is not 'lintian:<tag>'"),
-        (MINIMAL + "[linters]\nblock = ['lintian:x']\n", "unknown key(s) ['block']"),
+        (MINIMAL + "[linters]\nblock = ['lintian:x']\n", "[linters] has no key `block`"),
         (MINIMAL + "[linters]\nblocking = ['lintian:x']\nadvisory = ['lintian:x']\n",
          "both blocking and advisory"),
     ],
@@ -67,7 +68,166 @@ def test_invalid_policy_is_refused_clearly(tmp_path, text, words):
     path.write_text(text)
     with pytest.raises(bundlecheck.PolicyError) as err:
         bundlecheck.load_policy(str(path))
-    assert words in str(err.value) and "bad.toml" in str(err.value)
+    assert words in str(err.value) and str(path) in str(err.value)
+    assert err.value.problems and all(p.message.endswith(".") for p in err.value.problems)
+
+
+def _problems(text: str) -> list[bundlecheck.Problem]:
+    with pytest.raises(bundlecheck.PolicyError) as err:
+        bundlecheck.parse_policy(text, origin="p.toml")
+    return err.value.problems
+
+
+def _line(text: str, problem: bundlecheck.Problem) -> str:
+    assert problem.line is not None
+    return text.split("\n")[problem.line - 1]
+
+
+def test_parse_policy_reads_text_as_load_policy_reads_the_file():
+    text = (resources.files("bundlecheck") / "policies" / "convirt.toml").read_text()
+    assert repr(bundlecheck.parse_policy(text)) == repr(bundlecheck.load_policy("convirt"))
+    assert bundlecheck.parse_policy(MINIMAL, origin="db v3").name == "other"
+
+
+def test_a_syntax_error_is_placed_where_tomllib_says():
+    text = MINIMAL.replace('distro_dir = "pkg/{distro}/"', 'distro_dir = "pkg/{distro}/')
+    [problem] = _problems(text)
+    assert problem.line == 6 and problem.column is not None and problem.key == ""
+    assert problem.message.startswith("This is not valid TOML")
+    assert "distro_dir" in _line(text, problem)
+
+
+def test_a_problem_points_at_the_offending_key_or_value():
+    text = MINIMAL.replace("[layout]\n", "[layout]\nrooot = 'x'\n")
+    [problem] = _problems(text)
+    assert (problem.line, problem.column, problem.key) == (4, 1, "layout.rooot")
+    assert "its keys are root, contribution_roots, distro_dir" in problem.message
+
+
+def test_the_nth_prereqs_block_is_located():
+    text = MINIMAL + '[[prereqs]]\nname = "libbar"\nmin_version = "latest"\naliases = ["bar"]\n'
+    [problem] = _problems(text)
+    assert problem.key == "prereqs[2].min_version"
+    assert _line(text, problem) == 'min_version = "latest"' and problem.column == 15
+    assert "starts with a digit" in problem.message and 'min_version = "2.0"' in problem.message
+
+
+def test_an_entry_of_an_inline_array_is_located():
+    text = bundlecheck.policy.read_policy("convirt")[0].replace(
+        'target = "/var/cache/convirt/appliance_store/", mode = "0644"',
+        'target = "/var/cache/convirt/appliance_store/", mode = "644x"')
+    [problem] = _problems(text)
+    assert problem.key == "deployment.tree[4].mode"
+    line = _line(text, problem)
+    assert "appliance_store" in line and line[problem.column - 1:].startswith('"644x"')
+    assert "not an octal file mode" in problem.message and 'mode = "0644"' in problem.message
+
+
+def test_a_missing_key_points_at_its_table():
+    text = MINIMAL.replace('root = "other-*"\n', "")
+    [problem] = _problems(text)
+    assert _line(text, problem) == "[layout]" and problem.key == "layout.root"
+
+
+def test_every_independent_problem_is_reported_one_line_each():
+    text = (MINIMAL.replace('root = "other-*"', "root = 3")
+            .replace('min_version = "2.0"', 'min_version = ">= 2.0"')
+            + "[scripts]\nlnt = true\n")
+    with pytest.raises(bundlecheck.PolicyError) as err:
+        bundlecheck.parse_policy(text, origin="p.toml")
+    keys = [p.key for p in err.value.problems]
+    assert keys == ["layout.root", "prereqs[1].min_version", "scripts.lnt"]
+    lines = str(err.value).split("\n")
+    assert len(lines) == 3
+    for line, problem in zip(lines, err.value.problems, strict=True):
+        assert line == f"p.toml:{problem.line}:{problem.column}: {problem.message}"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"),
+    [
+        ('contribution_roots = ["pkg/{distro}/"]', 'contribution_roots = ["/pkg/{distro}/"]',
+         "layout.contribution_roots[1]", "it is absolute"),
+        ('contribution_roots = ["pkg/{distro}/"]', 'contribution_roots = ["pkg/../{distro}/"]',
+         "layout.contribution_roots[1]", "climbs out with '..'"),
+        ('contribution_roots = ["pkg/{distro}/"]', 'contribution_roots = ["pkg\\\\{distro}/"]',
+         "layout.contribution_roots[1]", "backslash"),
+        ('distro_dir = "pkg/{distro}/"', 'distro_dir = "/pkg/{distro}/"', "layout.distro_dir", "absolute"),
+        ('distro_dir = "pkg/{distro}/"', 'distro_dir = "../{distro}/"', "layout.distro_dir", "climbs out"),
+        ('distro_dir = "pkg/{distro}/"', 'distro_dir = "pkg/"', "layout.distro_dir", "must hold {distro}"),
+        ('min_version = "2.0"', 'min_version = "two"', "prereqs[1].min_version", "starts with a digit"),
+        ('min_version = "2.0"', 'min_version = "2.0 beta"', "prereqs[1].min_version", "holds spaces"),
+        ("[severity]", "[severty]", "severty", "did you mean `severity`?"),
+    ],
+)
+def test_new_refusals_name_the_place_and_what_to_write(old, new, key, words):
+    text = MINIMAL.replace(old, new)
+    assert text != MINIMAL
+    [problem] = _problems(text)
+    assert problem.key == key and words in problem.message
+    assert problem.line is not None and problem.column is not None
+    assert key.split(".")[-1].split("[")[0] in _line(text, problem)
+
+
+def test_an_unknown_key_names_the_known_keys_of_its_table():
+    [problem] = _problems(MINIMAL.replace('file = "other.ini"', 'file = "other.ini"\nfiles = []'))
+    assert problem.key == "config.files"
+    assert "[config] has no key `files`" in problem.message
+    assert "its keys are file, locations, exec_path, required" in problem.message
+
+
+def test_an_unparsable_fixed_version_is_refused():
+    text = MINIMAL + ('[patched_prereq]\nprereq = "libfoo"\nfixed_version = "soon"\n'
+                      'patch_pattern = "foo.patch"\n')
+    [problem] = _problems(text)
+    assert problem.key == "patched_prereq.fixed_version" and _line(text, problem).startswith("fixed_version")
+
+
+DEPLOYMENT = """[deployment]
+tree = [
+  { source = "doc/", target = "/usr/share/o/doc/", mode = "0644" },
+  { source = "man/", target = "/usr/share/o/doc", mode = "0755" },
+]
+files = [
+  { source = "pkg/{distro}/other.ini", target = "/etc/other.ini", mode = "0644" },
+]
+critical = [
+  { path = "/etc/other.ini", mode = "0600" },
+  { path = "/etc/*.ini", mode = "0640" },
+]
+"""
+
+
+def test_conflicting_modes_for_one_path_are_refused():
+    text = MINIMAL + DEPLOYMENT
+    problems = _problems(text)
+    assert [p.key for p in problems] == ["deployment.tree[2].mode", "deployment.critical[1].mode",
+                                         "deployment.files[1].mode"]
+    assert "gives /usr/share/o/doc mode 0755, but [[deployment.tree]] #1 gives it 0644" in problems[0].message
+    assert "/usr/share/o/doc" in _line(text, problems[0])
+    assert "/etc/other.ini" in _line(text, problems[1]) and "0600" in problems[1].message
+    assert "[[deployment.critical]] #2 (/etc/*.ini) gives it 0640" in problems[2].message
+    same = DEPLOYMENT.replace('"0755"', '"0644"').replace('"0600"', '"0644"').replace('"0640"', '"0644"')
+    assert bundlecheck.parse_policy(MINIMAL + same).deployment is not None
+
+
+def test_a_text_over_the_limit_is_refused_before_parsing(tmp_path):
+    text = "# " + "x" * (5 << 20) + "\n" + MINIMAL
+    [problem] = _problems(text)
+    assert problem.line is None and "at most 256 KiB" in problem.message
+    assert bundlecheck.MAX_POLICY_BYTES == 256 * 1024
+    path = tmp_path / "huge.toml"
+    path.write_text(text)
+    with pytest.raises(bundlecheck.PolicyError, match=r"huge\.toml: The policy is 5,2\d\d,\d\d\d bytes"):
+        bundlecheck.load_policy(path)
+    assert bundlecheck.parse_policy("#" * (bundlecheck.MAX_POLICY_BYTES - len(MINIMAL) - 1) + "\n" + MINIMAL)
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(MINIMAL.replace("other", "\xe9t\xe9").encode("latin-1"))
+    with pytest.raises(bundlecheck.PolicyError, match="not UTF-8"):
+        bundlecheck.load_policy(path)
 
 
 def test_unknown_shipped_name():

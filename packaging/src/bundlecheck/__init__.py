@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from .assemble import assemble
 from .engine import build_manifest, verify
-from .errors import ArchiveError, BundlecheckError, PolicyError, RegistryError
+from .errors import ArchiveError, BundlecheckError, PolicyError, Problem, RegistryError
 from .findings import Finding, Report
 from .manifest import manifest_diff
-from .policy import Policy, load_policy, parse_policy
+from .policy import MAX_POLICY_BYTES, Policy, load_policy, parse_policy, policy_schema
 from .registry import CHECKS
 
 __all__ = [
     "CHECKS",
+    "MAX_POLICY_BYTES",
     "ArchiveError",
     "BundlecheckError",
     "Finding",
     "Policy",
     "PolicyError",
+    "Problem",
     "RegistryError",
     "Report",
     "assemble",
@@ -28,6 +30,7 @@ __all__ = [
     "load_policy",
     "manifest_diff",
     "parse_policy",
+    "policy_schema",
     "verify",
 ]
 __version__ = "0.1.0"

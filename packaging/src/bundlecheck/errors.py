@@ -2,13 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class BundlecheckError(Exception):
     """Base class: anything a caller may want to catch as 'bundlecheck said no'."""
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a policy, where it is and what to write instead.
+
+    ``line`` and ``column`` are 1-based positions in the policy's TOML text of the
+    offending key or value (None when the problem has no place, e.g. a text too
+    large to read).  ``key`` is the dotted key path (``deployment.tree[3].mode``;
+    array entries are numbered from 1, as in the messages), "" for the whole text.
+    ``message`` is a sentence a packager or a release manager can act on.
+    """
+
+    line: int | None
+    column: int | None
+    key: str
+    message: str
+
+    def render(self, origin: str) -> str:
+        """``ORIGIN:LINE:COL: message``, as compilers print it."""
+        where = origin
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
 class PolicyError(BundlecheckError):
-    """The policy file is missing, unparsable or fails validation."""
+    """The policy is missing, unparsable or fails validation.
+
+    ``problems`` is never empty; ``str(exc)`` is one ``ORIGIN:LINE:COL: message``
+    line per problem.
+    """
+
+    def __init__(self, problems: str | Sequence[Problem], origin: str = "policy"):
+        if isinstance(problems, str):
+            problems = [Problem(None, None, "", problems)]
+        if not problems:
+            raise ValueError("a PolicyError needs at least one problem")
+        self.problems: list[Problem] = list(problems)
+        self.origin = origin
+        self._plain = len(self.problems) == 1 and self.problems[0].line is None and not self.problems[0].key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self._plain and self.origin == "policy":
+            return self.problems[0].message
+        return "\n".join(p.render(self.origin) for p in self.problems)
 
 
 class RegistryError(BundlecheckError):

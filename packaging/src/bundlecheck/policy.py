@@ -1,20 +1,30 @@
-"""Load and validate a policy: the upstream project's packaging rules as data."""
+"""Parse and validate a policy: the upstream project's packaging rules as data.
+
+What a policy may hold is declared once, in :mod:`bundlecheck.policyspec`; this
+module turns text into a :class:`Policy`, with every problem reported as a
+:class:`~bundlecheck.errors.Problem` at its line and column.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import PolicyError
-from .findings import SEVERITIES, Severity
+from . import policyspec
+from .errors import PolicyError, Problem
+from .findings import Severity
 from .limits import Limits
 from .registry import CHECKS
+from .tomlpos import Positions, syntax_error_position
 
 RECIPE_KINDS = ("rpm", "deb", "arch", "gentoo")
+#: A policy is a few kilobytes of TOML; text over this is refused before it is parsed.
+MAX_POLICY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,11 @@ class Policy:
     #: ... and those that never do (at most a warning), whatever the tool says.
     linters_advisory: frozenset[str] = frozenset()
 
+    def example_root(self) -> str:
+        """A directory name matching ``root`` (``myproject-*`` -> ``myproject-1.0``), for hints."""
+        name = re.sub(r"\[!?\^?([^\]])[^\]]*\]", r"\1", self.root)
+        return name.replace("*", "1.0").replace("?", "x")
+
     def roots_for(self, distro: str) -> tuple[str, ...]:
         return tuple(r.format(distro=distro) for r in self.contribution_roots)
 
@@ -127,25 +142,55 @@ class Policy:
         return self.severity.get(check, CHECKS[check][0])
 
 
-# --- loading -------------------------------------------------------------------
+# --- parsing -------------------------------------------------------------------
+
+
+def parse_policy(text: str, origin: str = "policy") -> Policy:
+    """The Policy that ``text`` (TOML) encodes; PolicyError with every problem found.
+
+    ``origin`` names the text in messages (``ORIGIN:LINE:COL: message``): a file
+    name, or what the portal calls a stored version.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_POLICY_BYTES:
+        raise PolicyError([_too_large(size)], origin)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        sentence, (line, column) = syntax_error_position(str(exc), text)
+        raise PolicyError([Problem(line, column, "", (
+            f"This is not valid TOML: {sentence[:1].lower()}{sentence[1:]}. Check the quotes, brackets "
+            "and '=' here; a string goes in double quotes, a table header is [name] on its own line."
+        ))], origin) from None
+    issues = policyspec.validate(data)
+    if not issues:
+        policy = _build(data)
+        issues = _cross_checks(policy)
+        if not issues:
+            return policy
+    positions = Positions(text)
+    raise PolicyError([_problem(issue, positions) for issue in issues], origin)
+
+
+def _too_large(size: int) -> Problem:
+    return Problem(None, None, "", (
+        f"The policy is {size:,} bytes; a policy may be at most {MAX_POLICY_BYTES // 1024} KiB "
+        f"({MAX_POLICY_BYTES:,} bytes). A policy is a few kilobytes of TOML: check that this is the "
+        "policy file, and move long lists into globs."))
+
+
+def _problem(issue: policyspec.Issue, positions: Positions) -> Problem:
+    line, column = positions.locate(issue.path, value=issue.at_value) or (1, 1)
+    message = issue.message[:1].upper() + issue.message[1:]
+    if not message.endswith("."):
+        message += "."
+    return Problem(line, column, policyspec.key_path(issue.path), message)
 
 
 def load_policy(name_or_path: str | Path) -> Policy:
     """Load a shipped policy by name (``"convirt"``) or a policy file by path."""
-    text, origin = _read(name_or_path)
+    text, origin = read_policy(name_or_path)
     return parse_policy(text, origin)
-
-
-def parse_policy(text: str, origin: str = "policy") -> Policy:
-    """Parse and validate policy text (TOML), as stored by the portal or read from a file."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"policy {origin}: not valid TOML: {exc}") from None
-    try:
-        return _build(data)
-    except PolicyError as exc:
-        raise PolicyError(f"policy {origin}: {exc}") from None
 
 
 def shipped_policies() -> list[str]:
@@ -153,13 +198,24 @@ def shipped_policies() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def _read(name_or_path: str | Path) -> tuple[str, str]:
+def read_policy(name_or_path: str | Path) -> tuple[str, str]:
+    """(text, origin) of a shipped policy's name or a policy file's path; PolicyError if unreadable."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or "/" in str(name_or_path):
+    if candidate.suffix == ".toml" or "/" in str(name_or_path) or candidate.is_file():
         try:
-            return candidate.read_text(encoding="utf-8"), str(candidate)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"cannot read policy file {candidate}: {exc}") from None
+            with candidate.open("rb") as f:
+                raw = f.read(MAX_POLICY_BYTES + 1)
+                if len(raw) > MAX_POLICY_BYTES:
+                    f.seek(0, 2)
+                    raise PolicyError([_too_large(f.tell())], str(candidate))
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy file {candidate}: {exc.strerror or exc}") from None
+        try:
+            return raw.decode("utf-8"), str(candidate)
+        except UnicodeDecodeError as exc:
+            raise PolicyError([Problem(None, None, "", (
+                f"the file is not UTF-8 text (byte {exc.start} cannot be read): save it as UTF-8."))],
+                str(candidate)) from None
     name = str(name_or_path)
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name) or name not in shipped_policies():
         raise PolicyError(
@@ -170,231 +226,150 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
     return res.read_text(encoding="utf-8"), name
 
 
-class _Table:
-    """Typed access to one TOML table that refuses unknown keys (typos fail loudly)."""
-
-    def __init__(self, data: Any, where: str):
-        if not isinstance(data, dict):
-            raise PolicyError(f"{where} must be a table")
-        self.data, self.where, self.used = data, where, set()
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            if default is ...:
-                raise PolicyError(f"{self.where}: missing required key {key!r}")
-            return default
-        value = self.data[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise PolicyError(f"{self.where}.{key}: expected {_kind_name(kind)}")
-        return value
-
-    def strings(self, key: str, default: Any = ...) -> tuple[str, ...]:
-        value = self.get(key, list, default)
-        if value is default and default is not ...:
-            return tuple(default)
-        if not all(isinstance(v, str) and v for v in value):
-            raise PolicyError(f"{self.where}.{key}: expected a list of non-empty strings")
-        return tuple(value)
-
-    def done(self) -> None:
-        extra = set(self.data) - self.used
-        if extra:
-            raise PolicyError(f"{self.where}: unknown key(s) {sorted(extra)}")
+def _get(data: dict[str, Any], table: policyspec.Table, name: str) -> Any:
+    """``data[name]``, or the definition's default (the data is already validated)."""
+    return data.get(name, table.key(name).default)
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({"str": "a string", "list": "a list", "dict": "a table", "int": "an integer",
-                        "bool": "true/false", "float": "a number"}.get(k.__name__, k.__name__)
-                       for k in kinds)
-
-
-def _mode(text: str, where: str) -> int:
-    if not re.fullmatch(r"0?[0-7]{3,4}", text):
-        raise PolicyError(f"{where}: mode {text!r} is not an octal mode like '0644'")
-    return int(text, 8)
+def _sub(table: policyspec.Table, name: str) -> policyspec.Table:
+    sub = table.key(name).table
+    assert sub is not None
+    return sub
 
 
 def _build(data: dict[str, Any]) -> Policy:
-    top = _Table(data, "policy")
-    if top.get("schema", int) != 1:
-        raise PolicyError("schema must be 1")
-    name = top.get("name", str)
-    description = top.get("description", str, "")
-    layout = _Table(top.get("layout", dict), "[layout]")
-    roots = layout.strings("contribution_roots")
-    for r in roots:
-        if "{distro}" not in r or not r.endswith("/"):
-            raise PolicyError(f"[layout].contribution_roots: {r!r} must hold {{distro}} and end in /")
-    policy = Policy(
-        name=name,
-        description=description,
-        root=layout.get("root", str),
-        contribution_roots=roots,
-        distro_dir=layout.get("distro_dir", str),
-        limits=_limits(top.get("limits", dict, {})),
-        severity=_severity(top.get("severity", dict, {})),
-        config=_config(top.get("config", dict, None)),
-        script_patterns=_scripts(top, "patterns", ()),
-        lint_scripts=_scripts(top, "lint", True),
-        recipes=_recipes(top.get("recipes", dict, {})),
-        prereqs=_prereqs(top.get("prereqs", list, [])),
-        patched_prereq=_patched(top.get("patched_prereq", dict, None)),
-        image_store=_Table(top.get("advice", dict, {}), "[advice]").get("image_store", str, None),
-        deployment=_deployment(top.get("deployment", dict, None)),
-        **_linters(top.get("linters", dict, {})),
+    top = policyspec.POLICY
+    layout = data["layout"]
+    scripts_t = _sub(top, "scripts")
+    scripts = data.get("scripts", {})
+    linters = data.get("linters", {})
+    linters_t = _sub(top, "linters")
+    return Policy(
+        name=data["name"],
+        description=_get(data, top, "description"),
+        root=layout["root"],
+        contribution_roots=tuple(layout["contribution_roots"]),
+        distro_dir=layout["distro_dir"],
+        limits=Limits.from_mapping(data.get("limits", {})),
+        severity=dict(_get(data, top, "severity")),
+        config=_config(data.get("config")),
+        script_patterns=tuple(_get(scripts, scripts_t, "patterns")),
+        lint_scripts=_get(scripts, scripts_t, "lint"),
+        recipes={k: tuple(v) for k, v in data.get("recipes", {}).items() if v},
+        prereqs=tuple(Prereq(p["name"], tuple(p["aliases"]), p.get("min_version"))
+                      for p in data.get("prereqs", [])),
+        patched_prereq=_patched(data.get("patched_prereq")),
+        image_store=data.get("advice", {}).get("image_store"),
+        deployment=_deployment(data.get("deployment")),
+        linters_blocking=frozenset(_get(linters, linters_t, "blocking")),
+        linters_advisory=frozenset(_get(linters, linters_t, "advisory")),
     )
-    layout.done()
-    top.used.add("scripts")
-    top.done()
-    if policy.patched_prereq and policy.patched_prereq.prereq not in {p.name for p in policy.prereqs}:
-        raise PolicyError("[patched_prereq].prereq must name one of the [[prereqs]]")
-    return policy
-
-
-_LINTER_TAG = re.compile(r"(lintian:[a-z0-9][a-z0-9.+_-]*|rpmlint:[A-Za-z0-9][A-Za-z0-9._+-]*)")
-
-
-def _linters(data: dict[str, Any]) -> dict[str, frozenset[str]]:
-    """[linters]: blocking / advisory lists of 'lintian:<tag>' or 'rpmlint:<check>'."""
-    t = _Table(data, "[linters]")
-    out = {}
-    for key in ("blocking", "advisory"):
-        tags = t.strings(key, [])
-        bad = [x for x in tags if not _LINTER_TAG.fullmatch(x)]
-        if bad:
-            raise PolicyError(f"[linters].{key}: {bad[0]!r} is not 'lintian:<tag>' or 'rpmlint:<check>'")
-        out[f"linters_{key}"] = frozenset(tags)
-    t.done()
-    if out["linters_blocking"] & out["linters_advisory"]:
-        raise PolicyError("[linters]: a tag is both blocking and advisory")
-    return out
-
-
-def _limits(data: dict[str, Any]) -> Limits:
-    known = {f.name for f in fields(Limits)}
-    unknown = set(data) - known
-    if unknown:
-        raise PolicyError(f"[limits]: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
-    for key, value in data.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise PolicyError(f"[limits].{key}: expected a positive number")
-    return Limits.from_mapping(data)
-
-
-def _severity(data: dict[str, Any]) -> dict[str, Severity]:
-    for check, sev in data.items():
-        if check not in CHECKS:
-            raise PolicyError(f"[severity]: unknown check id {check!r}")
-        if sev not in SEVERITIES:
-            raise PolicyError(f"[severity].{check}: must be one of {', '.join(SEVERITIES)}")
-    return dict(data)
 
 
 def _config(data: dict[str, Any] | None) -> ConfigRules | None:
     if data is None:
         return None
-    t = _Table(data, "[config]")
     exec_path = None
-    if (raw := t.get("exec_path", dict, None)) is not None:
-        e = _Table(raw, "[config.exec_path]")
-        tools_raw = e.get("tools", dict)
-        tools = {}
-        for tool, dirs in tools_raw.items():
-            if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
-                raise PolicyError(f"[config.exec_path.tools].{tool}: expected a list of directories")
-            tools[tool] = tuple(d.rstrip("/") or "/" for d in dirs)
-        variables = e.get("variables", dict, {})
-        exec_path = ExecPath(e.get("section", str), e.get("key", str), tools, dict(variables))
-        e.done()
-    required = []
-    for i, item in enumerate(t.get("required", list, [])):
-        r = _Table(item, f"[[config.required]] #{i + 1}")
-        check = r.get("check", str, "config-key-missing")
-        if check not in CHECKS:
-            raise PolicyError(f"[[config.required]] #{i + 1}: unknown check id {check!r}")
-        required.append(RequiredKey(r.get("section", str), r.get("key", str), check))
-        r.done()
-    rules = ConfigRules(t.get("file", str), t.strings("locations"), exec_path, tuple(required))
-    t.done()
-    return rules
-
-
-def _scripts(top: _Table, key: str, default: Any) -> Any:
-    data = top.data.get("scripts", {})
-    t = _Table(data, "[scripts]")
-    value = t.strings(key, list(default)) if key == "patterns" else t.get(key, bool, default)
-    t.used |= {"patterns", "lint"}
-    t.done()
-    return value
-
-
-def _recipes(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    t = _Table(data, "[recipes]")
-    out = {kind: t.strings(kind, []) for kind in RECIPE_KINDS}
-    t.done()
-    return {k: v for k, v in out.items() if v}
-
-
-def _prereqs(items: list[Any]) -> tuple[Prereq, ...]:
-    out = []
-    for i, item in enumerate(items):
-        t = _Table(item, f"[[prereqs]] #{i + 1}")
-        out.append(Prereq(t.get("name", str), t.strings("aliases"), t.get("min_version", str, None)))
-        t.done()
-    names = [p.name for p in out]
-    if len(set(names)) != len(names):
-        raise PolicyError("[[prereqs]]: a name appears twice")
-    return tuple(out)
+    if (raw := data.get("exec_path")) is not None:
+        tools = {tool: tuple(d.rstrip("/") or "/" for d in dirs) for tool, dirs in raw["tools"].items()}
+        exec_path = ExecPath(raw["section"], raw["key"], tools, dict(raw.get("variables", {})))
+    required_t = _sub(_sub(policyspec.POLICY, "config"), "required")
+    required = tuple(RequiredKey(r["section"], r["key"], _get(r, required_t, "check"))
+                     for r in data.get("required", []))
+    return ConfigRules(data["file"], tuple(data["locations"]), exec_path, required)
 
 
 def _patched(data: dict[str, Any] | None) -> PatchedPrereq | None:
     if data is None:
         return None
-    t = _Table(data, "[patched_prereq]")
-    try:
-        pattern = re.compile(t.get("patch_pattern", str))
-    except re.error as exc:
-        raise PolicyError(f"[patched_prereq].patch_pattern: invalid regular expression: {exc}") from None
-    rule = PatchedPrereq(t.get("prereq", str), t.get("fixed_version", str), pattern)
-    t.done()
-    return rule
+    return PatchedPrereq(data["prereq"], data["fixed_version"], re.compile(data["patch_pattern"]))
 
 
 def _deployment(data: dict[str, Any] | None) -> Deployment | None:
     if data is None:
         return None
-    t = _Table(data, "[deployment]")
 
     def mappings(key: str) -> tuple[TreeMapping, ...]:
-        out = []
-        for i, item in enumerate(t.get(key, list, [])):
-            m = _Table(item, f"[deployment].{key} #{i + 1}")
-            alternative_to = m.get("alternative_to", str, None)
-            out.append(TreeMapping(m.get("source", str), m.get("target", str),
-                                   _mode(m.get("mode", str), m.where),
-                                   m.get("required", bool, alternative_to is None), alternative_to))
-            m.done()
-        required_targets = {entry.target for entry in out if entry.required}
-        for i, entry in enumerate(out):
-            if entry.alternative_to is not None and entry.alternative_to not in required_targets:
-                raise PolicyError(f"[deployment].{key} #{i + 1}: alternative_to "
-                                  f"{entry.alternative_to!r} is not the target of a required mapping")
-        return tuple(out)
+        return tuple(
+            TreeMapping(m["source"], m["target"], int(m["mode"], 8),
+                        m.get("required", m.get("alternative_to") is None), m.get("alternative_to"))
+            for m in data.get(key, []))
 
-    critical = []
-    for i, item in enumerate(t.get("critical", list, [])):
-        m = _Table(item, f"[deployment].critical #{i + 1}")
-        critical.append(ModeRule(m.get("path", str), _mode(m.get("mode", str), m.where),
-                                 m.get("required", bool, True)))
-        m.done()
-    symlinks = []
-    for i, item in enumerate(t.get("symlinks", list, [])):
-        m = _Table(item, f"[deployment].symlinks #{i + 1}")
-        symlinks.append(SymlinkRule(m.get("path", str), m.get("target", str)))
-        m.done()
-    dep = Deployment(mappings("tree"), mappings("files"), tuple(critical), tuple(symlinks),
-                     t.strings("allowed", []))
-    t.done()
-    return dep
+    critical = tuple(ModeRule(m["path"], int(m["mode"], 8), m.get("required", True))
+                     for m in data.get("critical", []))
+    symlinks = tuple(SymlinkRule(m["path"], m["target"]) for m in data.get("symlinks", []))
+    return Deployment(mappings("tree"), mappings("files"), critical, symlinks, tuple(data.get("allowed", [])))
+
+
+# --- rules between keys -----------------------------------------------------------
+
+
+def _cross_checks(policy: Policy) -> list[policyspec.Issue]:
+    """What no single key can say wrong on its own: names, targets and modes that disagree."""
+    Issue = policyspec.Issue
+    issues: list[Issue] = []
+    seen: dict[str, int] = {}
+    for i, p in enumerate(policy.prereqs):
+        if p.name in seen:
+            issues.append(Issue(("prereqs", i, "name"), (
+                f"`name` in [[prereqs]] #{i + 1} is {p.name!r}, like [[prereqs]] #{seen[p.name] + 1}: "
+                "each prerequisite is listed once; merge their aliases into one entry")))
+        seen.setdefault(p.name, i)
+    rule = policy.patched_prereq
+    if rule and rule.prereq not in seen:
+        names = ", ".join(repr(n) for n in seen) or "none are listed"
+        issues.append(Issue(("patched_prereq", "prereq"), (
+            f"`prereq` in [patched_prereq] is {rule.prereq!r}, which is not the name of one of the "
+            f"[[prereqs]] ({names}): name one of them, or add it as a [[prereqs]] entry")))
+    both = sorted(policy.linters_blocking & policy.linters_advisory)
+    if both:
+        issues.append(Issue(("linters", "advisory"), (
+            f"[linters] lists {', '.join(both)} as both blocking and advisory: keep each tag in one "
+            "of the two lists")))
+    if policy.deployment:
+        issues += _deployment_checks(policy.deployment)
+    return issues
+
+
+def _deployment_checks(dep: Deployment) -> list[policyspec.Issue]:
+    Issue = policyspec.Issue
+    issues: list[Issue] = []
+    for key, entries in (("tree", dep.tree), ("files", dep.files)):
+        required_targets = {e.target for e in entries if e.required}
+        for i, e in enumerate(entries):
+            if e.alternative_to is not None and e.alternative_to not in required_targets:
+                issues.append(Issue(("deployment", key, i, "alternative_to"), (
+                    f"`alternative_to` in [[deployment.{key}]] #{i + 1} is {e.alternative_to!r}, which is "
+                    f"not the target of a required entry of [[deployment.{key}]]: give the target of the "
+                    "entry this one may replace")))
+    # One mode per path: the same place named twice with different modes would make
+    # one of the two rules a lie (the check applies only the first that matches).
+    moded: list[tuple[str, int, str, int]] = (
+        [("tree", i, e.target, e.mode) for i, e in enumerate(dep.tree)]
+        + [("files", i, e.target, e.mode) for i, e in enumerate(dep.files)]
+        + [("critical", i, c.path, c.mode) for i, c in enumerate(dep.critical)])
+    first: dict[str, tuple[str, int, int]] = {}
+    for key, i, path, mode in moded:
+        place = path.rstrip("/") or "/"
+        if place in first and first[place][2] != mode:
+            other_key, other_i, other_mode = first[place]
+            issues.append(Issue(("deployment", key, i, "mode"), (
+                f"[[deployment.{key}]] #{i + 1} gives {path} mode {mode:04o}, but "
+                f"[[deployment.{other_key}]] #{other_i + 1} gives it {other_mode:04o}: one path has one "
+                "mode; keep one of the two entries, or give both the same mode")))
+        first.setdefault(place, (key, i, mode))
+    for i, c in enumerate(dep.critical):
+        if "*" not in c.path and "?" not in c.path and "[" not in c.path:
+            continue
+        for j, f in enumerate(dep.files):
+            if fnmatch.fnmatchcase(f.target, c.path) and f.mode != c.mode:
+                issues.append(Issue(("deployment", "files", j, "mode"), (
+                    f"[[deployment.files]] #{j + 1} installs {f.target} with mode {f.mode:04o}, but "
+                    f"[[deployment.critical]] #{i + 1} ({c.path}) gives it {c.mode:04o}: one path has "
+                    "one mode; make them agree")))
+    return issues
+
+
+def policy_schema() -> dict[str, Any]:
+    """The policy format as JSON Schema (draft 2020-12); shipped as ``policy.schema.json``."""
+    return policyspec.json_schema()

@@ -70,3 +70,29 @@ def compare(family: str, a: str, b: str) -> int:
     if family == "gentoo":
         a, b = re.sub(r"-r(\d+)$", r"-\1", a), re.sub(r"-r(\d+)$", r"-\1", b)
     return rpm_compare(a, b)
+
+
+_OPERATOR = re.compile(r"^\s*(>=|<=|=>|=<|>>|<<|==|>|<|=|~=)")
+_PLAIN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~^-]*")
+
+
+def version_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a minimum version the checks compare with, or None.
+
+    It must read as a version under every family's rules (Debian's, which are the
+    strictest, and rpm's segments): a digit first, then letters, digits and
+    ``. + ~ ^ -``, with an optional ``EPOCH:`` in front.
+    """
+    if not text.strip():
+        return "it is empty"
+    if _OPERATOR.match(text):
+        return "it starts with a comparison operator; write only the version (the minimum is implied)"
+    if any(c.isspace() for c in text):
+        return "it holds spaces"
+    if not _PLAIN_VERSION.fullmatch(text):
+        return "a version starts with a digit and holds only letters, digits and . + ~ ^ -"
+    try:
+        DebVersion(text)
+    except ValueError as exc:
+        return f"it is not a valid Debian version ({exc})"
+    return None
