@@ -473,15 +473,17 @@ def _is_kind(value: Any, kind: str) -> bool:
 
 # --- JSON Schema ------------------------------------------------------------------
 
-SCHEMA_ID = "https://bundlecheck.invalid/policy.schema.json"
-
-
 def json_schema() -> dict[str, Any]:
     """The policy format as JSON Schema (draft 2020-12), from the same definition."""
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
               "title": "bundlecheck packaging policy"}
     schema.update(_table_schema(POLICY))
     return schema
+
+
+def json_schema_text() -> str:
+    """The schema as ``policy.schema.json`` holds it (``bundlecheck policy schema`` prints this)."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
 def _table_schema(table: Table) -> dict[str, Any]:
