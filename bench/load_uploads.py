@@ -1,109 +1,58 @@
 #!/usr/bin/env python3
-"""Load: N concurrent API uploads against gunicorn + 2 Celery workers, then check
-that every upload got exactly one submission with a verdict.
+"""Load: concurrent API uploads through the front server (nginx) to gunicorn, verified by
+N Celery workers; by default the same load with 2 workers and then 4, and the scale factor.
 
-    .venv/bin/python bench/load_uploads.py                 # 50 uploads of 20 MB
-    .venv/bin/python bench/load_uploads.py --count 20 --size 5
+    .venv/bin/python bench/load_uploads.py                        # 2 vs 4 workers, 50 x 20 MB each
+    .venv/bin/python bench/load_uploads.py --count 40 --size 10   # smaller, a few minutes
+    .venv/bin/python bench/load_uploads.py --workers 3            # one run, 3 workers
 
-Not a test: it starts everything it measures on free loopback ports and stops
-it again (a scratch database `portal_load_<pid>` on the local PostgreSQL, a
-redis-server of its own, moto as the S3 server, gunicorn with 2 workers, 2
-Celery workers), bounded in count (at most 200 uploads of at most 200 MB) and
-in time (`--timeout`, 15 minutes by default). It prints the upload
-throughput and p50/p95/p99 of the time from the start of an upload to its
-verdict.
+Not a test: it starts everything it measures on free 127.0.0.1 ports and stops
+it again (bench/stack.py: a scratch database `bench_<hex>` on the local
+PostgreSQL, a redis-server of its own, moto as the S3 server, gunicorn with 2
+gthread workers of 8 threads, and the front server as docker-compose.yml runs
+it: `deploy/nginx/render.py` then nginx, read from the compose file through
+deploy/native_stack.py). Every upload goes through nginx.
+
+Each run has its own N `celery worker --concurrency=1` processes on the same
+Redis, database and bucket, and fresh submissions (distros of its own, the same
+count and sizes). Per run it prints uploads/s (accepted uploads from the first
+upload's start to the last verdict), p50/p95/p99 of upload-to-verdict, where
+that time went (upload, queue, verification) and the CPU each process used;
+then `scale factor (B vs A workers): X` = throughput(B) / throughput(A).
+
+Bounded: at most 200 uploads of at most 200 MB per run, 1..8 workers, at most
+3 runs, and `--timeout` (15 minutes by default) for everything; on time-out the
+run stops and says so.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import io
 import json
 import os
 import secrets
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.processes import free_port, wait_for  # noqa: E402
-from tests.processes import port_answers as answers  # noqa: E402
+from stack import Stack, wait_for  # noqa: E402
 
-BIN = Path(sys.executable).parent
-ADMIN_URL = os.environ.get("LOAD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 MiB = 1024 * 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CORES = os.cpu_count() or 1
 
 
 def say(message: str) -> None:
     print(f"load: {message}", flush=True)
-
-
-class Stack(contextlib.ExitStack):
-    """Everything the run starts; leaving it stops the processes and drops the database."""
-
-    def __init__(self, workdir: Path):
-        super().__init__()
-        self.workdir = workdir
-        self.processes: list[tuple[str, subprocess.Popen]] = []
-
-    def spawn(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 - closed on exit
-        self.callback(log.close)
-        process = subprocess.Popen(
-            args,
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append((name, process))
-        self.callback(self._stop, process)
-        return process
-
-    @staticmethod
-    def _stop(process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
-
-    def check_alive(self) -> None:
-        for name, process in self.processes:
-            if process.poll() is not None:
-                log = (self.workdir / f"{name}.log").read_text()[-3000:]
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{log}")
-
-
-def scratch_database(stack: Stack) -> str:
-    import psycopg
-
-    name = f"portal_load_{os.getpid()}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    stack.callback(drop)
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
 def bundle(path: Path, distro: str, size: int, payload: bytes) -> None:
@@ -124,27 +73,26 @@ def bundle(path: Path, distro: str, size: int, payload: bytes) -> None:
 
 
 SETUP = """
-import json, sys
+import io, json
 from django.contrib.auth import get_user_model
 from accounts.models import ApiToken
 from releases import demo
-from releases.models import Artifact, Distro, Maintainership, Project, Release
 from releases.artifacts import artifact_create
-import io
-count = int(sys.argv[1])
+from releases.models import Artifact, Distro, Maintainership, Project, Release
+slugs = json.loads(SLUGS)
 project = Project.objects.create(slug="convirt", name="ConVirt")
 prerelease = artifact_create(kind=Artifact.Kind.PRERELEASE,
     content=io.BytesIO(demo.prerelease_bytes("2.0")), original_name="convirt-2.0.tar.gz")
 Release.objects.create(project=project, version="2.0", state="prerelease", prerelease=prerelease)
 user = get_user_model().objects.create_user("load", "load@example.org", "load-password-123")
-for n in range(count):
-    distro = Distro.objects.create(slug=f"load-{n:03d}", name=f"Load {n}")
+for slug in slugs:
+    distro = Distro.objects.create(slug=slug, name=slug)
     Maintainership.objects.create(user=user, project=project, distro=distro, state="approved")
 print(json.dumps({"token": ApiToken.issue(user=user, name="load")[1]}))
 """
 
 
-def upload(port: int, token: str, distro: str, path: Path) -> dict:
+def upload(port: int, token: str, distro: str, path: Path, timeout: float) -> dict:
     """One streamed multipart POST, as a CI script would send it."""
     boundary = uuid.uuid4().hex
     head = (
@@ -154,7 +102,7 @@ def upload(port: int, token: str, distro: str, path: Path) -> dict:
     tail = f"\r\n--{boundary}--\r\n".encode()
     length = len(head) + path.stat().st_size + len(tail)
     started = time.time()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.putrequest(
             "POST", f"/api/v1/projects/convirt/releases/2.0/distros/{distro}/submissions/"
@@ -169,7 +117,9 @@ def upload(port: int, token: str, distro: str, path: Path) -> dict:
                 connection.send(chunk)
         connection.send(tail)
         response = connection.getresponse()
-        text = response.read()
+        status, text = response.status, response.read()
+    except OSError as exc:
+        status, text = 0, f"{type(exc).__name__}: {exc}".encode()
     finally:
         connection.close()
     answered = time.time()
@@ -179,11 +129,37 @@ def upload(port: int, token: str, distro: str, path: Path) -> dict:
         data = {"raw": text[:300].decode(errors="replace")}
     return {
         "distro": distro,
-        "status": response.status,
+        "status": status,
         "body": data,
         "started": started,
         "answered": answered,
     }
+
+
+def warm_up(port: int, token: str, prefix: str) -> None:
+    """A few requests through nginx to both gunicorn processes before anything is
+    measured, so the first run does not pay for their first requests alone: the
+    health check (database and both buckets) and an upload refused for its empty
+    body (the API's view and its form). No submission is made."""
+
+    def one(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            if n % 2:
+                connection.request("GET", "/healthz")
+            else:
+                connection.request(
+                    "POST",
+                    f"/api/v1/projects/convirt/releases/2.0/distros/{prefix}-000/submissions/",
+                    body=b"",
+                    headers={"Authorization": f"Token {token}", "Content-Length": "0"},
+                )
+            connection.getresponse().read()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(16)))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -191,165 +167,142 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=50, help="uploads (at most 200)")
-    parser.add_argument("--size", type=int, default=20, help="MB per bundle (at most 200)")
-    parser.add_argument("--concurrency", type=int, default=0, help="at once (default: all)")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds for the whole run")
-    args = parser.parse_args()
-    if not (1 <= args.count <= 200 and 1 <= args.size <= 200):
-        parser.error("--count must be 1..200 and --size 1..200")
-    concurrency = args.concurrency or args.count
-    deadline = time.monotonic() + args.timeout
-    workdir = Path(tempfile.mkdtemp(prefix="portal-load-"))
+# --- where the CPU goes ---------------------------------------------------------
+
+
+def group_cpu(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every live process of each
+    named set of process groups (each of our children leads a session of its own)."""
+    owner = {pgid: name for name, pgids in groups.items() for pgid in pgids}
+    used = dict.fromkeys(groups, 0.0)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = owner.get(int(fields[2]))
+        if name:
+            used[name] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine, all cores, since boot."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / CLOCK_TICKS, sum(ticks) / CLOCK_TICKS
+
+
+def cpu_pressure() -> float | None:
+    """Seconds, since boot, during which some runnable task waited for a CPU
+    (the kernel's pressure stall information), or None where it is absent."""
     try:
-        with Stack(workdir) as stack:
-            return run(stack, workdir, args, concurrency, deadline)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        line = Path("/proc/pressure/cpu").read_text().split("\n", 1)[0]
+        return int(line.rsplit("total=", 1)[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return None
 
 
-def run(stack: Stack, workdir: Path, args, concurrency: int, deadline: float) -> int:
-    import boto3
+@dataclass
+class Run:
+    workers: int
+    count: int
+    size: int
+    accepted: int = 0
+    refused: int = 0
+    wall: float = 0.0
+    upload_phase: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    machine_busy: float = 0.0
+    cpu_window: float = 0.0
+    cpu_waited: float | None = None
+    states: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        return self.accepted / self.wall if self.wall else 0.0
+
+
+def one_run(
+    stack: Stack,
+    front_port: int,
+    token: str,
+    prefix: str,
+    args,
+    workers: int,
+    payload: bytes,
+    deadline: float,
+) -> Run:
     import psycopg
 
-    database_url = scratch_database(stack)
-    redis_port, s3_port, web_port = free_port(), free_port(), free_port()
-    stack.spawn(
-        "redis",
-        [
-            "redis-server",
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    )
-    stack.spawn(
-        "s3", [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
-    )
-    wait_for(lambda: answers(redis_port) and answers(s3_port), 30, what="redis and S3 answering")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{s3_port}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    for bucket in ("load-uploads", "load-public"):
-        s3.create_bucket(Bucket=bucket)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "PORTAL_DATA_DIR": str(workdir / "data"),
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "CACHE_URL": f"redis://127.0.0.1:{redis_port}/1",
-        "STORAGE_BACKEND": "s3",
-        "S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
-        "S3_UPLOADS_BUCKET": "load-uploads",
-        "S3_PUBLIC_BUCKET": "load-public",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "UPLOADS_PER_HOUR": "100000",
-        "EMAIL_URL": "locmem://",
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    say(f"scratch database {database_url.rsplit('/', 1)[-1]}, redis :{redis_port}, S3 :{s3_port}")
-    subprocess.run(
-        [str(BIN / "python"), "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True
-    )
-    setup = subprocess.run(
-        [
-            str(BIN / "python"),
-            "manage.py",
-            "shell",
-            "-c",
-            SETUP.replace("sys.argv[1]", str(args.count)),
-        ],
-        cwd=REPO,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    token = json.loads(setup.stdout.strip().splitlines()[-1])["token"]
-
-    stack.spawn(
-        "web",
-        [
-            str(BIN / "gunicorn"),
-            "portal.wsgi:application",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{web_port}",
-            "--timeout",
-            "600",
-        ],
-        env,
-    )
-    for n in range(2):
-        stack.spawn(
-            f"worker-{n}",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "portal",
-                "worker",
-                "--concurrency=1",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"load-{n}-{os.getpid()}@%h",
-            ],
-            env,
-        )
-    wait_for(lambda: stack.check_alive() or answers(web_port), 60, what="gunicorn answering")
-
-    say(f"building {args.count} bundles of {args.size} MB")
-    payload = secrets.token_bytes(args.size * MiB)
+    run = Run(workers=workers, count=args.count, size=args.size)
+    concurrency = args.concurrency or args.count
     paths = {}
     for n in range(args.count):
-        distro = f"load-{n:03d}"
-        paths[distro] = workdir / f"{distro}.tar.gz"
+        distro = f"{prefix}-{n:03d}"
+        paths[distro] = stack.work / f"{distro}.tar.gz"
         bundle(paths[distro], distro, args.size * MiB, payload)
-    del payload
     total_bytes = sum(p.stat().st_size for p in paths.values())
 
-    say(f"uploading {args.count} x {args.size} MB, {concurrency} at once")
+    started = [stack.worker(concurrency=1, name=f"{prefix}-worker-{k}") for k in range(workers)]
+    groups = {
+        "workers": [p.popen.pid for p in started],
+        "gunicorn": [p.popen.pid for p in stack.processes if p.name == "web"],
+        "nginx": [p.popen.pid for p in stack.processes if p.name == "front"],
+        "moto S3": [p.popen.pid for p in stack.processes if p.name == "s3"],
+        "redis": [stack.redis.process.pid] if stack.redis else [],
+    }
+    say(
+        f"run {prefix}: {workers} Celery workers; uploading {args.count} x {args.size} MB "
+        f"through nginx, {concurrency} at once"
+    )
+    cpu_before, machine_before, waited_before = group_cpu(groups), machine_cpu(), cpu_pressure()
+    self_before = time.process_time()
     began = time.time()
+    left = max(1.0, deadline - time.monotonic())
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(lambda item: upload(web_port, token, *item), paths.items()))
-    uploaded = time.time()
+        results = list(
+            pool.map(lambda item: upload(front_port, token, *item, timeout=left), paths.items())
+        )
+    run.upload_phase = time.time() - began
     refused = [r for r in results if r["status"] != 201]
     ids = {r["body"]["id"]: r for r in results if r["status"] == 201}
+    run.accepted, run.refused = len(ids), len(refused)
 
-    with psycopg.connect(database_url, autocommit=True) as db:
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as db:
+        slug_like = f"{prefix}-%"
 
         def decided():
-            stack.check_alive()
+            for process in started:
+                process.check_alive()
             if time.monotonic() > deadline:
                 raise TimeoutError("the run's time is up")
             rows = db.execute(
-                "SELECT count(*) FROM releases_submission WHERE state IN ('passed', 'failed')"
+                "SELECT count(*) FROM releases_submission s "
+                "JOIN releases_distro d ON d.id = s.distro_id "
+                "WHERE d.slug LIKE %s AND s.state IN ('passed', 'failed')",
+                [slug_like],
             ).fetchone()[0]
             return rows >= len(ids)
 
-        with contextlib.suppress(TimeoutError):
-            wait_for(decided, max(1.0, deadline - time.monotonic()), 0.5, what="every verdict")
-        finished = time.time()
+        try:
+            wait_for(decided, max(1.0, deadline - time.monotonic()), 0.2, what="every verdict")
+        except TimeoutError:
+            run.problems.append("time-out: not every upload got its verdict within --timeout")
+        cpu_after, machine_after, waited_after = group_cpu(groups), machine_cpu(), cpu_pressure()
+        self_after = time.process_time()
+        run.cpu_window = time.time() - began
         rows = db.execute(
-            "SELECT s.id, d.slug, s.state, extract(epoch FROM s.verified_at) "
-            "FROM releases_submission s JOIN releases_distro d ON d.id = s.distro_id"
+            "SELECT s.id, d.slug, s.state, extract(epoch FROM s.created_at), "
+            "extract(epoch FROM s.verification_started_at), extract(epoch FROM s.verified_at) "
+            "FROM releases_submission s JOIN releases_distro d ON d.id = s.distro_id "
+            "WHERE d.slug LIKE %s",
+            [slug_like],
         ).fetchall()
         verdict_events = dict(
             db.execute(
@@ -357,60 +310,183 @@ def run(stack: Stack, workdir: Path, args, concurrency: int, deadline: float) ->
                 "WHERE verb = 'submission.verified' GROUP BY object_id"
             ).fetchall()
         )
+    for process in started:
+        process.stop()
+        stack.processes.remove(process)
+
+    verified = [float(row[5]) for row in rows if row[5] is not None]
+    run.wall = (max(verified) if verified else time.time()) - began
+    if waited_before is not None and waited_after is not None:
+        run.cpu_waited = waited_after - waited_before
+    run.cpu = {name: cpu_after[name] - cpu_before[name] for name in groups if groups[name]} | {
+        "this script (the clients)": self_after - self_before
+    }
+    busy = machine_after[0] - machine_before[0]
+    run.machine_busy = busy / max(1e-9, machine_after[1] - machine_before[1])
+    run.cpu["everything else (PostgreSQL, other users)"] = max(0.0, busy - sum(run.cpu.values()))
 
     by_distro: dict[str, list] = {}
     for row in rows:
         by_distro.setdefault(row[1], []).append(row)
-    problems = [f"upload {r['distro']}: HTTP {r['status']} {r['body']}" for r in refused]
+    run.problems += [f"upload {r['distro']}: HTTP {r['status']} {r['body']}" for r in refused]
     for distro in paths:
         found = by_distro.get(distro, [])
         if len(found) != 1:
-            problems.append(f"{distro}: {len(found)} submissions (expected exactly 1)")
-    for pk, distro, state, _ in rows:
+            run.problems.append(f"{distro}: {len(found)} submissions (expected exactly 1)")
+    for pk, distro, state, *_ in rows:
         if state not in ("passed", "failed"):
-            problems.append(f"submission {pk} ({distro}) has no verdict: {state}")
+            run.problems.append(f"submission {pk} ({distro}) has no verdict: {state}")
         elif verdict_events.get(str(pk)) != 1:
-            problems.append(f"submission {pk} has {verdict_events.get(str(pk), 0)} verdicts")
-    latencies = [
-        float(verified) - ids[pk]["started"]
-        for pk, _, state, verified in rows
-        if pk in ids and verified is not None
-    ]
-    responses = [r["answered"] - r["started"] for r in results]
-    states = {s: sum(1 for row in rows if row[2] == s) for s in {row[2] for row in rows}}
+            run.problems.append(f"submission {pk} has {verdict_events.get(str(pk), 0)} verdicts")
+    run.states = {s: sum(1 for row in rows if row[2] == s) for s in sorted({r[2] for r in rows})}
+    run.phases = {"upload (until stored)": [], "in the queue": [], "verifying": []}
+    for pk, _, _, created, begun, done in rows:
+        if pk not in ids or done is None:
+            continue
+        start = ids[pk]["started"]
+        run.latencies.append(float(done) - start)
+        run.phases["upload (until stored)"].append(float(created) - start)
+        if begun is not None:
+            run.phases["in the queue"].append(float(begun) - float(created))
+            run.phases["verifying"].append(float(done) - float(begun))
+    for path in paths.values():
+        path.unlink()
+    report(run, total_bytes, concurrency, results)
+    return run
 
+
+def report(run: Run, total_bytes: int, concurrency: int, results: list[dict]) -> None:
+    responses = [r["answered"] - r["started"] for r in results]
     print()
     print(
-        f"uploads:      {args.count} x {args.size} MB ({total_bytes / MiB:.0f} MiB on the wire), "
-        f"{concurrency} at once; gunicorn 2 workers, 2 Celery workers, PostgreSQL, Redis, moto S3"
+        f"== {run.workers} Celery workers: {run.count} x {run.size} MB "
+        f"({total_bytes / MiB:.0f} MiB on the wire), {concurrency} at once, through nginx"
     )
-    print(f"accepted:     {len(ids)} (HTTP 201), refused {len(refused)}; states {states}")
+    print(f"accepted:        {run.accepted} (HTTP 201), refused {run.refused}; states {run.states}")
     print(
-        f"upload phase: {uploaded - began:.1f} s, {total_bytes / MiB / (uploaded - began):.1f} MiB/s, "
-        f"{len(ids) / (uploaded - began):.2f} uploads/s; response p50 "
-        f"{statistics.median(responses):.1f} s, max {max(responses):.1f} s"
+        f"upload phase:    {run.upload_phase:.1f} s ({total_bytes / MiB / run.upload_phase:.1f} "
+        f"MiB/s); response p50 {statistics.median(responses):.1f} s, max {max(responses):.1f} s"
     )
-    if latencies:
+    print(
+        f"throughput:      {run.throughput:.2f} uploads/s "
+        f"({run.accepted} verdicts {run.wall:.1f} s after the first upload began)"
+    )
+    if run.latencies:
+        lat = run.latencies
         print(
-            f"verdicts:     {len(latencies)} in {finished - began:.1f} s from the first upload "
-            f"({len(latencies) / (finished - began):.2f} verdicts/s)"
+            f"upload->verdict: p50 {percentile(lat, 50):.1f} s, p95 {percentile(lat, 95):.1f} s, "
+            f"p99 {percentile(lat, 99):.1f} s, max {max(lat):.1f} s"
         )
         print(
-            f"upload->verdict: p50 {percentile(latencies, 50):.1f} s, "
-            f"p95 {percentile(latencies, 95):.1f} s, p99 {percentile(latencies, 99):.1f} s, "
-            f"max {max(latencies):.1f} s"
+            "  of which:      "
+            + "; ".join(
+                f"{name} p50 {statistics.median(v):.2f} s, mean {statistics.fmean(v):.2f} s"
+                for name, v in run.phases.items()
+                if v
+            )
+        )
+    wall = run.cpu_window
+    waited = (
+        f"; some task waited for a CPU {run.cpu_waited / wall:.0%} of the time"
+        if run.cpu_waited is not None
+        else ""
+    )
+    print(
+        f"CPU over {wall:.1f} s ({CORES} cores = {CORES * wall:.0f} CPU-s available; "
+        f"machine busy {run.machine_busy:.0%}{waited}):"
+    )
+    for name, seconds in run.cpu.items():
+        extra = ""
+        if name == "workers":
+            extra = f", {seconds / (wall * run.workers):.0%} busy per worker process"
+        print(
+            f"  {name:<44} {seconds:7.1f} CPU-s ({seconds / (CORES * wall):4.0%} of the machine{extra})"
         )
     print(
-        "check:        "
+        "check:           "
         + (
             "every upload has exactly one submission with one verdict"
-            if not problems
-            else f"{len(problems)} PROBLEMS"
+            if not run.problems
+            else f"{len(run.problems)} PROBLEMS"
         )
     )
-    for problem in problems[:20]:
+    for problem in run.problems[:20]:
         print(f"  - {problem}")
-    return 1 if problems else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=50, help="uploads per run (at most 200)")
+    parser.add_argument("--size", type=int, default=20, help="MB per bundle (at most 200)")
+    parser.add_argument("--concurrency", type=int, default=0, help="at once (default: all)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds for everything")
+    parser.add_argument("--workers", type=int, help="one run with N Celery worker processes")
+    parser.add_argument(
+        "--compare",
+        help="runs with these worker counts, in order (default without --workers: 2,4)",
+    )
+    args = parser.parse_args()
+    if not (1 <= args.count <= 200 and 1 <= args.size <= 200):
+        parser.error("--count must be 1..200 and --size 1..200")
+    if not 0 < args.timeout <= 3600:
+        parser.error("--timeout must be at most 3600 seconds")
+    if args.workers is not None and args.compare:
+        parser.error("--workers and --compare exclude each other")
+    if args.workers is not None:
+        plan = [args.workers]
+    else:
+        try:
+            plan = [int(n) for n in (args.compare or "2,4").split(",")]
+        except ValueError:
+            parser.error("--compare takes worker counts separated by commas, e.g. 2,4")
+    if not (1 <= len(plan) <= 3 and all(1 <= n <= 8 for n in plan)):
+        parser.error("at most 3 runs, each with 1..8 workers")
+    deadline = time.monotonic() + args.timeout
+
+    with Stack("services", own_redis=True) as stack:
+        prefixes = [f"r{i}w{n}" for i, n in enumerate(plan)]
+        slugs = [f"{p}-{n:03d}" for p in prefixes for n in range(args.count)]
+        setup = stack.manage("shell", "-c", SETUP.replace("SLUGS", repr(json.dumps(slugs))))
+        token = json.loads(setup.strip().splitlines()[-1])["token"]
+        web = stack.web(workers=2, threads=8)
+        front = stack.front(web)
+        front_port = int(front.rsplit(":", 1)[1])
+        say(
+            f"scratch database {stack.database}, redis :{stack.redis.port}, "
+            f"S3 {stack.s3_endpoint}, gunicorn {web}, front nginx {front}"
+        )
+        warm_up(front_port, token, prefixes[0])
+        payload = secrets.token_bytes(args.size * MiB)
+        runs = []
+        for prefix, workers in zip(prefixes, plan, strict=True):
+            runs.append(one_run(stack, front_port, token, prefix, args, workers, payload, deadline))
+            if runs[-1].problems:
+                break
+
+    print()
+    for run in runs:
+        lat = run.latencies or [float("nan")]
+        other = run.cpu.get("everything else (PostgreSQL, other users)", 0.0)
+        print(
+            f"{run.workers} workers: {run.throughput:.2f} uploads/s, upload->verdict "
+            f"p50 {percentile(lat, 50):.1f} s, p95 {percentile(lat, 95):.1f} s, "
+            f"p99 {percentile(lat, 99):.1f} s; workers' CPU "
+            f"{run.cpu.get('workers', 0.0) / (run.cpu_window * run.workers):.0%} busy each, "
+            f"machine {run.machine_busy:.0%} busy ({other / (CORES * run.cpu_window):.0%} "
+            "not this benchmark's)"
+        )
+    # Runs with the same worker count (e.g. --compare 2,4,2, against a drift in
+    # the machine's other load) count with their mean.
+    by_workers: dict[int, list[float]] = {}
+    for run in runs:
+        by_workers.setdefault(run.workers, []).append(run.throughput)
+    if len(by_workers) >= 2:
+        few, many = min(by_workers), max(by_workers)
+        low, high = statistics.fmean(by_workers[few]), statistics.fmean(by_workers[many])
+        if low:
+            print(f"scale factor ({many} vs {few} workers): {high / low:.2f}")
+    failed = any(run.problems for run in runs) or len(runs) < len(plan)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The portal's processes for benchmarks: a scratch data folder, database and queue,
-gunicorn and a Celery worker on free loopback ports, moto as the S3 server.
+gunicorn, Celery workers and the front server (nginx, as docker-compose.yml runs
+it) on free loopback ports, moto as the S3 server.
 
-Not a benchmark itself: bench_upload.py, bench_public_page.py and
-bench_dashboard.py start what they measure through it. Everything binds to
+Not a benchmark itself: bench_upload.py, bench_public_page.py,
+bench_dashboard.py and load_uploads.py start what they measure through it. Everything binds to
 127.0.0.1, waits are bounded, and whatever was started is stopped (and the
 scratch database dropped) on the way out.
 """
@@ -19,7 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.processes import Process, free_port, port_answers, wait_for  # noqa: E402,F401
+from tests.processes import (  # noqa: E402,F401
+    Process,
+    RedisServer,
+    free_port,
+    port_answers,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -52,11 +59,23 @@ def redis_problem() -> str | None:
 
 class Stack:
     """One portal configuration: `embedded` (SQLite, filesystem broker, local files)
-    or `services` (a scratch PostgreSQL database, Redis, moto S3)."""
+    or `services` (a scratch PostgreSQL database, Redis, moto S3).
 
-    def __init__(self, backend: str, *, extra_env: dict[str, str] | None = None):
+    With `own_redis`, `services` starts a private redis-server on a free
+    loopback port (queues in db 0, the cache in db 1) instead of a queue of
+    its own on the shared `BENCH_REDIS_URL`."""
+
+    def __init__(
+        self,
+        backend: str,
+        *,
+        extra_env: dict[str, str] | None = None,
+        own_redis: bool = False,
+    ):
         assert backend in {"embedded", "services"}
         self.backend = backend
+        self.own_redis = own_redis
+        self.redis: RedisServer | None = None
         self.work = Path(tempfile.mkdtemp(prefix=f"bench-portal-{backend}-"))
         self.data_dir = self.work / "data"
         self.processes: list[Process] = []
@@ -91,7 +110,7 @@ class Stack:
         self.close()
 
     def _services(self) -> None:
-        problem = postgres_problem() or redis_problem()
+        problem = postgres_problem() or (None if self.own_redis else redis_problem())
         if problem:
             raise SystemExit(f"the services configuration needs PostgreSQL and Redis: {problem}")
         import psycopg
@@ -100,7 +119,12 @@ class Stack:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.database}"')
         self.env["DATABASE_URL"] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.database
-        self.env["CELERY_BROKER_URL"] = REDIS_URL
+        if self.own_redis:
+            self.redis = RedisServer(self.work).start()
+            self.env["CELERY_BROKER_URL"] = self.redis.url
+            self.env["CACHE_URL"] = self.redis.url.removesuffix("/0") + "/1"
+        else:
+            self.env["CELERY_BROKER_URL"] = REDIS_URL
         port = free_port()
         self.s3_endpoint = f"http://127.0.0.1:{port}"
         moto = Process(
@@ -167,9 +191,11 @@ class Stack:
             raise SystemExit(f"setup code failed:\n{result.stderr[-3000:]}")
         return result.stdout
 
-    def web(self, workers: int = 2, port: int | None = None) -> str:
-        """gunicorn on a free loopback port; returns its base URL."""
+    def web(self, workers: int = 2, port: int | None = None, threads: int = 0) -> str:
+        """gunicorn on a free loopback port; returns its base URL. With `threads`,
+        gthread workers of that many threads each, as deployed (docker-compose.yml)."""
         port = port or free_port()
+        gthread = ["--worker-class", "gthread", "--threads", str(threads)] if threads else []
         process = Process(
             "web",
             [
@@ -183,6 +209,7 @@ class Stack:
                 "900",
                 "--log-level",
                 "warning",
+                *gthread,
             ],
             self.env,
             self.work / "web.log",
@@ -191,10 +218,17 @@ class Stack:
         wait_for(lambda: process.check_alive() or port_answers(port), 60, what="gunicorn")
         return f"http://127.0.0.1:{port}"
 
-    def worker(self, concurrency: int = 1, polling_interval: float | None = None) -> Process:
+    def worker(
+        self,
+        concurrency: int = 1,
+        polling_interval: float | None = None,
+        name: str | None = None,
+    ) -> Process:
         """`celery -A portal worker`; with `polling_interval`, the same worker with
         that broker transport option (how often a polling broker is asked for work)
-        set on top of the portal's settings, to measure a proposed setting."""
+        set on top of the portal's settings, to measure a proposed setting. Each
+        worker logs to its own file (`name`.log)."""
+        name = name or f"worker-{uuid.uuid4().hex[:6]}"
         args = [
             "worker",
             f"--concurrency={concurrency}",
@@ -203,7 +237,7 @@ class Stack:
             "--without-mingle",
             "--without-heartbeat",
             "-n",
-            f"bench-{uuid.uuid4().hex[:6]}@%h",
+            f"bench-{name}-{uuid.uuid4().hex[:6]}@%h",
         ]
         if polling_interval is None:
             cmd = [str(BIN / "celery"), "-A", "portal", *args]
@@ -216,7 +250,7 @@ class Stack:
             )
             cmd = [sys.executable, "-c", code]
         process = Process(
-            "worker", cmd, {**self.env, "PYTHONPATH": str(REPO)}, self.work / "worker.log"
+            name, cmd, {**self.env, "PYTHONPATH": str(REPO)}, self.work / f"{name}.log"
         )
         self.processes.append(process)
         wait_for(
@@ -224,10 +258,49 @@ class Stack:
         )
         return process
 
+    def front(self, upstream: str, port: int | None = None) -> str:
+        """The front server in front of `upstream` (gunicorn's base URL), run as
+        docker-compose.yml's `nginx` service runs it: that service's command
+        (collectstatic, `deploy/nginx/render.py`, nginx) and its NGINX_* settings,
+        read through deploy/native_stack.py, on this stack's storage and
+        environment, listening on a free loopback port. Returns its base URL."""
+        from deploy import native_stack
+
+        compose = native_stack.load_compose({"SECRET_KEY": "unused", "PATH": os.environ["PATH"]})
+        service = compose["services"]["nginx"]
+        port = port or free_port()
+        run_dir = self.work / "front"
+        run_dir.mkdir(exist_ok=True)
+        # Started as root, nginx's workers run as nobody: they need to reach the
+        # temporary folders in the run folder.
+        for folder in (self.work, run_dir):
+            os.chmod(folder, 0o755)  # noqa: S103 - scratch folders of the run
+        env = {
+            **self.env,
+            "PATH": f"{BIN}:/usr/sbin:/usr/bin:/bin",
+            **{
+                k: v for k, v in native_stack.service_env(service).items() if k.startswith("NGINX_")
+            },
+            "NGINX_LISTEN": f"127.0.0.1:{port}",
+            "NGINX_UPSTREAM": upstream.removeprefix("http://"),
+            "NGINX_RUN_DIR": str(run_dir),
+            "NGINX_ACCESS_LOG": "off",
+        }
+        command = native_stack.service_command(service)
+        if not shutil.which("nginx", path=env["PATH"]):
+            raise SystemExit("the front server needs nginx: apt-get install -y nginx-light")
+        process = Process("front", command, env, self.work / "front.log")
+        self.processes.append(process)
+        wait_for(lambda: process.check_alive() or port_answers(port), 120, what="front nginx")
+        return f"http://127.0.0.1:{port}"
+
     def close(self) -> None:
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
+        if self.redis:
+            self.redis.stop()
+            self.redis = None
         if self.database:
             import psycopg
 
