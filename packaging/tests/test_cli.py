@@ -87,3 +87,75 @@ def test_console_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "bundlecheck.cli", "checks"], capture_output=True,
                          text=True, check=True)
     assert "archive-unsafe-path" in out.stdout
+
+
+def test_policy_check_accepts_a_valid_policy(tmp_path, capsys):
+    from test_policy import MINIMAL
+
+    path = tmp_path / "other.toml"
+    path.write_text(MINIMAL)
+    assert cli.main(["policy", "check", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: valid policy other\n"
+    assert cli.main(["policy", "check", "convirt"]) == 0
+    assert capsys.readouterr().out == "convirt: valid policy convirt\n"
+
+
+def test_policy_check_prints_one_line_per_problem_as_the_portal_shows_them(tmp_path, capsys):
+    from test_policy import MINIMAL
+
+    import bundlecheck
+
+    text = MINIMAL.replace('root = "other-*"', "root = 3").replace('min_version = "2.0"', 'min_version = "x"')
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert cli.main(["policy", "check", str(path)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    with pytest.raises(bundlecheck.PolicyError) as err:
+        bundlecheck.parse_policy(text, origin=str(path))
+    assert lines == [f"{path}:{p.line}:{p.column}: {p.message}" for p in err.value.problems]
+    assert len(lines) == 2 and lines[0].startswith(f"{path}:4:8: `root` in [layout] must be a string")
+
+
+def test_policy_check_of_a_missing_file_is_a_usage_error(tmp_path, capsys):
+    path = tmp_path / "none.toml"
+    assert cli.main(["policy", "check", str(path)]) == 2
+    assert capsys.readouterr().out == f"{path}: cannot read the policy file: No such file or directory.\n"
+
+
+def test_policy_guide_prints_the_guide_as_text(capsys):
+    import bundlecheck
+
+    assert cli.main(["policy", "guide", "convirt"]) == 0
+    out = capsys.readouterr().out
+    for title in ("Prerequisites", "Where your work goes", "The configuration file", "Install scripts",
+                  "Deployment layout (binary packages)", "Every check"):
+        assert f"\n{title}\n" in out
+    assert "distros/$DISTRO/" in out
+    assert "/usr/bin/convirt -> /usr/share/convirt/install/client/ConVirt" in out
+    assert "python-paramiko >= 1.6.4" in out and "[PATHS] exec_path must reach" in out
+    for check_id, (severity, _) in bundlecheck.CHECKS.items():
+        assert any(line.split()[:2] == [check_id, severity] for line in out.splitlines()), check_id
+
+
+def test_policy_guide_leaves_out_what_the_policy_lacks(tmp_path, capsys):
+    from test_policy import MINIMAL
+
+    path = tmp_path / "other.toml"
+    path.write_text(MINIMAL)
+    assert cli.main(["policy", "guide", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "sets no deployment layout" in out and "Symbolic links" not in out
+    assert "Install scripts" not in out and "must reach these tools" not in out
+    assert "prereq-unversioned               error" in out  # the policy's [severity]
+
+
+def test_policy_guide_of_a_broken_policy_says_how_to_see_why(files, capsys):
+    assert cli.main(["policy", "guide", str(files["policy"])]) == 2
+    assert "bundlecheck policy check" in capsys.readouterr().err
+
+
+def test_policy_schema_prints_the_shipped_schema(capsys):
+    import bundlecheck
+
+    assert cli.main(["policy", "schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == bundlecheck.policy_schema()

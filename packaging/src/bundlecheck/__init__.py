@@ -10,6 +10,7 @@ from .assemble import assemble
 from .engine import build_manifest, verify
 from .errors import ArchiveError, BundlecheckError, PolicyError, Problem, RegistryError
 from .findings import Finding, Report
+from .guide import guide_data
 from .manifest import manifest_diff
 from .policy import MAX_POLICY_BYTES, Policy, load_policy, parse_policy, policy_schema
 from .registry import CHECKS
@@ -27,6 +28,7 @@ __all__ = [
     "Report",
     "assemble",
     "build_manifest",
+    "guide_data",
     "load_policy",
     "manifest_diff",
     "parse_policy",

@@ -11,7 +11,9 @@ from typing import IO, Any
 
 from .engine import build_manifest, verify
 from .errors import ArchiveError, PolicyError
-from .policy import Policy, load_policy
+from .guide import guide_data, render_text
+from .policy import Policy, load_policy, parse_policy, read_policy
+from .policyspec import json_schema_text
 from .registry import CHECKS, FAMILIES
 from .report import as_text
 
@@ -48,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--mtime", type=int, default=None, help="the one mtime of every member")
     build.add_argument("-o", "--output", required=True, help="the .tar.gz to write")
     build.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    policy = sub.add_parser("policy", help="check a policy file, print its guide or the policy schema")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_sub.add_parser("check", help="validate a policy: FILE:LINE:COL: message per problem"
+                          ).add_argument("file", help="a .toml path or a shipped policy's name")
+    policy_sub.add_parser("guide", help="the packaging guide a policy encodes, as plain text"
+                          ).add_argument("file", help="a .toml path or a shipped policy's name")
+    policy_sub.add_parser("schema", help="print the policy format as JSON Schema (draft 2020-12)")
     return p
 
 
@@ -156,10 +165,30 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _cmd_policy(args: argparse.Namespace) -> int:
+    if args.policy_command == "schema":
+        sys.stdout.write(json_schema_text())
+        return EXIT_PASS
+    try:
+        text, _ = read_policy(args.file)
+        policy = parse_policy(text, origin=args.file)
+    except PolicyError as exc:
+        if args.policy_command != "check":
+            raise UsageError(f"{args.file} is not a valid policy (bundlecheck policy check "
+                             f"{args.file} lists the problems)") from None
+        print(str(exc))
+        return EXIT_USAGE
+    if args.policy_command == "check":
+        print(f"{args.file}: valid policy {policy.name}")
+    else:
+        sys.stdout.write(render_text(guide_data(policy)))
+    return EXIT_PASS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"check": _cmd_check, "manifest": _cmd_manifest, "checks": _cmd_checks,
-               "assemble": _cmd_assemble}
+               "assemble": _cmd_assemble, "policy": _cmd_policy}
     try:
         return command[args.command](args)
     except UsageError as exc:

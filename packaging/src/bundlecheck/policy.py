@@ -209,7 +209,8 @@ def read_policy(name_or_path: str | Path) -> tuple[str, str]:
                     f.seek(0, 2)
                     raise PolicyError([_too_large(f.tell())], str(candidate))
         except OSError as exc:
-            raise PolicyError(f"cannot read policy file {candidate}: {exc.strerror or exc}") from None
+            problem = Problem(None, None, "", f"cannot read the policy file: {exc.strerror or exc}.")
+            raise PolicyError([problem], str(candidate)) from None
         try:
             return raw.decode("utf-8"), str(candidate)
         except UnicodeDecodeError as exc:
