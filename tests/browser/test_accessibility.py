@@ -158,10 +158,27 @@ def test_every_page_passes_axe_without_serious_violations(new_context, portal, s
         ("respin-confirmation", f"/staff/releases/{release.pk}/respin/"),
         ("audit-log", "/staff/audit/"),
         ("claims", "/maintain/claims/"),
+        ("new-project", "/staff/projects/new/"),
+        ("policy-editor", "/staff/projects/convirt/policy/"),
+        ("policy-version", "/staff/projects/convirt/policy/v1/"),
     ]:
         staff.goto(path)
         shots(staff, label)
         found[label] = _axe(staff)
+    # The editor after a review: once with a problem named by line, once with the diff.
+    staff.goto("/staff/projects/convirt/policy/")
+    policy = staff.get_by_label("Policy (TOML)")
+    text = policy.input_value()
+    for label, edited in [
+        ("policy-problem", text.replace("[layout]", "[layout", 1)),
+        ("policy-diff", text.replace("lint = true", "lint = false", 1)),
+    ]:
+        staff.get_by_label("Policy (TOML)").fill(edited)
+        staff.get_by_role("button", name="Review changes").click()
+        staff.wait_for_load_state()
+        shots(staff, label)
+        found[label] = _axe(staff)
+    assert staff.get_by_role("button", name="Save as version 2").is_visible()
 
     serious = {page: violations for page, violations in found.items() if violations}
     assert not serious, json.dumps(serious, indent=1)
