@@ -247,3 +247,26 @@ def test_another_project_writes_its_own_policy(tmp_path):
     archive = gz(tar_bytes([d("pkg"), d("pkg/deb"), E("pkg/deb/other.ini", b"[main]\n")]))
     report = bundlecheck.verify(io.BytesIO(archive), distro="deb", policy=policy)
     assert {"config-key-missing", "recipe-missing"} <= ids(report)
+
+
+def test_the_check_catalogue_names_no_project():
+    for check_id, (_, description) in bundlecheck.CHECKS.items():
+        assert "convirt" not in description.lower() and "paramiko" not in description, check_id
+
+
+def test_another_projects_findings_name_its_own_files_not_convirts(tmp_path):
+    policy = bundlecheck.parse_policy(MINIMAL + '[patched_prereq]\nprereq = "libfoo"\nfixed_version = "2.1"\n'
+                                      'patch_pattern = "libfoo-fix"\n')
+    control = E("pkg/deb/debian/control", b"Depends: libfoo2 (>= 2.0)\n")
+    archives = [b"not an archive" * 100, gz(tar_bytes([d("pkg"), E("pkg/x", b"x")])),
+                gz(tar_bytes([d("pkg"), d("pkg/deb"), E("/abs", b"x"), control]))]
+    reports = [bundlecheck.verify(io.BytesIO(a), distro="deb", policy=policy) for a in archives]
+    findings = [f for r in reports for f in r.findings]
+    assert {"archive-unreadable", "distro-dir-missing", "archive-unsafe-path", "paramiko-patch-missing"} <= {
+        f.check for f in findings}
+    for f in findings:
+        assert "convirt" not in (f.message + f.hint).lower() and "patches/" not in f.message + f.hint, f
+    hints = {f.check: f.hint for f in findings}
+    assert "tar -czf other-1.0.tar.gz other-1.0/" in hints["archive-unreadable"]
+    assert "other.ini" in hints["distro-dir-missing"]
+    assert "/libfoo-fix/" in hints["paramiko-patch-missing"]

@@ -68,7 +68,7 @@ def assemble(
         out_root = root or base.root
         if not out_root:
             raise ArchiveError("layout-single-root", "the pre-release has no single top-level directory "
-                               "and no root was given", "Pass root='convirt-2.0'.")
+                               "and no root was given", f"Pass root='{pol.example_root()}'.")
         return _write(entries, spool, out_fileobj, out_root, base.root, mtime)
 
 

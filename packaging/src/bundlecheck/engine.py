@@ -92,7 +92,7 @@ def verify(
     log = FindingLog()
     members = 0
     if kind is None:
-        log.add(_not_an_archive(head))
+        log.add(_not_an_archive(head, pol))
     else:
         log.extend(_name_mismatch(filename, kind))
         if kind in (DEB, RPM):
@@ -131,13 +131,13 @@ def _printable(f: Finding) -> Finding:
     return replace(f, path=path, message=message, hint=hint)
 
 
-def _not_an_archive(head: bytes) -> Finding:
+def _not_an_archive(head: bytes, pol: Policy | None) -> Finding:
     what = "the file is empty" if not head else "the file is not a tar archive"
+    top = pol.example_root() if pol is not None else "the-source-tree"
     return _unreadable(
         f"{what}: expected a .tar, .tar.gz, .tar.bz2, .tar.xz or .tar.zst source archive, or a "
         ".deb/.rpm",
-        "Create the archive with tar (e.g. tar -czf convirt-2.0.tar.gz convirt-2.0/) and upload "
-        "that file.",
+        f"Create the archive with tar (e.g. tar -czf {top}.tar.gz {top}/) and upload that file.",
     )
 
 
@@ -254,12 +254,13 @@ def build_manifest(
     total_size: int | None = None,
 ) -> dict[str, Any]:
     """Index a reference (pre-release) tarball; raise ArchiveError if it is unsafe or corrupt."""
-    limits = _policy(policy).limits if policy is not None else Limits()
+    pol = _policy(policy) if policy is not None else None
+    limits = pol.limits if pol is not None else Limits()
     raw = RawReader(fileobj, progress, total_size)
     head = raw.peek(BLOCK)
     kind = detect_kind(head)
     if kind is None or kind in (DEB, RPM):
-        f = _not_an_archive(head)
+        f = _not_an_archive(head, pol)
         raise ArchiveError(f.check, f.message, f.hint)
     scan = scan_source(raw, kind, limits, capture=None, hash_members=True)
     raw.finish()

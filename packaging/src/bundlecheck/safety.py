@@ -84,8 +84,8 @@ class MemberInspector:
             self._log.add(_finding(
                 "archive-unsafe-path", shown(m.name),
                 f"member {quoted(m.name)} is an absolute path or climbs out with '..'",
-                "Create the archive from inside the source tree with relative names "
-                "(tar -czf out.tar.gz convirt-2.0/).",
+                "Create the archive with relative names, from the directory that holds the "
+                "source tree (tar -czf out.tar.gz DIRECTORY/).",
             ))
             return False
         lim = self._limits
@@ -155,7 +155,7 @@ def link_findings(scan: Scan) -> Iterator[Finding]:
     the archive has symbolic links, and then with a set of their paths.
     """
     members = scan.members
-    # With one top-level directory (convirt-2.0/), that directory is the tree a
+    # With one top-level directory (e.g. myproject-1.0/), that directory is the tree a
     # link must stay in; otherwise the archive's top.
     tops = {p.split("/", 1)[0] for p in members}
     root = next(iter(tops)) if len(tops) == 1 and any("/" in p for p in members) else None

@@ -1,4 +1,4 @@
-"""The distro's configuration file (convirt.conf): present, parsable, the keys the guide names."""
+"""The distro's configuration file (the policy's [config]): present, parsable, the keys it names."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def config_file(view: SourceView) -> Iterator[Finding]:
 
 
 def _linked(view: SourceView, rules: ConfigRules, loc: str) -> Finding:
-    """A convirt.conf that is a link: say where it points and why that is not accepted."""
+    """A configuration file that is a link: say where it points and why that is not accepted."""
     m = view.members[loc]
     if m.type == "symlink":
         target = posixpath.normpath(posixpath.join(posixpath.dirname(loc), m.linkname))

@@ -46,8 +46,13 @@ def distro_dir(view: SourceView) -> Iterator[Finding]:
         yield view.finding(
             "distro-dir-missing", wanted,
             f"there is no {wanted} directory for {view.distro}",
-            f"Put your distro's files (convirt.conf, install scripts, recipe) under {wanted}.",
+            f"Put your distro's files ({_distro_files(view)}) under {wanted}.",
         )
+
+
+def _distro_files(view: SourceView) -> str:
+    config = view.policy.config
+    return ", ".join([*([config.file] if config else []), "install scripts", "packaging recipe"])
 
 
 @check("contribution-outside-distro", "existing-distro-modified", "reference-missing")

@@ -52,7 +52,7 @@ def prerequisites(view: SourceView) -> Iterator[Finding]:
         text = data.decode("utf-8", "replace")
         groups = PARSERS[family](text)
         yield from evaluate(view.policy, family, groups, path, view.finding)
-        yield from _paramiko(view, family, groups, path, text)
+        yield from _patched_prereq(view, family, groups, path, text)
 
 
 def evaluate(policy: Policy, family: str, groups: Groups, path: str, emit: Emit) -> Iterator[Finding]:
@@ -84,7 +84,7 @@ def _matching(prereq: Prereq, groups: Groups) -> list[Relation]:
     return [r for group in groups for r in group if r.name.split(":", 1)[0] in aliases]
 
 
-def _paramiko(view: SourceView, family: str, groups: Groups, path: str, text: str) -> Iterator[Finding]:
+def _patched_prereq(view: SourceView, family: str, groups: Groups, path: str, text: str) -> Iterator[Finding]:
     rule = view.policy.patched_prereq
     if rule is None:
         return
@@ -97,8 +97,9 @@ def _paramiko(view: SourceView, family: str, groups: Groups, path: str, text: st
         return
     yield view.finding(
         "paramiko-patch-missing", path,
-        f"{path} neither applies the {rule.prereq} patch (under patches/) nor requires "
+        f"{path} neither applies the {rule.prereq} patch nor requires "
         f"{rule.prereq} >= {rule.fixed_version}",
-        f"Apply the patch from the source package's patches/ directory, or require "
-        f"{rule.prereq} >= {rule.fixed_version} if your distro ships a fixed one.",
+        f"Apply the patch for {rule.prereq} that the source package ships (the policy finds it as "
+        f"/{rule.patch_pattern.pattern}/), or require {rule.prereq} >= {rule.fixed_version} if your "
+        "distro ships a fixed one.",
     )
