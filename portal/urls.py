@@ -20,4 +20,5 @@ urlpatterns = [
 ]
 
 # Under /api/ a path that matches no route is answered in JSON like the rest of the API.
+handler400 = "portal.views.bad_request"
 handler404 = "portal.views.page_not_found"

@@ -3,7 +3,10 @@ the favicon browsers ask for."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import Resolver404
 from django.views import defaults
@@ -22,6 +25,22 @@ def page_not_found(request, exception=None):
         {"error": message or "No such API route; the routes are listed at /api/v1/openapi.json."},
         status=404,
     )
+
+
+def bad_request(request, exception=None):
+    """`handler400`: say what was wrong where Django knows it, rather than a bare 400."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024**2
+        message = (
+            f"What you sent is larger than the {limit} MB any form of the portal takes, "
+            "so nothing was saved. Send less: a packaging policy holds at most 256 KiB, "
+            "and files go through an upload field."
+        )
+    else:
+        message = "The request could not be read, so nothing was saved. Go back and try again."
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": message}, status=400)
+    return render(request, "error.html", {"status": 400, "message": message}, status=400)
 
 
 def favicon(request):

@@ -25,6 +25,7 @@ distro_dir = "packaging/{{distro}}/"
 
 
 class ProjectForm(forms.ModelForm):
+    homepage = forms.URLField(required=False, assume_scheme="https")
     policy_text = forms.CharField(
         label="Packaging policy (TOML)",
         strip=False,

@@ -147,7 +147,11 @@ def test_a_stricter_policy_re_verifies_live_submissions_and_mails_whose_verdict_
         post(client, release.project, STRICTER, action="save", base=1, reverify=True, note="frob")
     reverification = Reverification.objects.get()
     item = reverification.items.get()
-    assert (item.submission_id, item.verdict_before, item.done_at) == (submission.pk, "passed", None)
+    assert (item.submission_id, item.verdict_before, item.done_at) == (
+        submission.pk,
+        "passed",
+        None,
+    )
     html = client.get(editor(release.project)).content.decode()
     assert "0 of 1 submissions checked again" in html
 
@@ -233,3 +237,74 @@ def test_staff_create_a_project_with_its_own_policy_or_the_starter_one(client, s
     assert AuditEvent.objects.filter(verb="project.create", object_repr="Tern").exists()
     again = client.post(new, {"name": "Tern 2", "slug": "tern", "homepage": "", "policy_text": ""})
     assert again.status_code == 400 and "exists already" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_oversized_policy_is_refused_with_the_limit_and_nothing_is_saved(client, project, staff):
+    client.force_login(staff)
+    current_version(project)
+    for size, words in [
+        (1024**2, "A policy holds at most 262144 characters"),  # past the policy's own limit
+        (5 * 1024**2, "larger than the 5 MB any form of the portal takes"),  # past any form's
+    ]:
+        huge = shipped_text("convirt") + "# " + "x" * size + "\n"
+        for action in ("review", "save"):
+            answer = post(client, project, huge, action=action, base=1)
+            assert answer.status_code == 400
+            assert words in answer.content.decode()
+    assert project.policy_versions.count() == 1
+
+
+BASE = shipped_text("convirt")
+
+
+@pytest.mark.parametrize(
+    ("edited", "words"),
+    [
+        (
+            BASE.replace(
+                'distro_dir = "distros/{distro}/"',
+                'distro_dir = "distros/{distro}/"\nroots = ["x"]',
+            ),
+            "did you mean `root`?",
+        ),
+        (
+            BASE.replace(
+                'contribution_roots = ["distros/{distro}/"', 'contribution_roots = ["../{distro}/"'
+            ),
+            "it climbs out",
+        ),
+        (
+            BASE.replace(
+                'contribution_roots = ["distros/{distro}/"',
+                'contribution_roots = ["/srv/{distro}/"',
+            ),
+            "it is absolute",
+        ),
+        (
+            BASE.replace(
+                '{ source = "src/", target = "/usr/share/convirt/src/", mode = "0644" },',
+                '{ source = "src/", target = "/usr/share/convirt/src/", mode = "0644" },\n'
+                '  { source = "src/", target = "/usr/share/convirt/src/", mode = "0755" },',
+            ),
+            "one path has one mode",
+        ),
+        (BASE.replace('min_version = "2.4"', 'min_version = "two point four"'), "cannot read it"),
+    ],
+    ids=["unknown-key", "root-climbs-out", "root-absolute", "conflicting-modes", "bad-version"],
+)
+@pytest.mark.django_db
+def test_each_bad_policy_is_refused_at_its_line_in_words_and_nothing_is_saved(
+    client, project, staff, edited, words
+):
+    assert edited != BASE
+    client.force_login(staff)
+    current_version(project)
+    for action in ("review", "save"):
+        answer = post(client, project, edited, action=action, base=1)
+        assert answer.status_code == 400
+        html = answer.content.decode()
+        assert words in html.replace("&#x27;", "'").replace("&quot;", '"'), html[:3000]
+        assert re.search(r'<a href="#policy-line-(\d+)">Line \1, column \d+</a>', html)
+        assert "Save as version" not in html
+    assert project.policy_versions.count() == 1
