@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -70,3 +71,27 @@ def test_a_bad_mode_is_refused_by_both():
     with pytest.raises(bundlecheck.PolicyError, match="not an octal file mode"):
         bundlecheck.parse_policy(text)
     assert any("755x" in e.message for e in _validator().iter_errors(tomllib.loads(text)))
+
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_the_readme_key_reference_is_the_generated_one():
+    readme = README.read_text()
+    start, end = readme.index(policyspec.README_START), readme.index(policyspec.README_END)
+    assert readme[start:end + len(policyspec.README_END)] == policyspec.reference_markdown(), (
+        "regenerate README.md's key reference: python -c 'import bundlecheck.policyspec as s; "
+        "print(s.reference_markdown())'")
+
+
+def test_every_key_of_the_definition_is_documented():
+    readme = README.read_text()
+    keys = policyspec.every_key()
+    assert {"layout.root", "deployment.tree.mode", "config.exec_path.tools", "prereqs.min_version",
+            "patched_prereq.fixed_version", "limits.lint_timeout"} <= set(keys)
+    missing = [k for k in keys if f"| `{k}` |" not in readme and f"**[{k}]**" not in readme
+               and f"**[[{k}]]**" not in readme]
+    assert not missing, f"undocumented policy keys: {missing}"
+    for section in ("## Policy format", "policy check", "policy guide", "policy schema",
+                    "Copy `src/bundlecheck/policies/convirt.toml`"):
+        assert section in readme

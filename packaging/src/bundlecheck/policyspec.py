@@ -204,7 +204,7 @@ _LIMIT_KEYS = tuple(
     for name, (meaning, example) in _LIMIT_MEANINGS.items()
 )
 
-POLICY = Table("the policy", "The top level of a policy file.", (
+POLICY = Table("Top level", "The keys before any table header.", (
     Key("schema", INTEGER, "The policy format's version.", 1, required=True, rule=SCHEMA_ONE),
     Key("name", STRING, "A short name for the policy, shown on the guide page and in reports.", "myproject",
         required=True),
@@ -242,7 +242,7 @@ POLICY = Table("the policy", "The top level of a policy file.", (
                         {"lvcreate": ["/sbin", "/usr/sbin"]}, required=True,
                         value=Key("dirs", STRINGS, "Directories.", ["/sbin", "/usr/sbin"], rule=ABSOLUTE)),
                 ))),
-            Key("required", TABLES, "Keys the file must set.",
+            Key("required", TABLES, "Keys the file must set.", default=[],
                 table=Table("[[config.required]]", "A key the configuration file must set.", (
                     Key("section", STRING, "The INI section of the key.", "CLIENT CONFIGURATION",
                         required=True),
@@ -534,8 +534,9 @@ README_END = "<!-- end of policy keys -->"
 def reference_markdown() -> str:
     """The key reference of packaging/README.md: one table per policy table."""
     lines = [README_START, ""]
-    for path, table in _tables(POLICY, ()):
-        lines += [f"**{table.title}** — {table.meaning}", "",
+    for path, table, owner in _tables(POLICY, (), None):
+        need = "" if owner is None else " (required)" if owner.required else " (optional)"
+        lines += [f"**{table.title}**{need} — {table.meaning}", "",
                   "| key | type | required / default | meaning | example |", "|---|---|---|---|---|"]
         for key in table.keys:
             if key.kind == TABLE:
@@ -551,11 +552,12 @@ def reference_markdown() -> str:
     return "\n".join(lines)
 
 
-def _tables(table: Table, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Table]]:
-    yield path, table
+def _tables(table: Table, path: tuple[str, ...],
+            owner: Key | None) -> Iterator[tuple[tuple[str, ...], Table, Key | None]]:
+    yield path, table, owner
     for key in table.keys:
         if key.table:
-            yield from _tables(key.table, (*path, key.name))
+            yield from _tables(key.table, (*path, key.name), key)
 
 
 def _type_text(key: Key) -> str:
@@ -580,6 +582,6 @@ def _default_text(key: Key) -> str:
 def every_key() -> list[str]:
     """The dotted name of every key of the definition (for the README test)."""
     out = []
-    for path, table in _tables(POLICY, ()):
+    for path, table, _ in _tables(POLICY, (), None):
         out += [key_path((*path, k.name)) if path else k.name for k in table.keys]
     return out
