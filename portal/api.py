@@ -57,7 +57,12 @@ def error(message: str, status: int, **headers: str) -> JsonResponse:
 def portal_error(request, failure: PortalError):
     retry_after = getattr(failure, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    return error(failure.message, failure.status, **headers)
+    response = error(failure.message, failure.status, **headers)
+    if getattr(failure, "problems", None):  # a policy the engine refused, line by line
+        response = JsonResponse(
+            {"error": failure.message, "problems": failure.problems}, status=failure.status
+        )
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -21,7 +21,9 @@ from pydantic import Field, StringConstraints
 from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
 from releases.models import AuditEvent, Project, Release, Submission
+from releases.policies import MAX_TEXT_CHARS, current_version
 from releases.submissions.uploads import check_upload, prepare_upload
+from releases.verification.services import policy_version_save
 
 from . import lifecycle, services
 from .forms import ReleaseForm, RespinForm
@@ -396,3 +398,86 @@ def release_audit(request, project: str, version: str, page: int = Query(1, ge=1
             for event in events[:AUDIT_PER_PAGE]
         ],
     }
+
+
+# --- the project's packaging policy ------------------------------------------
+
+
+class PolicyVersionOut(Schema):
+    version: int
+    sha256: str
+    note: str
+    author: str | None
+    created_at: str
+
+
+class PolicyOut(PolicyVersionOut):
+    project: str
+    text: str
+    versions: list[PolicyVersionOut]
+    reverifying: int | None = None
+
+
+class PolicyIn(Schema):
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS)
+    note: str = Field("", max_length=200)
+    base: int = Field(..., ge=0, le=1_000_000, description="the version the text was edited from")
+    reverify: bool = Field(False, description="judge the live submissions again by it")
+
+
+def _version_out(version) -> dict:
+    return {
+        "version": version.number,
+        "sha256": version.sha256,
+        "note": version.note,
+        "author": version.author.get_username() if version.author else None,
+        "created_at": version.created_at.isoformat(),
+    }
+
+
+def _policy_out(project: Project, reverifying: int | None = None) -> dict:
+    current = current_version(project)
+    return {
+        **_version_out(current),
+        "project": project.slug,
+        "text": current.text,
+        "versions": [
+            _version_out(v)
+            for v in project.policy_versions.select_related("author").order_by("-number")[:100]
+        ],
+        "reverifying": reverifying,
+    }
+
+
+@router.get(
+    "/projects/{slug:project}/policy",
+    url_name="api-policy",
+    summary="The project's packaging policy in force (TOML) and its versions, newest first",
+    response={200: PolicyOut} | errors(401, 403, 404),
+)
+def policy_read(request, project: str):
+    _staff(request)
+    return _policy_out(_project(project))
+
+
+@router.post(
+    "/projects/{slug:project}/policy",
+    url_name="api-policy-save",
+    summary="Save a new version of the packaging policy; optionally re-verify live submissions",
+    description="Refused with 400 and `problems` (line, column, key, message) when the engine "
+    "refuses the text, and with 409 when another version was saved since `base`.",
+    response={201: PolicyOut} | errors(400, 401, 403, 404, 409),
+)
+def policy_save(request, project: str, payload: PolicyIn):
+    _staff(request)
+    project_obj = _project(project)
+    _, reverification = policy_version_save(
+        project=project_obj,
+        text=payload.text,
+        note=payload.note,
+        author=request.user,
+        base_number=payload.base,
+        reverify=payload.reverify,
+    )
+    reverifying = reverification.items.count() if reverification else None
+    return Status(201, _policy_out(project_obj, reverifying))

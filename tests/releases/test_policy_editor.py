@@ -308,3 +308,34 @@ def test_each_bad_policy_is_refused_at_its_line_in_words_and_nothing_is_saved(
         assert re.search(r'<a href="#policy-line-(\d+)">Line \1, column \d+</a>', html)
         assert "Save as version" not in html
     assert project.policy_versions.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_staff_api_reads_and_saves_the_policy_with_the_same_refusals(
+    client, project, staff, maintainer
+):
+    from accounts.models import ApiToken
+
+    def auth(user):
+        return {"HTTP_AUTHORIZATION": "Token " + ApiToken.issue(user=user, name="ci")[1]}
+
+    url = reverse("api-policy", args=[project.slug])
+    boss = auth(staff)
+    assert client.get(url, **auth(maintainer)).status_code == 403
+    read = client.get(url, **boss).json()
+    assert (read["version"], read["text"]) == (1, shipped_text("convirt"))
+
+    def save(text, base, **extra):
+        body = {"text": text, "base": base, "note": "from CI", **extra}
+        return client.post(url, body, content_type="application/json", **boss)
+
+    refused = save(BASE.replace('min_version = "2.4"', 'min_version = "two point four"'), 1)
+    assert refused.status_code == 400
+    (problem,) = refused.json()["problems"]
+    assert problem["key"] == "prereqs[1].min_version" and problem["line"] > 1
+    saved = save(STRICTER, 1)
+    assert saved.status_code == 201
+    assert saved.json()["version"] == 2 and saved.json()["versions"][1]["version"] == 1
+    stale = save(BASE.replace("lint = true", "lint = false"), 1)
+    assert stale.status_code == 409 and "changed while you edited it" in stale.json()["error"]
+    assert project.policy_versions.count() == 2
