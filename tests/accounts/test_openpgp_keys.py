@@ -70,7 +70,7 @@ def test_a_maintainer_adds_a_key_and_sees_what_it_is(client, maintainer, keyring
     assert fpr in page and "Ubuntu Dev" in page and "never" in page
 
 
-@pytest.mark.parametrize("case", ["secret", "weak", "expired", "garbage", "truncated"])
+@pytest.mark.parametrize("case", ["secret", "weak", "expired", "revoked", "garbage", "truncated"])
 def test_keys_the_portal_will_not_keep_are_refused_with_the_reason(
     client, maintainer, keyring, case
 ):
@@ -81,6 +81,13 @@ def test_keys_the_portal_will_not_keep_are_refused_with_the_reason(
     elif case == "expired":
         fpr = keyring.make("E <e@example.org>", expire="1d", when="20200101T000000")
         text, reason = keyring.public(fpr), "has expired"
+    elif case == "revoked":
+        # gpg writes a revocation certificate beside every key it makes, its armor
+        # line guarded by a ':'; importing it revokes the key.
+        fpr = keyring.make("R <r@example.org>")
+        certificate = (keyring.home / "openpgp-revocs.d" / f"{fpr}.rev").read_text()
+        keyring.gpg("--import", data=certificate.replace(":-----BEGIN", "-----BEGIN").encode())
+        text, reason = keyring.public(fpr), "is revoked"
     elif case == "garbage":
         text, reason = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 me@laptop", "not an OpenPGP public key"
     else:
