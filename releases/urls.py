@@ -73,6 +73,11 @@ urlpatterns = [
         name="staff-policy-preview",
     ),
     path(
+        "staff/projects/<slug:project>/policy/progress/",
+        verification.staff_policy_progress,
+        name="staff-policy-progress",
+    ),
+    path(
         "staff/projects/<slug:project>/policy/v<int:number>/",
         verification.staff_policy_version,
         name="staff-policy-version",

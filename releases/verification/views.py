@@ -8,10 +8,11 @@ import difflib
 import bundlecheck
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from releases.models import PolicyVersion, Project
+from releases.models import PolicyVersion, Project, Release
 from releases.policies import (
     PolicyInvalid,
     current_version,
@@ -170,3 +171,19 @@ def staff_policy_version(request, project: str, number: int):
             else [],
         },
     )
+
+
+@staff_member_required
+def staff_policy_progress(request, project: str):
+    """The re-verification's progress box, polled by the policy page and the dashboard."""
+    project_obj = get_object_or_404(Project, slug=project)
+    release = None
+    if request.GET.get("release", "").isdigit():
+        release = get_object_or_404(Release, pk=int(request.GET["release"]), project=project_obj)
+    progress = latest_reverification(project_obj, release)
+    if progress is None:
+        raise Http404("No re-verification of this project yet.")
+    return render(
+        request, "releases/_reverification.html", {"progress": progress, "release": release}
+    )
+

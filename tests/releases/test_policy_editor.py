@@ -153,7 +153,8 @@ def test_a_stricter_policy_re_verifies_live_submissions_and_mails_whose_verdict_
         None,
     )
     html = client.get(editor(release.project)).content.decode()
-    assert "0 of 1 submissions checked again" in html
+    assert "0 of 1 submissions checked again" in html and 'data-final="false"' in html
+    assert "js/poll" in html  # the box follows the work while it goes on
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.submission_reverify(item_id=item.pk) == "passed -> failed"
@@ -170,6 +171,11 @@ def test_a_stricter_policy_re_verifies_live_submissions_and_mails_whose_verdict_
     assert "1 of 1 submissions checked again: finished; 1 changed verdict" in html
     dashboard = client.get(reverse("staff-release", args=[release.pk])).content.decode()
     assert "Re-verification against policy version 2" in dashboard
+    box = client.get(
+        reverse("staff-policy-progress", args=[release.project.slug]), {"release": release.pk}
+    ).content.decode()
+    assert "1 of 1 of this release's submissions checked again: finished" in box
+    assert 'data-final="true"' in box
 
 
 @pytest.mark.django_db
