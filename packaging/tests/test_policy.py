@@ -169,6 +169,16 @@ def test_new_refusals_name_the_place_and_what_to_write(old, new, key, words):
     assert key.split(".")[-1].split("[")[0] in _line(text, problem)
 
 
+def test_a_disagreement_between_keys_is_reported_beside_a_typo_elsewhere():
+    text = (MINIMAL.replace("[recipes]", "[recipes]\ndebian = ['x']")
+            + '[[prereqs]]\nname = "libfoo"\naliases = ["foo"]\n' + DEPLOYMENT)
+    keys = [p.key for p in _problems(text)]
+    assert keys[0] == "recipes.debian" and "prereqs[2].name" in keys and "deployment.tree[2].mode" in keys
+    # a rule reading a table that is itself wrong waits until the table is right
+    broken = MINIMAL + '[[prereqs]]\nname = "libfoo"\naliases = "foo"\n'
+    assert [p.key for p in _problems(broken)] == ["prereqs[2].aliases"]
+
+
 def test_an_unknown_key_names_the_known_keys_of_its_table():
     [problem] = _problems(MINIMAL.replace('file = "other.ini"', 'file = "other.ini"\nfiles = []'))
     assert problem.key == "config.files"

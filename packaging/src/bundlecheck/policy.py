@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -163,11 +164,9 @@ def parse_policy(text: str, origin: str = "policy") -> Policy:
             "and '=' here; a string goes in double quotes, a table header is [name] on its own line."
         ))], origin) from None
     issues = policyspec.validate(data)
+    issues += _cross_checks(data, clean=lambda *tables: not any(i.path[:1] in tables for i in issues))
     if not issues:
-        policy = _build(data)
-        issues = _cross_checks(policy)
-        if not issues:
-            return policy
+        return _build(data)
     positions = Positions(text)
     raise PolicyError([_problem(issue, positions) for issue in issues], origin)
 
@@ -305,30 +304,40 @@ def _deployment(data: dict[str, Any] | None) -> Deployment | None:
 # --- rules between keys -----------------------------------------------------------
 
 
-def _cross_checks(policy: Policy) -> list[policyspec.Issue]:
-    """What no single key can say wrong on its own: names, targets and modes that disagree."""
+def _cross_checks(data: dict[str, Any], clean: Callable[..., bool]) -> list[policyspec.Issue]:
+    """What no single key can say wrong on its own: names, targets and modes that disagree.
+
+    Each rule runs when the tables it reads are right on their own (``clean``), so
+    a typo in one table does not hide a disagreement in another.
+    """
     Issue = policyspec.Issue
     issues: list[Issue] = []
     seen: dict[str, int] = {}
-    for i, p in enumerate(policy.prereqs):
-        if p.name in seen:
-            issues.append(Issue(("prereqs", i, "name"), (
-                f"`name` in [[prereqs]] #{i + 1} is {p.name!r}, like [[prereqs]] #{seen[p.name] + 1}: "
-                "each prerequisite is listed once; merge their aliases into one entry")))
-        seen.setdefault(p.name, i)
-    rule = policy.patched_prereq
-    if rule and rule.prereq not in seen:
+    if clean(("prereqs",)):
+        for i, p in enumerate(data.get("prereqs", [])):
+            if p["name"] in seen:
+                first = seen[p["name"]] + 1
+                issues.append(Issue(("prereqs", i, "name"), (
+                    f"`name` in [[prereqs]] #{i + 1} is {p['name']!r}, like [[prereqs]] #{first}: "
+                    "each prerequisite is listed once; merge their aliases into one entry")))
+            seen.setdefault(p["name"], i)
+    rule = data.get("patched_prereq")
+    if rule and clean(("prereqs",), ("patched_prereq",)) and rule["prereq"] not in seen:
         names = ", ".join(repr(n) for n in seen) or "none are listed"
         issues.append(Issue(("patched_prereq", "prereq"), (
-            f"`prereq` in [patched_prereq] is {rule.prereq!r}, which is not the name of one of the "
+            f"`prereq` in [patched_prereq] is {rule['prereq']!r}, which is not the name of one of the "
             f"[[prereqs]] ({names}): name one of them, or add it as a [[prereqs]] entry")))
-    both = sorted(policy.linters_blocking & policy.linters_advisory)
-    if both:
-        issues.append(Issue(("linters", "advisory"), (
-            f"[linters] lists {', '.join(both)} as both blocking and advisory: keep each tag in one "
-            "of the two lists")))
-    if policy.deployment:
-        issues += _deployment_checks(policy.deployment)
+    linters = data.get("linters", {})
+    if clean(("linters",)):
+        both = sorted(set(linters.get("blocking", [])) & set(linters.get("advisory", [])))
+        if both:
+            issues.append(Issue(("linters", "advisory"), (
+                f"[linters] lists {', '.join(both)} as both blocking and advisory: keep each tag in one "
+                "of the two lists")))
+    if data.get("deployment") is not None and clean(("deployment",)):
+        dep = _deployment(data["deployment"])
+        assert dep is not None
+        issues += _deployment_checks(dep)
     return issues
 
 
