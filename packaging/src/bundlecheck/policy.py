@@ -200,7 +200,7 @@ def shipped_policies() -> list[str]:
 def read_policy(name_or_path: str | Path) -> tuple[str, str]:
     """(text, origin) of a shipped policy's name or a policy file's path; PolicyError if unreadable."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or "/" in str(name_or_path) or candidate.is_file():
+    if candidate.suffix == ".toml" or "/" in str(name_or_path):
         try:
             with candidate.open("rb") as f:
                 raw = f.read(MAX_POLICY_BYTES + 1)
