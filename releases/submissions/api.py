@@ -47,6 +47,11 @@ class FindingOut(Schema):
     url: str | None = None
 
 
+class PolicyVersionOut(Schema):
+    version: int
+    sha256: str
+
+
 class SubmissionOut(Schema):
     id: int
     project: str
@@ -65,6 +70,9 @@ class SubmissionOut(Schema):
     next_step: str | None
     decision: dict[str, Any] | None
     checked_with: dict[str, str] = {}
+    # The project's policy version the verdict was reached by; null until then,
+    # and for submissions verified before policies were versioned.
+    policy: PolicyVersionOut | None = None
     findings_count: int
     findings_omitted: int
     findings_page: int

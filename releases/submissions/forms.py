@@ -14,6 +14,9 @@ SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 URL_MAX_LENGTH = 1000
 MAX_LINKS = 20
 _url = URLValidator(schemes=["http", "https"])
+BUNDLE_HELP = (
+    "A .tar, .tar.gz, .tar.bz2 or .tar.xz: the whole revised source package, or only {what}."
+)
 
 
 def parse_package_links(lines: list[str]) -> list[tuple[str, str]]:
@@ -52,8 +55,7 @@ def parse_package_links(lines: list[str]) -> list[tuple[str, str]]:
 class UploadForm(forms.Form):
     bundle = forms.FileField(
         label="Revised source package or distro bundle",
-        help_text="A .tar, .tar.gz, .tar.bz2 or .tar.xz: the whole revised source package, "
-        "or only your distros/$DISTRO (and install/client/distros/$DISTRO) files.",
+        help_text=BUNDLE_HELP.format(what="your distro's own directories"),
     )
     sha256 = forms.CharField(
         required=False,
@@ -80,11 +82,13 @@ class UploadForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
 
-    def __init__(self, *args, distro=None, **kwargs):
+    def __init__(self, *args, roots: tuple[str, ...] = (), **kwargs):
+        """`roots`: the distro's contribution roots in this project's policy, named in the
+        help text (the API, which shows no help text, gives none)."""
         super().__init__(*args, **kwargs)
-        if distro is not None:
-            self.fields["bundle"].help_text = self.fields["bundle"].help_text.replace(
-                "$DISTRO", distro.slug
+        if roots:
+            self.fields["bundle"].help_text = BUNDLE_HELP.format(
+                what=f"your files under {' and '.join(roots)}"
             )
 
     def clean_bundle(self):

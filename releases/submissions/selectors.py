@@ -16,10 +16,25 @@ from releases.models import (
     Submission,
 )
 from releases.permissions import is_active_maintainer
+from releases.policies import rules_for
 from releases.prereleases.services import prerelease_path
 from releases.rules import links_refusal, next_step, upload_refusal
 
 SEVERITY_ORDER = ("error", "warning", "info")
+
+
+def packaging_paths(project, distro: Distro) -> dict:
+    """Where this distro's work goes in the project's source package, from its policy:
+    the contribution roots, and the configuration file's name and places."""
+    policy = rules_for(project)
+    config = policy.config
+    return {
+        "roots": policy.roots_for(distro.slug),
+        "config_file": config.file if config else None,
+        "config_locations": [loc.format(distro=distro.slug) for loc in config.locations]
+        if config
+        else [],
+    }
 
 
 def release_distro_context(release: Release, distro: Distro, user) -> dict:
@@ -33,6 +48,7 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
         "release": release,
         "project": release.project,
         "distro": distro,
+        "paths": packaging_paths(release.project, distro),
         "live": live,
         "history": submissions,
         "links": PackageLink.objects.filter(release=release, distro=distro).select_related(
@@ -56,7 +72,7 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
 def submission_for_page(submission_id: int) -> Submission | None:
     return (
         Submission.objects.select_related(
-            "release__project", "distro", "artifact", "package", "submitter"
+            "release__project", "distro", "artifact", "package", "submitter", "policy_version"
         )
         .filter(pk=submission_id)
         .first()
@@ -112,8 +128,18 @@ def submission_context(submission: Submission, page=1) -> dict:
         "final": final,
         "next_step": next_step(submission.state),
         "decision": decision_of(submission),
+        "policy": policy_of(submission),
         "retention_days": settings.UPLOAD_RETENTION_DAYS,
     }
+
+
+def policy_of(submission: Submission) -> dict | None:
+    """The version of the project's policy the verdict was reached by (None before
+    verification, and for submissions judged before policies had versions)."""
+    version = submission.policy_version
+    if version is None:
+        return None
+    return {"version": version.number, "sha256": version.sha256}
 
 
 def decision_of(submission: Submission) -> dict | None:
@@ -195,6 +221,7 @@ def submission_report(submission: Submission, page=None) -> dict:
         "next_step": next_step(submission.state),
         "decision": decision_of(submission),
         "checked_with": submission.checked_with,
+        "policy": policy_of(submission),
         "findings_count": sum(findings_counts(submission).values()),
         "findings_omitted": submission.findings_omitted,
         **paging,

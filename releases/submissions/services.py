@@ -15,6 +15,7 @@ from publishing.tasks import package_link_check_task
 from releases.artifacts import artifact_create, artifact_discard, artifact_remove_bytes
 from releases.audit import audit_record
 from releases.models import Artifact, Distro, PackageLink, Release, Submission
+from releases.policies import rules_for
 from releases.public import public_changed
 from releases.rules import links_refusal, upload_refusal
 from releases.verification.tasks import submission_verify_task
@@ -257,7 +258,8 @@ def _quota_check(release: Release, distro: Distro, incoming: int) -> None:
             f"its {quota / 1024**3:.2f} GiB quota, and this upload ({incoming / 1024**3:.2f} GiB) "
             f"would pass it; nothing was stored. Failed and replaced uploads are removed "
             f"{settings.UPLOAD_RETENTION_DAYS} days after they were made; upload only your "
-            "distros/$DISTRO bundle, or ask the release manager to raise DISTRO_QUOTA_BYTES."
+            f"files under {' and '.join(rules_for(release.project).roots_for(distro.slug))}, "
+            "or ask the release manager to raise DISTRO_QUOTA_BYTES."
         )
 
 

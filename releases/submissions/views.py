@@ -38,12 +38,18 @@ def _release_distro_or_404(request, project: str, version: str, distro: str):
     return release, distro_obj
 
 
+def _roots(release, distro) -> tuple[str, ...]:
+    return selectors.packaging_paths(release.project, distro)["roots"]
+
+
 @csrf_exempt  # the token is checked by csrf_protect below, once uploads stream to disk
 @login_required
 def release_distro(request, project: str, version: str, distro: str):
     release, distro_obj = _release_distro_or_404(request, project, version, distro)
     if request.method != "POST":
-        return _release_distro_page(request, release, distro_obj, UploadForm(distro=distro_obj))
+        return _release_distro_page(
+            request, release, distro_obj, UploadForm(roots=_roots(release, distro_obj))
+        )
     try:
         prepare_upload(request)
     except PortalError as error:
@@ -56,7 +62,7 @@ def _release_distro_upload(request, release, distro):
     form = None
     try:
         check_upload(request)
-        form = UploadForm(request.POST, request.FILES, distro=distro)
+        form = UploadForm(request.POST, request.FILES, roots=_roots(release, distro))
         rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
         if not form.is_valid():
             if _wants_json(request):
@@ -94,7 +100,7 @@ def _upload_refused(request, release, distro, error: PortalError, form=None):
     if _wants_json(request):
         response = JsonResponse({"error": error.message}, status=error.status)
     else:
-        form = form or UploadForm(distro=distro)
+        form = form or UploadForm(roots=_roots(release, distro))
         form.add_error(None, error.message)
         response = _release_distro_page(request, release, distro, form, status=error.status)
     if getattr(error, "retry_after", None):
