@@ -19,7 +19,8 @@ class ClaimForm(forms.Form):
         required=False,
         max_length=50,
         label="New distro's directory name",
-        help_text="Lower case, as under distros/, e.g. ubuntu.",
+        help_text="Lower case: the name of your distro's directory in the project's "
+        "source package, e.g. ubuntu.",
     )
     new_distro_name = forms.CharField(
         required=False, max_length=100, label="New distro's name", help_text="e.g. Ubuntu"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from releases.models import Maintainership, Release, Submission
+from releases.models import Maintainership, Project, Release, Submission
+from releases.policies import rules_for
 from releases.rules import OPEN_STATES
 
 
@@ -28,11 +29,19 @@ def maintainer_overview(user) -> list[dict]:
     by_project: dict[int, list[Release]] = {}
     for release in releases:
         by_project.setdefault(release.project_id, []).append(release)
+    # Where each approved distro's work goes in the project's source package.
+    policies = {}
+    for claim in approved:
+        if claim.project_id not in policies:
+            policies[claim.project_id] = rules_for(claim.project)
     rows = []
     for claim in claims:
         rows.append(
             {
                 "claim": claim,
+                "roots": policies[claim.project_id].roots_for(claim.distro.slug)
+                if claim.state == Maintainership.State.APPROVED
+                else (),
                 "releases": [
                     {"release": r, "submission": live.get((r.pk, claim.distro_id))}
                     for r in by_project.get(claim.project_id, [])
@@ -42,6 +51,14 @@ def maintainer_overview(user) -> list[dict]:
             }
         )
     return rows
+
+
+def project_layouts() -> list[dict]:
+    """Each project with the directories its policy gives a distro (`<name>` for its slug)."""
+    return [
+        {"project": project, "roots": rules_for(project).roots_for("<name>")}
+        for project in Project.objects.order_by("name")
+    ]
 
 
 def claims_pending():

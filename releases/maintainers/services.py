@@ -56,8 +56,9 @@ def distro_get_or_create(*, slug: str, name: str, actor) -> Distro:
     slug = slug.strip().lower()
     if not DISTRO_SLUG.fullmatch(slug):
         raise BadInput(
-            "A distro's short name is its directory under distros/: lower-case letters, "
-            "digits and '-', starting with a letter or digit (for example ubuntu).",
+            "A distro's short name is the name of its directory in each project's source "
+            "package: lower-case letters, digits and '-', starting with a letter or digit "
+            "(for example ubuntu).",
             field="new_distro_slug",
         )
     distro, created = Distro.objects.get_or_create(

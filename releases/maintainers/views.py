@@ -42,6 +42,7 @@ def my_distros(request):
         {
             "form": form,
             "rows": selectors.maintainer_overview(request.user),
+            "layouts": selectors.project_layouts(),
         },
     )
 

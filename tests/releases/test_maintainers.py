@@ -91,7 +91,7 @@ def test_a_new_distro_needs_a_directory_name(release, slug):
     user = UserFactory()
     from portal.errors import PortalError
 
-    with pytest.raises(PortalError, match="directory under distros/"):
+    with pytest.raises(PortalError, match="name of its directory in each project's source package"):
         maintainership_request(user=user, project=release.project, new_distro_slug=slug)
     assert not Distro.objects.filter(slug=slug).exists()
 
