@@ -97,7 +97,8 @@ def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
             user=user, project=release.project_id, state=Maintainership.State.APPROVED
         ).values_list("distro__slug", flat=True)
     )
-    roots = rules_for(release.project).contribution_roots
+    policy = rules_for(release.project)
+    roots = policy.contribution_roots
     mail_on_commit(
         to=[user.email],
         subject=f"[{release.project}] pre-release {release.version} is ready for packaging",
@@ -106,6 +107,10 @@ def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
             "release": release,
             "user": user,
             "distros": distros,
+            # Where their work goes, from the project's policy.
+            "own_roots": [
+                r for slug in distros or ["<your distro>"] for r in policy.roots_for(slug)
+            ],
             "changes": changes_for_distros(prerelease_changes(release), list(roots), distros),
             "accepting": release.state == Release.State.PRERELEASE,
             "link": prerelease_link(release=release, user=user),
