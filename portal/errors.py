@@ -49,7 +49,7 @@ class UploadTooLarge(PortalError):
     def __init__(self, limit: int):
         super().__init__(
             f"The upload is larger than the limit of {limit:,} bytes "
-            f"({limit / 1024**3:.1f} GiB). Upload only your distros/$DISTRO bundle, "
+            f"({limit / 1024**3:.1f} GiB). Upload only your distro's own directories, "
             "or ask the release manager to raise the limit."
         )
         self.limit = limit

@@ -128,7 +128,7 @@ def submissions_requeue_stalled(*, now: datetime | None = None) -> list[int]:
                 submission_id=pk,
                 error=f"Verification stopped {settings.SWEEPER_MAX_STALLS} times without "
                 "finishing (the worker ran out of time or memory). Upload a smaller bundle, "
-                "only your distros/$DISTRO files, or ask the release manager.",
+                "only your distro's own directories, or ask the release manager.",
             )
             continue
         with transaction.atomic():
