@@ -19,7 +19,7 @@ from pathlib import Path
 import gnupg
 from django.conf import settings
 
-DEMO_KEY_NAME = "ConVirt demo release key — not for production"
+DEMO_KEY_NAME = "Release portal demo key — not for production"
 DEMO_KEY_EMAIL = "demo-release-key@invalid"
 
 

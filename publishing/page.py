@@ -24,8 +24,9 @@ def tarball_key(release: Release) -> str:
     return f"{slug}/{release.version}/{slug}-{release.version}.tar.gz"
 
 
-# The in-toto predicate the portal writes beside each tarball (services.py).
-PROVENANCE_PREDICATE_TYPE = "https://convirt.org/portal/provenance/assembly/v1"
+# The in-toto predicate the portal writes beside each tarball (services.py): the
+# portal's own, named by its address, whatever projects it serves.
+PROVENANCE_PREDICATE_TYPE = f"{settings.SITE_URL}/provenance/assembly/v1"
 PROVENANCE_SUFFIX = ".intoto.json"
 
 
