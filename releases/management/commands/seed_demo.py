@@ -208,8 +208,8 @@ class Command(BaseCommand):
             defaults={
                 "name": "Tern",
                 "homepage": "https://tern.example.org",
-                # A label only: version 1 is seeded below from the repository's file.
-                "policy": "tern",
+                # The file version 1 is seeded from, below (a policy file's path).
+                "policy": str(demo.TERN_POLICY),
             },
         )
         seed_version(project, text, "Tern's packaging guide (the demo's second upstream).")
