@@ -74,7 +74,7 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("rpmlint-unavailable", "info", "rpmlint is not installed: the .rpm was not linted"),
     ("rpmlint-failed", "warning", "rpmlint could not finish (failed or past the time limit)"),
     # Advice.
-    ("image-store-missing", "info", "no provisionable image for the distro in image_store/"),
+    ("image-store-missing", "info", "no provisionable image for the distro in the policy's image store"),
     # The engine itself.
     ("check-crashed", "error", "a check raised an exception; the run went on without it"),
     ("findings-omitted", "info", "more findings than a report lists (1000); how many were left out"),

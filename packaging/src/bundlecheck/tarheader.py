@@ -55,7 +55,7 @@ class BadChecksum(Exception):
     """The block is not a tar header at all (corruption, or not a tar)."""
 
 
-RECREATE = ("Re-create the archive with GNU tar or bsdtar (e.g. tar -czf bundle.tar.gz distros/), "
+RECREATE = ("Re-create the archive with GNU tar or bsdtar (e.g. tar -czf bundle.tar.gz DIRECTORY/), "
             "without appending to it or editing it.")
 
 

@@ -20,6 +20,6 @@ def image_store(view: SourceView) -> Iterator[Finding]:
     yield view.finding(
         "image-store-missing", store,
         f"no provisionable image for {view.distro} under {store}",
-        "The guide recommends packaging a virtual machine image for your distro; see the "
-        "'Image Builders Guide' under doc/.",
+        f"The guide recommends a provisionable virtual machine image for your distro under {store}; "
+        "the project's documentation says how to build one.",
     )
