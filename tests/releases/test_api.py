@@ -174,6 +174,7 @@ def test_openapi_description_lists_every_route(client):
             f"/projects/{{project}}/releases/{{version}}/{action}"
             for action in ("freeze", "unfreeze", "respin", "publish", "withdraw", "audit")
         ),
+        "/projects/{project}/policy",
     }
 
 

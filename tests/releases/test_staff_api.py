@@ -167,6 +167,8 @@ def staff_routes(release, submission):
         ("POST", reverse("api-release-respin", args=[project, version]), {}, tarball),
         ("POST", reverse("api-release-withdraw", args=[project, version]), {"reason": "x"}, None),
         ("GET", reverse("api-release-audit", args=[project, version]), None, None),
+        ("GET", reverse("api-policy", args=[project]), None, None),
+        ("POST", reverse("api-policy", args=[project]), {"text": "schema = 1", "base": 1}, None),
     ]
 
 
@@ -198,7 +200,7 @@ def test_every_staff_route_is_covered(release, submission):
     staff_names = {p.name for p in api.urlpatterns} - maintainers
     # The list and the creation share their path, so the list's name resolves for both.
     covered = {resolve(url).url_name for _, url, _, _ in staff_routes(release, submission)}
-    assert covered | {"api-release-create"} == staff_names
+    assert covered | {"api-release-create", "api-policy-save"} == staff_names
 
 
 def test_a_maintainers_token_is_403_on_every_staff_route(client, release, submission, maintainer):
