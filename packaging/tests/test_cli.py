@@ -159,3 +159,15 @@ def test_policy_schema_prints_the_shipped_schema(capsys):
 
     assert cli.main(["policy", "schema"]) == 0
     assert json.loads(capsys.readouterr().out) == bundlecheck.policy_schema()
+
+
+def test_check_with_a_policy_file_still_works(files, tmp_path, capsys):
+    from importlib import resources
+
+    path = tmp_path / "mine.toml"
+    path.write_text((resources.files("bundlecheck") / "policies" / "convirt.toml").read_text())
+    assert cli.main(["check", str(files["good"]), "--distro", "ubuntu", "--policy", str(path)]) == 0
+    capsys.readouterr()
+    broken = str(files["policy"])
+    assert cli.main(["check", str(files["good"]), "--distro", "ubuntu", "--policy", broken]) == 2
+    assert f"{files['policy']}:4:8: `root` in [layout] must be a string" in capsys.readouterr().err
