@@ -17,6 +17,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from accounts.services import api_token_create
 from publishing import links as link_checks
 from publishing.services import public_page_render
 from releases import demo
@@ -187,8 +188,6 @@ def test_an_old_submission_without_a_policy_version_says_nothing_of_one(
 def test_the_api_report_names_the_policy_version(
     client, tern_release, ubuntu, tern_maintainers, django_capture_on_commit_callbacks
 ):
-    from accounts.services import api_token_create
-
     maintainer = tern_maintainers["ubuntu"]
     submission = submit(tern_release, ubuntu, maintainer, tern_bundle())
     with django_capture_on_commit_callbacks(execute=True):
@@ -292,6 +291,9 @@ def test_no_page_or_mail_of_the_second_project_names_convirt(
         ("confirm withdraw", staff, reverse("staff-release-withdraw", args=[release.pk])),
         ("confirm respin", staff, reverse("staff-release-respin", args=[release.pk])),
         ("audit log", staff, reverse("staff-audit")),
+        ("new release", staff, reverse("staff-release-new", args=["tern"])),
+        ("webhooks", staff, reverse("staff-webhooks", args=["tern"])),
+        ("policy editor", staff, reverse("staff-policy", args=["tern"])),
     ]:
         page(name, user, url)
     assert "packaging/ubuntu/" in pages["distro page"]
@@ -302,6 +304,14 @@ def test_no_page_or_mail_of_the_second_project_names_convirt(
     report = client.get(reverse("submission-report", args=[broken.pk]))
     pages["JSON report of the failed upload"] = report.content.decode()
     assert report.json()["verdict"] == "fail"
+    _, key = api_token_create(user=maintainer, name="ci")
+    for name, url in [
+        ("API submission", reverse("api-submission", args=[broken.pk])),
+        ("API release", reverse("api-release", args=["tern", "0.4"])),
+    ]:
+        response = client.get(url, HTTP_AUTHORIZATION=f"Token {key}")
+        assert response.status_code == 200, name
+        pages[name] = response.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
         # The deadline: frozen, then reopened for one distro; a reminder to the lagging.
@@ -323,6 +333,13 @@ def test_no_page_or_mail_of_the_second_project_names_convirt(
         reverse("staff-release", args=[release.pk]),
     )
     page("audit log, after a freeze and a respin", staff, reverse("staff-audit"))
+    # The first pre-release link stopped working with the respin.
+    fedora_dev = tern_maintainers["fedora"]
+    first_invitation = next(
+        m for m in mail.outbox if "ready for packaging" in m.subject and m.to == [fedora_dev.email]
+    )
+    first_link = next(line for line in first_invitation.body.splitlines() if "/prerelease/" in line)
+    page("expired pre-release link", fedora_dev, first_link, status=410)
 
     # The public side: an earlier release, published with ubuntu's packaging in it.
     earlier = released(tern, "0.3", days_ago=30)
