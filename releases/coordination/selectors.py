@@ -321,10 +321,26 @@ _OBJECT_PAGES = {
 
 def audit_page(events_page) -> list[dict]:
     """Rows for the audit page: each event with a link to its object, where it has a page."""
+    events = list(events_page)
+    project_ids = {
+        int(e.object_id)
+        for e in events
+        if e.object_type == "releases.project" and e.object_id.isdigit()
+    }
+    slugs = dict(Project.objects.filter(pk__in=project_ids).values_list("pk", "slug"))
     rows = []
-    for event in events_page:
+    for event in events:
         name = _OBJECT_PAGES.get(event.object_type)
         url = reverse(name, args=[event.object_id]) if name and event.object_id.isdigit() else None
+        slug = slugs.get(int(event.object_id)) if event.object_id.isdigit() else None
+        if event.object_type == "releases.project" and slug:
+            # A project's events are its policy's: the version saved, or the policy page.
+            version = event.detail.get("version") if isinstance(event.detail, dict) else None
+            url = (
+                reverse("staff-policy-version", args=[slug, version])
+                if isinstance(version, int)
+                else reverse("staff-policy", args=[slug])
+            )
         rows.append({"event": event, "url": url})
     return rows
 

@@ -104,6 +104,8 @@ def test_a_review_shows_the_diff_then_saving_makes_version_two_with_an_audit_eve
     )
     page = client.get(reverse("staff-policy-version", args=[project.slug, 2])).content.decode()
     assert "libfrobnicate is needed" in page and "diff-add" in page
+    audit = client.get(reverse("staff-audit")).content.decode()
+    assert f'href="{reverse("staff-policy-version", args=[project.slug, 2])}"' in audit
 
 
 @pytest.mark.django_db
