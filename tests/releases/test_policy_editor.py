@@ -347,3 +347,22 @@ def test_the_staff_api_reads_and_saves_the_policy_with_the_same_refusals(
     stale = save(BASE.replace("lint = true", "lint = false"), 1)
     assert stale.status_code == 409 and "changed while you edited it" in stale.json()["error"]
     assert project.policy_versions.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_guide_preview_shows_the_edited_rules_before_anything_is_saved(client, project, staff):
+    client.force_login(staff)
+    current_version(project)
+    preview = reverse("staff-policy-preview", args=[project.slug])
+    page = client.post(preview, {"text": STRICTER, "base": "1"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Preview: this is the guide the edited policy would give" in html
+    assert "libfrobnicate" in html
+    assert (
+        "libfrobnicate"
+        not in client.get(reverse("project-guide", args=[project.slug])).content.decode()
+    )
+    broken = client.post(preview, {"text": "schema = 1\n[layout", "base": "1"})
+    assert broken.status_code == 400 and "cannot be previewed" in broken.content.decode()
+    assert project.policy_versions.count() == 1
