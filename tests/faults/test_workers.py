@@ -28,12 +28,14 @@ def verdict_events(pk: int) -> int:
 
 def expected_findings(submission: Submission) -> list[tuple]:
     """What one verification of the same bytes finds, run here in the test."""
+    from releases.policies import rules_for
     from releases.prereleases.services import release_index
     from releases.verification.services import _verify_artifact
 
     report = _verify_artifact(
         submission.artifact,
         submission=submission,
+        rules=rules_for(submission.release.project),
         reference=release_index(release=submission.release),
         progress=None,
     )
