@@ -83,11 +83,12 @@ class PolicyVersion(models.Model):
 
 
 class Distro(models.Model):
-    """A Linux distribution; its slug is the `$DISTRO` of `distros/$DISTRO`."""
+    """A Linux distribution; its slug is the `$DISTRO` in each project's paths
+    (ConVirt's `distros/$DISTRO`, Tern's `packaging/$DISTRO`)."""
 
     slug = models.SlugField(
         unique=True,
-        help_text="Lower-case directory name used under distros/, e.g. ubuntu.",
+        help_text="Lower case; the distro's directory name in each project's paths, e.g. ubuntu.",
     )
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -43,7 +43,9 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = ["name", "slug", "homepage"]
         labels = {"slug": "Short name"}
-        help_texts = {"slug": "Lower case, in the project's addresses, e.g. convirt."}
+        help_texts = {
+            "slug": "Lower-case letters, digits and hyphens, used in the project's addresses."
+        }
         error_messages = {
             "slug": {"unique": "A project with this short name exists already: choose another."}
         }

@@ -62,10 +62,11 @@ class _ProgressWriter:
 RPMLINTRC_MAX = 64 * 1024
 
 
-def _bundle_rpmlintrc(submission: Submission) -> bytes | None:
-    """The maintainer's rpmlint overrides, distros/$DISTRO/.rpmlintrc in their bundle
+def _bundle_rpmlintrc(submission: Submission, rules) -> bytes | None:
+    """The maintainer's rpmlint overrides, .rpmlintrc in their distro's directory (the
+    policy's distro_dir, e.g. distros/$DISTRO/) in their bundle
     (read after the bundle was judged safe; small, or not at all)."""
-    wanted = f"distros/{submission.distro.slug}/.rpmlintrc"
+    wanted = rules.distro_dir.format(distro=submission.distro.slug) + ".rpmlintrc"
     try:
         with (
             artifact_open(submission.artifact) as stored,
@@ -150,7 +151,7 @@ def _judge(submission: Submission, version: PolicyVersion, *, progress: bool) ->
                     progress=_ProgressWriter(submission_id, bundle_span, 100 - bundle_span)
                     if progress
                     else None,
-                    rpmlintrc=_bundle_rpmlintrc(submission)
+                    rpmlintrc=_bundle_rpmlintrc(submission, rules)
                     if submission.package.original_name.endswith(".rpm")
                     else None,
                 ),
