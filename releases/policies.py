@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import bundlecheck
+from bundlecheck.limits import Limits
 from django.db import IntegrityError, transaction
 
 from portal.errors import BadInput
@@ -79,8 +80,12 @@ def rules_for(project: Project) -> bundlecheck.Policy:
 
 
 def parse(text: str, origin: str = "policy") -> bundlecheck.Policy:
-    """Parse policy text as the engine will (raises bundlecheck.PolicyError)."""
-    return bundlecheck.parse_policy(text, origin=origin)
+    """Parse policy text staff wrote, as the engine will (raises bundlecheck.PolicyError).
+
+    The engine's own limits are the ceilings: a policy edited in the browser may
+    tighten how much an archive may hold or a check may read, never loosen it
+    past what the workers were sized for."""
+    return bundlecheck.parse_policy(text, origin=origin, ceilings=Limits())
 
 
 def reverification_progress(reverification, release=None) -> dict:

@@ -280,3 +280,18 @@ def test_another_projects_findings_name_its_own_files_not_convirts(tmp_path):
     assert "tar -czf other-1.0.tar.gz other-1.0/" in hints["archive-unreadable"]
     assert "other.ini" in hints["distro-dir-missing"]
     assert "/libfoo-fix/" in hints["paramiko-patch-missing"]
+
+
+def test_with_ceilings_a_policy_may_tighten_a_limit_but_not_loosen_it():
+    from bundlecheck.limits import Limits
+
+    text = MINIMAL + "\n[limits]\nmax_members = 10\n"
+    assert bundlecheck.parse_policy(text, ceilings=Limits()).limits.max_members == 10
+    loose = text.replace("max_members = 10", "max_members = 100000000")
+    # A file on the server is the operator's: trusted as it is.
+    assert bundlecheck.parse_policy(loose).limits.max_members == 100_000_000
+    with pytest.raises(bundlecheck.PolicyError) as refused:
+        bundlecheck.parse_policy(loose, ceilings=Limits())
+    (problem,) = refused.value.problems
+    assert problem.key == "limits.max_members" and problem.line == len(loose.splitlines())
+    assert "not loosen it" in problem.message

@@ -298,8 +298,19 @@ BASE = shipped_text("convirt")
             "one path has one mode",
         ),
         (BASE.replace('min_version = "2.4"', 'min_version = "two point four"'), "cannot read it"),
+        (
+            BASE + "\n[limits]\nmax_member_in_memory = 10737418240\n",
+            "a policy may tighten a limit, not loosen it",
+        ),
     ],
-    ids=["unknown-key", "root-climbs-out", "root-absolute", "conflicting-modes", "bad-version"],
+    ids=[
+        "unknown-key",
+        "root-climbs-out",
+        "root-absolute",
+        "conflicting-modes",
+        "bad-version",
+        "limit-loosened",
+    ],
 )
 @pytest.mark.django_db
 def test_each_bad_policy_is_refused_at_its_line_in_words_and_nothing_is_saved(

@@ -146,11 +146,14 @@ class Policy:
 # --- parsing -------------------------------------------------------------------
 
 
-def parse_policy(text: str, origin: str = "policy") -> Policy:
+def parse_policy(text: str, origin: str = "policy", *, ceilings: Limits | None = None) -> Policy:
     """The Policy that ``text`` (TOML) encodes; PolicyError with every problem found.
 
     ``origin`` names the text in messages (``ORIGIN:LINE:COL: message``): a file
-    name, or what the portal calls a stored version.
+    name, or what the portal calls a stored version. With ``ceilings``, a
+    ``[limits]`` value above its ceiling is a problem too: whoever edits the policy
+    may tighten the verifier's limits but not loosen them past what the machine
+    running it was sized for.
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_POLICY_BYTES:
@@ -165,10 +168,28 @@ def parse_policy(text: str, origin: str = "policy") -> Policy:
         ))], origin) from None
     issues = policyspec.validate(data)
     issues += _cross_checks(data, clean=lambda *tables: not any(i.path[:1] in tables for i in issues))
+    if ceilings is not None:
+        issues += _above_ceilings(data, ceilings)
     if not issues:
         return _build(data)
     positions = Positions(text)
     raise PolicyError([_problem(issue, positions) for issue in issues], origin)
+
+
+def _above_ceilings(data: dict[str, Any], ceilings: Limits) -> list[policyspec.Issue]:
+    limits = data.get("limits")
+    if not isinstance(limits, dict):
+        return []
+    out = []
+    for name, value in limits.items():
+        ceiling = getattr(ceilings, name, None)
+        if isinstance(value, int | float) and not isinstance(value, bool) and ceiling is not None \
+                and value > ceiling:
+            out.append(policyspec.Issue(("limits", name), (
+                f"`{name}` in [limits] is {value:,}, above the ceiling of {ceiling:,} this portal "
+                f"verifies with: a policy may tighten a limit, not loosen it. Write {name} = "
+                f"{ceiling} or less, or leave the key out")))
+    return out
 
 
 def _too_large(size: int) -> Problem:
