@@ -16,6 +16,16 @@ claim = "maintain/claims/<int:claim_id>/"
 
 urlpatterns = [
     path("projects/<slug:project>/guide/", verification.project_guide, name="project-guide"),
+    path(
+        "projects/<slug:project>/policy.toml",
+        verification.project_policy_text,
+        name="project-policy-text",
+    ),
+    path(
+        "projects/<slug:project>/policy/v<int:number>.toml",
+        verification.project_policy_text,
+        name="project-policy-version-text",
+    ),
     # Maintainers and their claims
     path("maintain/", maintainers.my_distros, name="my-distros"),
     path("maintain/claims/", maintainers.claims, name="claims"),

@@ -7,7 +7,7 @@ import bundlecheck
 from bundlecheck.policy import shipped_policies
 
 from releases.models import Project
-from releases.policies import rules_for
+from releases.policies import current_version, rules_for
 
 # What the portal itself checks beside the policy: who signed the upload.
 PORTAL_CHECKS = [
@@ -35,6 +35,8 @@ def guide_context(project: Project, policy: bundlecheck.Policy | None = None) ->
         "guide": bundlecheck.guide_data(rules),
         "policy_argument": argument,
         "policy_is_shipped": argument == rules.name,
+        # The text in force (not shown for a preview's unsaved rules).
+        "version": current_version(project) if policy is None else None,
         "portal_checks": PORTAL_CHECKS,
     }
 
@@ -44,4 +46,4 @@ def _policy_argument(rules: bundlecheck.Policy) -> str:
     shipped ones, else a file holding the project's own text."""
     if rules.name in shipped_policies() and repr(bundlecheck.load_policy(rules.name)) == repr(rules):
         return rules.name
-    return f"{rules.name}.toml"
+    return "policy.toml"

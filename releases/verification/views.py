@@ -8,7 +8,7 @@ import difflib
 import bundlecheck
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,6 +28,28 @@ from .forms import PolicyForm
 def project_guide(request, project: str):
     project_obj = get_object_or_404(Project, slug=project)
     return render(request, "releases/guide.html", selectors.guide_context(project_obj))
+
+
+def project_policy_text(request, project: str, number: int | None = None):
+    """A policy version's TOML, public like the guide made from it, so that a maintainer
+    runs `bundlecheck check --policy` by exactly the rules a report names."""
+    project_obj = get_object_or_404(Project, slug=project)
+    version = (
+        current_version(project_obj)
+        if number is None
+        else get_object_or_404(PolicyVersion, project=project_obj, number=number)
+    )
+    etag = f'"{version.sha256}"'
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified()
+    response = HttpResponse(version.text, content_type="application/toml; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'inline; filename="{project_obj.slug}-policy-v{version.number}.toml"'
+    )
+    response["ETag"] = etag
+    response["X-Policy-Version"] = str(version.number)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _diff(old: str, new: str, old_name: str, new_name: str) -> list[tuple[str, str]]:

@@ -377,3 +377,38 @@ def test_the_guide_preview_shows_the_edited_rules_before_anything_is_saved(clien
     broken = client.post(preview, {"text": "schema = 1\n[layout", "base": "1"})
     assert broken.status_code == 400 and "cannot be previewed" in broken.content.decode()
     assert project.policy_versions.count() == 1
+
+
+@pytest.mark.django_db
+def test_anyone_downloads_the_policy_text_a_guide_or_report_names(
+    client, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    project = release.project
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submission_verify(submission_id=submission.pk)
+    services.policy_version_save(
+        project=project, text=STRICTER, note="", author=staff, base_number=1, reverify=False
+    )
+    current = client.get(reverse("project-policy-text", args=[project.slug]))
+    assert current.status_code == 200 and current["X-Policy-Version"] == "2"
+    assert current.content.decode() == STRICTER
+    assert current["Content-Type"].startswith("application/toml")
+    assert f"{project.slug}-policy-v2.toml" in current["Content-Disposition"]
+    again = client.get(
+        reverse("project-policy-text", args=[project.slug]), HTTP_IF_NONE_MATCH=current["ETag"]
+    )
+    assert again.status_code == 304
+    first = reverse("project-policy-version-text", args=[project.slug, 1])
+    assert client.get(first).content.decode() == shipped_text("convirt")
+    assert (
+        client.get(reverse("project-policy-version-text", args=[project.slug, 9])).status_code
+        == 404
+    )
+
+    guide = client.get(reverse("project-guide", args=[project.slug])).content.decode()
+    assert "version 2 of ConVirt's policy" in guide
+    assert reverse("project-policy-text", args=[project.slug]) in guide
+    client.force_login(maintainer)
+    report = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    assert f'<a href="{first}">version 1</a>' in report  # the version that judged it

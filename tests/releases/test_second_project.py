@@ -165,8 +165,9 @@ def test_the_report_names_the_policy_version_it_was_checked_against(
 
     client.force_login(maintainer)
     page = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    text = reverse("project-policy-version-text", args=["tern", version.number])
     assert (
-        f"Checked against Tern's packaging policy, version {version.number} "
+        f'Checked against Tern\'s packaging policy, <a href="{text}">version {version.number}</a> '
         f"(sha256 <code>{version.sha256[:12]}</code>…)"
     ) in page
     report = client.get(reverse("submission-report", args=[submission.pk])).json()
