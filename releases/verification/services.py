@@ -253,9 +253,7 @@ def submission_verdict_save(
     submission.progress = 100
     submission.error = error
     submission.verified_at = timezone.now()
-    submission.checked_with = {
-        name: line for _, report in reports for name, line in getattr(report, "tools", {}).items()
-    }
+    submission.checked_with = _checked_with(reports)
     submission.policy_version = policy
     submission.save(
         update_fields=[
@@ -289,6 +287,13 @@ def submission_verdict_save(
         },
     )
     return submission
+
+
+def _checked_with(reports) -> dict[str, str]:
+    """The outside checkers that ran, with their version lines, from the reports."""
+    return {
+        name: line for _, report in reports for name, line in getattr(report, "tools", {}).items()
+    }
 
 
 def _findings_replace(submission: Submission, reports, error: str) -> tuple[list[Finding], bool]:
@@ -486,11 +491,7 @@ def submission_reverify(*, item_id: int) -> str:
             submission.state = Submission.State.PASSED
         submission.policy_version = version
         submission.verified_at = timezone.now()
-        submission.checked_with = {
-            name: line
-            for _, report in reports
-            for name, line in getattr(report, "tools", {}).items()
-        }
+        submission.checked_with = _checked_with(reports)
         submission.save(
             update_fields=[
                 "state",
