@@ -217,35 +217,6 @@ def nginx(stack: Stack) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def front_nginx(stack: Stack, upstream: str) -> str:
-    """The front server as deployed (deploy/nginx/, local storage) in front of `upstream`."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from deploy.nginx import render
-
-    port = free_port()
-    run_dir = stack.work / "front"
-    run_dir.mkdir(exist_ok=True)
-    text = render.render(
-        {
-            "STORAGE_BACKEND": "local",
-            "PORTAL_DATA_DIR": str(stack.data_dir),
-            "NGINX_LISTEN": f"127.0.0.1:{port}",
-            "NGINX_UPSTREAM": upstream.removeprefix("http://"),
-            "NGINX_RUN_DIR": str(run_dir),
-        }
-    )
-    conf = run_dir / "nginx.conf"
-    # The scratch folders are private to this user; nginx's workers must read them.
-    conf.write_text(("user root;\n" if os.geteuid() == 0 else "") + text)
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    process = Process(
-        "front", [nginx_bin, "-e", "stderr", "-c", str(conf)], stack.env, run_dir / "nginx.log"
-    )
-    stack.processes.append(process)
-    wait_for(lambda: process.check_alive() or port_answers(port), 30, what="front nginx")
-    return f"http://127.0.0.1:{port}"
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--seconds", type=int, default=10, help="wrk duration per run (default 10)")
@@ -285,7 +256,7 @@ def main() -> int:
             shutil.copyfile(page, static_copy / f"{slug}.html")
         portal = stack.web(workers=3)
         static = nginx(stack)
-        front = front_nginx(stack, portal)
+        front = stack.front(portal)
         for slug in ("convirt", "big"):
             mine = wrk(f"{portal}/downloads/{slug}/", args.seconds)
             whitenoise = wrk(f"{portal}/static/bench/{slug}.html", args.seconds)
