@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 
 from releases.coordination import lifecycle
 from releases.models import Artifact, Maintainership, PolicyVersion, Project, Release, Submission
-from releases.policies import current_version, rules_for, rules_of
+from releases.policies import rules_for, rules_of, version_in_force
 
 from . import openpgp, page
 from .storage import CHUNK, atomic_write
@@ -94,7 +94,9 @@ def assembly_mtime(release: Release) -> int:
 def _accepted(release: Release):
     return list(
         Submission.objects.filter(release=release, state=Submission.State.ACCEPTED)
-        .select_related("distro", "artifact", "submitter__profile", "decided_by__profile")
+        .select_related(
+            "distro", "artifact", "submitter__profile", "decided_by__profile", "policy_version"
+        )
         .order_by("distro__slug")
     )
 
@@ -210,6 +212,13 @@ def provenance_statement(
                     # Only a submission that passed verification can be accepted.
                     "verdict": "passed",
                     "verifiedAt": _iso(submission.verified_at),
+                    # The policy version that verdict was reached by.
+                    "verifiedBy": {
+                        "policyVersion": submission.policy_version.number,
+                        "digest": {"sha256": submission.policy_version.sha256},
+                    }
+                    if submission.policy_version
+                    else None,
                     "maintainers": credited,
                     "acceptedBy": _person(submission.decided_by),
                     "acceptedAt": _iso(submission.decided_at),
@@ -273,7 +282,7 @@ def release_assemble(*, release_id: int) -> str:
         signing_key = openpgp.release_key()
         uploads = storages["uploads"]
         submissions = _accepted(release)
-        policy_version = current_version(release.project)
+        policy_version = version_in_force(release.project)
         with tempfile.TemporaryDirectory(prefix="portal-assemble-") as work:
             work = Path(work)
             policy_file = work / "policy.toml"

@@ -18,6 +18,9 @@ from .models import (
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "policy")
     prepopulated_fields = {"slug": ("name",)}
+    # The policy's versions are edited on the staff's policy page; this only names
+    # the shipped policy version 1 came from.
+    readonly_fields = ("policy",)
 
 
 @admin.register(Distro)

@@ -1,18 +1,20 @@
 """Each project's packaging policy: TOML text kept in immutable, numbered versions.
 
-The newest version is the project's rules. A project without any version yet
-(just created, or from before versions existed) gets version 1 from the
-shipped policy it names (``Project.policy``, e.g. ``convirt``) the first time
-its rules are asked for. Parsed rules are cached by digest: a version never
-changes, so its parse never does.
+The newest version is the project's rules, as long as this engine can read
+it: a version saved under an older engine that a newer one refuses is passed
+over for the newest one it reads, and the editor says so (`version_in_force`).
+A project without any version yet (from before versions existed) gets version 1
+from the shipped policy it names (``Project.policy``, e.g. ``convirt``) the
+first time its rules are asked for. Parsed rules, and refusals, are cached by
+digest: a version never changes, so its parse never does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import bundlecheck
 from bundlecheck.limits import Limits
@@ -22,6 +24,8 @@ from portal.errors import BadInput
 
 from .models import PolicyVersion, Project, Reverification
 
+logger = logging.getLogger(__name__)
+
 # What a policy text may hold at most; the engine refuses longer text too.
 MAX_TEXT_CHARS = 256 * 1024
 
@@ -30,12 +34,16 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def shipped_text(name_or_path: str) -> str:
-    """The TOML of a policy shipped with the engine, or of a policy file on the server."""
-    shipped = resources.files("bundlecheck") / "policies" / f"{name_or_path}.toml"
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    return Path(name_or_path).read_text(encoding="utf-8")
+def shipped_text(name: str) -> str:
+    """The TOML of a policy shipped with the engine (by name only: never a path, so
+    nothing stored in a project can make the portal read a file of the server)."""
+    if name not in bundlecheck.policy.shipped_policies():
+        raise bundlecheck.PolicyError(
+            f"no shipped policy named {name!r}: save the project's policy on its policy page"
+        )
+    return (resources.files("bundlecheck") / "policies" / f"{name}.toml").read_text(
+        encoding="utf-8"
+    )
 
 
 def current_version(project: Project) -> PolicyVersion:
@@ -65,18 +73,42 @@ def seed_version(project: Project, text: str, note: str, author=None) -> PolicyV
 
 
 @lru_cache(maxsize=64)
-def _parsed(sha256: str, text: str, origin: str) -> bundlecheck.Policy:
-    return bundlecheck.parse_policy(text, origin=origin)
+def _parsed(sha256: str, text: str, origin: str) -> bundlecheck.Policy | bundlecheck.PolicyError:
+    try:
+        return bundlecheck.parse_policy(text, origin=origin)
+    except bundlecheck.PolicyError as refused:
+        return refused
 
 
 def rules_of(version: PolicyVersion) -> bundlecheck.Policy:
-    """The engine's Policy for one saved version."""
-    return _parsed(version.sha256, version.text, f"{version.project.slug} policy v{version.number}")
+    """The engine's Policy for one saved version (bundlecheck.PolicyError if it reads none)."""
+    parsed = _parsed(
+        version.sha256, version.text, f"{version.project.slug} policy v{version.number}"
+    )
+    if isinstance(parsed, bundlecheck.PolicyError):
+        raise parsed
+    return parsed
+
+
+def version_in_force(project: Project) -> PolicyVersion:
+    """The version uploads are judged by: the newest this engine reads."""
+    newest = current_version(project)
+    candidates = [newest, *project.policy_versions.filter(number__lt=newest.number)[:20]]
+    for version in candidates:
+        try:
+            rules_of(version)
+        except bundlecheck.PolicyError:
+            logger.error(
+                "%s policy version %s is refused by this engine", project.slug, version.number
+            )
+            continue
+        return version
+    return newest  # none reads: rules_of says why, to whoever asks
 
 
 def rules_for(project: Project) -> bundlecheck.Policy:
     """The engine's Policy the project's uploads are judged by now."""
-    return rules_of(current_version(project))
+    return rules_of(version_in_force(project))
 
 
 def parse(text: str, origin: str = "policy") -> bundlecheck.Policy:
@@ -96,14 +128,18 @@ def reverification_progress(reverification, release=None) -> dict:
         items = items.filter(submission__release=release)
     rows = list(items.values_list("verdict_before", "verdict_after", "done_at"))
     done = [(before, after) for before, after, at in rows if at is not None]
-    passing = {"passed", "accepted"}
+    passing, verdicts = {"passed", "accepted"}, {"passed", "accepted", "failed"}
+    judged = [(before, after) for before, after in done if after in verdicts]
     return {
         "reverification": reverification,
         "version": reverification.policy_version,
         "total": len(rows),
         "done": len(done),
         "percent": 100 * len(done) // len(rows) if rows else 100,
-        "changed": sum((before in passing) != (after in passing) for before, after in done),
+        "changed": sum((before in passing) != (after in passing) for before, after in judged),
+        # Not judged again: replaced, decided or closed meanwhile, a newer version
+        # saved, the bytes removed, or the work failed (each item says which).
+        "skipped": len(done) - len(judged),
         "finished": len(done) == len(rows),
     }
 
@@ -131,18 +167,26 @@ class PolicyInvalid(BadInput):
 
 
 def policy_problems(text: str, origin: str = "policy") -> list[dict]:
-    """Every problem the engine finds in policy text, as {line, column, key, message}; [] if none."""
+    """Every problem the engine finds in policy text staff wrote, as
+    {line, column, key, message}; [] if none."""
     try:
         parse(text, origin)
     except bundlecheck.PolicyError as error:
-        problems = getattr(error, "problems", None) or []
-        return [
-            {
-                "line": getattr(p, "line", None),
-                "column": getattr(p, "column", None),
-                "key": getattr(p, "key", ""),
-                "message": getattr(p, "message", str(p)),
-            }
-            for p in problems
-        ] or [{"line": None, "column": None, "key": "", "message": str(error)}]
+        return problems_of(error)
+    return []
+
+
+def problems_of(error: bundlecheck.PolicyError) -> list[dict]:
+    return [
+        {"line": p.line, "column": p.column, "key": p.key, "message": p.message}
+        for p in error.problems
+    ] or [{"line": None, "column": None, "key": "", "message": str(error)}]
+
+
+def unreadable_problems(version: PolicyVersion) -> list[dict]:
+    """Why this engine cannot read a stored version ([] when it can)."""
+    try:
+        rules_of(version)
+    except bundlecheck.PolicyError as error:
+        return problems_of(error)
     return []

@@ -16,7 +16,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
@@ -423,6 +423,13 @@ class PolicyIn(Schema):
     note: str = Field("", max_length=200)
     base: int = Field(..., ge=0, le=1_000_000, description="the version the text was edited from")
     reverify: bool = Field(False, description="judge the live submissions again by it")
+
+    @field_validator("note")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("a note cannot hold a NUL character; write plain text")
+        return value
 
 
 def _version_out(version) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bundlecheck.policyspec import toml_value
 from django import forms
 
 from releases.models import Project, Release, WebhookEndpoint
@@ -14,7 +15,7 @@ STARTER_POLICY = """\
 # Every key is described in packaging/README.md (Policy format).
 schema = 1
 name = "{slug}"
-description = "{name} packaging policy"
+description = {description}
 
 [layout]
 # The one top-level directory of the source package, and where a distro's work goes.
@@ -53,9 +54,11 @@ class ProjectForm(forms.ModelForm):
     def clean_policy_text(self):
         text = self.cleaned_data["policy_text"]
         if not text.strip():
-            slug = self.data.get("slug", "") or "project"
-            name = self.data.get("name", "") or slug
-            text = STARTER_POLICY.format(slug=slug, name=name.replace('"', ""))
+            slug = self.cleaned_data.get("slug") or "project"
+            name = self.cleaned_data.get("name") or slug
+            text = STARTER_POLICY.format(
+                slug=slug, description=toml_value(f"{name} packaging policy")
+            )
         return text
 
 

@@ -31,9 +31,14 @@ def project_create(*, name: str, slug: str, homepage: str, policy_text: str, act
     problems = policy_problems(policy_text, f"{slug} policy")
     if problems:
         raise PolicyInvalid(problems)
+    taken = Conflict(f"A project with the short name {slug} exists already.", field="slug")
     if Project.objects.filter(slug=slug).exists():
-        raise Conflict(f"A project with the short name {slug} exists already.", field="slug")
-    project = Project.objects.create(name=name, slug=slug, homepage=homepage, policy="")
+        raise taken
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(name=name, slug=slug, homepage=homepage, policy="")
+    except IntegrityError:  # the same project created twice at once
+        raise taken from None
     seed_version(project, policy_text, "Written when the project was created.", author=actor)
     audit_record(actor=actor, verb="project.create", target=project)
     return project

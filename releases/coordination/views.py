@@ -73,7 +73,11 @@ def staff_project_new(request):
     return render(
         request,
         "releases/staff_project_new.html",
-        {"form": form, "problems": problems},
+        {
+            "form": form,
+            "problems": problems,
+            "problem_lines": {p["line"] for p in problems if p["line"]},
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -12,7 +12,9 @@ by a broker restarted empty, is never delivered at all. Beat runs this every
   than the hard time limit: its worker is certainly dead) goes back to
   `received`, by a conditional update, and is queued again;
 - a release `publishing` whose assembly was never claimed, or whose claim's
-  lease ran out, has its assembly queued again.
+  lease ran out, has its assembly queued again;
+- a re-verification item still open `SWEEPER_VERIFYING_SECONDS` after its
+  re-verification started (its task was lost) is queued again.
 
 Every re-queue writes an audit event in the transaction that decides it, and
 the task is published once that commits. Running the sweeper twice at once,
@@ -43,13 +45,14 @@ from releases.models import (
     PrereleaseInvitation,
     Project,
     Release,
+    ReverificationItem,
     Submission,
 )
 from releases.prereleases.tasks import release_deliver_prerelease_task
 from releases.rules import OPEN_STATES
 from releases.submissions.services import uploads_expire
 from releases.verification.services import submission_fail
-from releases.verification.tasks import submission_verify_task
+from releases.verification.tasks import submission_reverify_task, submission_verify_task
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +247,20 @@ def pages_requeue_stale(*, now: datetime | None = None) -> list[int]:
     return stale
 
 
+def reverifications_requeue_lost(*, now: datetime | None = None) -> list[int]:
+    """Queue again the re-verification items whose task was lost (each runs once)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEPER_VERIFYING_SECONDS)
+    lost = list(
+        ReverificationItem.objects.filter(
+            done_at__isnull=True, reverification__started_at__lte=cutoff
+        ).values_list("pk", flat=True)[:BATCH]
+    )
+    for pk in lost:
+        submission_reverify_task.delay(pk)
+    return lost
+
+
 def partial_writes_clean() -> list[str]:
     """Remove what a page write killed midway left in local public storage."""
     return partial_writes_remove(storages["public"], older_than=settings.CELERY_TASK_TIME_LIMIT)
@@ -278,6 +295,7 @@ def sweep() -> dict[str, list]:
         "stuck_releases": releases_requeue_stuck(now=now),
         "missing_deliveries": deliveries_requeue_missing(now=now),
         "stale_pages": pages_requeue_stale(now=now),
+        "lost_reverifications": reverifications_requeue_lost(now=now),
         "frozen_at_deadline": releases_freeze_due(now=now),
         "partial_writes_removed": partial_writes_clean(),
         "upload_bytes_removed": uploads_expire(now=now),

@@ -7,7 +7,7 @@ import bundlecheck
 from bundlecheck.policy import shipped_policies
 
 from releases.models import Project
-from releases.policies import current_version, rules_for
+from releases.policies import rules_for, version_in_force
 
 # What the portal itself checks beside the policy: who signed the upload.
 PORTAL_CHECKS = [
@@ -36,7 +36,7 @@ def guide_context(project: Project, policy: bundlecheck.Policy | None = None) ->
         "policy_argument": argument,
         "policy_is_shipped": argument == rules.name,
         # The text in force (not shown for a preview's unsaved rules).
-        "version": current_version(project) if policy is None else None,
+        "version": version_in_force(project) if policy is None else None,
         "portal_checks": PORTAL_CHECKS,
     }
 

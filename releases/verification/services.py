@@ -32,7 +32,14 @@ from releases.models import (
     Submission,
 )
 from releases.notifications import mail_on_commit, maintainer_addresses
-from releases.policies import PolicyInvalid, current_version, policy_problems, rules_of, text_sha256
+from releases.policies import (
+    PolicyInvalid,
+    current_version,
+    policy_problems,
+    rules_of,
+    text_sha256,
+    version_in_force,
+)
 from releases.prereleases.services import release_index
 from releases.public import public_changed
 from releases.rules import next_step
@@ -115,7 +122,7 @@ def submission_verify(*, submission_id: int) -> Submission | None:
     submission = Submission.objects.select_related(
         "release__project", "release__prerelease", "distro", "artifact", "package", "submitter"
     ).get(pk=submission_id)
-    version = current_version(submission.release.project)
+    version = version_in_force(submission.release.project)
     reports = _judge(submission, version, progress=True)
     return submission_verdict_save(submission_id=submission_id, reports=reports, policy=version)
 
@@ -459,20 +466,18 @@ def submission_reverify(*, item_id: int) -> str:
     submission = Submission.objects.select_related(
         "release__project", "release__prerelease", "distro", "artifact", "package", "submitter"
     ).get(pk=item.submission_id)
-    if submission.state not in REVERIFIABLE_STATES or submission.artifact.removed_at:
-        # Decided, replaced or withdrawn meanwhile, or its bytes are gone (retention):
-        # nothing to judge again, and the item says what it found.
-        after = "removed" if submission.artifact.removed_at else submission.state
-        ReverificationItem.objects.filter(pk=item.pk, done_at__isnull=True).update(
-            verdict_after=after, done_at=timezone.now()
-        )
-        return f"skipped: {after}"
+    if skipped := _reverify_skip(submission, version):
+        reverify_item_close(item_id=item.pk, outcome=skipped)
+        return f"skipped: {skipped}"
     before = _problem_lines(submission)
     reports = _judge(submission, version, progress=False)
     with transaction.atomic():
+        # The release first, as a publish locks it: a release published meanwhile
+        # keeps the verdicts it was published with.
+        Release.objects.select_for_update().get(pk=submission.release_id)
         submission = (
             Submission.objects.select_for_update()
-            .select_related("release__project", "distro", "submitter")
+            .select_related("release__project", "distro", "submitter", "artifact")
             .get(pk=submission.pk)
         )
         claimed = ReverificationItem.objects.filter(pk=item.pk, done_at__isnull=True).update(
@@ -480,9 +485,9 @@ def submission_reverify(*, item_id: int) -> str:
         )
         if not claimed:
             return "done already"
-        if submission.state not in REVERIFIABLE_STATES:
-            ReverificationItem.objects.filter(pk=item.pk).update(verdict_after=submission.state)
-            return f"skipped: {submission.state}"
+        if skipped := _reverify_skip(submission, version):
+            ReverificationItem.objects.filter(pk=item.pk).update(verdict_after=skipped)
+            return f"skipped: {skipped}"
         was = submission.state
         findings, failed = _findings_replace(submission, reports, "")
         if failed:
@@ -534,6 +539,31 @@ def submission_reverify(*, item_id: int) -> str:
             if was == Submission.State.ACCEPTED:
                 public_changed(submission.release.project)
     return f"{was} -> {submission.state}"
+
+
+def _reverify_skip(submission: Submission, version: PolicyVersion) -> str | None:
+    """Why a submission is not judged again by `version`, if it is not: decided,
+    replaced or withdrawn meanwhile (its state), its bytes removed by retention, its
+    release no longer open, or a newer version saved since (whose own
+    re-verification judges it)."""
+    if submission.state not in REVERIFIABLE_STATES:
+        return submission.state
+    if submission.artifact.removed_at:
+        return "removed"
+    if submission.release.state not in OPEN_RELEASE_STATES:
+        return "closed"
+    if current_version(submission.release.project).number != version.number:
+        return "outdated"
+    return None
+
+
+def reverify_item_close(*, item_id: int, outcome: str) -> bool:
+    """Mark an item done without a new verdict (skipped, or the work failed); once."""
+    return bool(
+        ReverificationItem.objects.filter(pk=item_id, done_at__isnull=True).update(
+            verdict_after=outcome[:16], done_at=timezone.now()
+        )
+    )
 
 
 def _problem_lines(submission: Submission) -> set[str]:

@@ -67,13 +67,27 @@ def submission_verify_task(self, submission_id: int) -> str:
 
 @app.task(bind=True)
 def submission_reverify_task(self, item_id: int) -> str:
-    """One submission of a re-verification, judged by the new policy version (once)."""
+    """One submission of a re-verification, judged by the new policy version (once).
+
+    However it ends, the item ends: a time-out, a crash or storage that stays
+    down closes it with that outcome, so the progress box always finishes."""
     from . import services
 
     try:
         return services.submission_reverify(item_id=item_id)
+    except SoftTimeLimitExceeded:
+        services.reverify_item_close(item_id=item_id, outcome="timed out")
+        return "timed out"
     except TRANSIENT:
         if self.request.retries >= self.max_retries:
             logger.exception("re-verification item %s gave up on storage", item_id)
+            services.reverify_item_close(item_id=item_id, outcome="storage error")
             return "gave up"
         raise
+    except PERMANENT:
+        services.reverify_item_close(item_id=item_id, outcome="file missing")
+        return "file missing"
+    except Exception:
+        logger.exception("re-verification item %s crashed", item_id)
+        services.reverify_item_close(item_id=item_id, outcome="error")
+        return "crashed"

@@ -19,6 +19,8 @@ from releases.policies import (
     latest_reverification,
     parse,
     policy_problems,
+    unreadable_problems,
+    version_in_force,
 )
 
 from . import selectors, services
@@ -35,7 +37,7 @@ def project_policy_text(request, project: str, number: int | None = None):
     runs `bundlecheck check --policy` by exactly the rules a report names."""
     project_obj = get_object_or_404(Project, slug=project)
     version = (
-        current_version(project_obj)
+        version_in_force(project_obj)
         if number is None
         else get_object_or_404(PolicyVersion, project=project_obj, number=number)
     )
@@ -68,15 +70,20 @@ def _diff(old: str, new: str, old_name: str, new_name: str) -> list[tuple[str, s
 
 def _editor(request, project: Project, form: PolicyForm, status: int = 200, **extra):
     current = current_version(project)
+    in_force = version_in_force(project)
     context = {
         "project": project,
         "current": current,
+        # A version this engine no longer reads (saved under an older one): said, with why.
+        "in_force": in_force,
+        "unreadable": unreadable_problems(current) if in_force != current else [],
         "form": form,
         "versions": project.policy_versions.select_related("author").order_by("-number")[:50],
         "live": services.reverifiable_submissions(project).count(),
         "progress": latest_reverification(project),
         **extra,
     }
+    context["problem_lines"] = {p["line"] for p in context.get("problems") or () if p["line"]}
     return render(request, "releases/staff_policy.html", context, status=status)
 
 
@@ -200,7 +207,7 @@ def staff_policy_progress(request, project: str):
     """The re-verification's progress box, polled by the policy page and the dashboard."""
     project_obj = get_object_or_404(Project, slug=project)
     release = None
-    if request.GET.get("release", "").isdigit():
+    if request.GET.get("release", "").isascii() and request.GET["release"].isdigit():
         release = get_object_or_404(Release, pk=int(request.GET["release"]), project=project_obj)
     progress = latest_reverification(project_obj, release)
     if progress is None:

@@ -412,3 +412,142 @@ def test_anyone_downloads_the_policy_text_a_guide_or_report_names(
     client.force_login(maintainer)
     report = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
     assert f'<a href="{first}">version 1</a>' in report  # the version that judged it
+
+
+# --- what a hostile review found, held -------------------------------------------
+
+
+def _passed(release, ubuntu, maintainer, capture):
+    submission = submit(release, ubuntu, maintainer, bundle_bytes())
+    with capture(execute=True):
+        services.submission_verify(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.state == "passed"
+    return submission
+
+
+def _save(project, text, base, staff, capture):
+    with capture(execute=True):
+        return services.policy_version_save(
+            project=project, text=text, note="", author=staff, base_number=base, reverify=True
+        )[1]
+
+
+@pytest.mark.django_db
+def test_an_older_versions_re_verification_never_overrides_a_newer_one(
+    release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    submission = _passed(release, ubuntu, maintainer, django_capture_on_commit_callbacks)
+    stricter = _save(release.project, STRICTER, 1, staff, django_capture_on_commit_callbacks)
+    reverted = _save(release.project, BASE, 2, staff, django_capture_on_commit_callbacks)
+    assert services.submission_reverify(item_id=reverted.items.get().pk) == "passed -> passed"
+    assert services.submission_reverify(item_id=stricter.items.get().pk) == "skipped: outdated"
+    submission.refresh_from_db()
+    assert (submission.state, submission.policy_version.number) == ("passed", 3)
+
+
+@pytest.mark.django_db
+def test_a_release_published_meanwhile_keeps_its_verdicts(
+    release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    from releases.models import Release
+
+    submission = _passed(release, ubuntu, maintainer, django_capture_on_commit_callbacks)
+    Submission.objects.filter(pk=submission.pk).update(state="accepted")
+    reverification = _save(release.project, STRICTER, 1, staff, django_capture_on_commit_callbacks)
+    Release.objects.filter(pk=release.pk).update(state=Release.State.RELEASED)
+    assert services.submission_reverify(item_id=reverification.items.get().pk) == "skipped: closed"
+    assert Submission.objects.get(pk=submission.pk).state == "accepted"
+
+
+@pytest.mark.django_db
+def test_an_item_whose_work_crashes_is_closed_and_a_lost_one_is_queued_again(
+    release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases.recovery import sweeper
+    from releases.verification.tasks import submission_reverify_task
+
+    _passed(release, ubuntu, maintainer, django_capture_on_commit_callbacks)
+    reverification = _save(release.project, STRICTER, 1, staff, django_capture_on_commit_callbacks)
+    item = reverification.items.get()
+    later = timezone.now() + timedelta(hours=2)
+    assert sweeper.reverifications_requeue_lost(now=later) == [item.pk]
+
+    def crash(**_):
+        raise KeyError("x")
+
+    monkeypatch.setattr(services, "submission_reverify", crash)
+    assert submission_reverify_task(item.pk) == "crashed"
+    item.refresh_from_db()
+    assert item.done_at and item.verdict_after == "error"
+    assert sweeper.reverifications_requeue_lost(now=later) == []
+
+
+@pytest.mark.django_db
+def test_a_stored_version_this_engine_refuses_is_passed_over_and_the_editor_says_why(
+    client, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
+):
+    from releases.policies import text_sha256, version_in_force
+
+    project = release.project
+    first = current_version(project)
+    future = BASE.replace("[layout]", "future_key = 1\n\n[layout]", 1)
+    PolicyVersion.objects.create(
+        project=project, number=2, text=future, sha256=text_sha256(future), note="newer engine"
+    )
+    assert version_in_force(project) == first
+    submission = _passed(release, ubuntu, maintainer, django_capture_on_commit_callbacks)
+    assert submission.policy_version == first
+    assert client.get(reverse("project-guide", args=[project.slug])).status_code == 200
+    assert (
+        client.get(reverse("project-policy-text", args=[project.slug]))["X-Policy-Version"] == "1"
+    )
+    client.force_login(staff)
+    html = client.get(editor(project)).content.decode()
+    assert "cannot read version 2, so uploads are judged by version 1" in html
+    assert "future_key" in html
+
+
+@pytest.mark.django_db
+def test_odd_requests_to_the_policy_pages_are_answered_not_500(client, project, staff):
+    from accounts.models import ApiToken
+
+    client.force_login(staff)
+    current_version(project)
+    progress = reverse("staff-policy-progress", args=[project.slug])
+    assert client.get(progress, {"release": "²"}).status_code == 404
+    made = client.post(
+        reverse("staff-project-new"),
+        {"name": 'Back\\slash "quoted"', "slug": "odd", "homepage": "", "policy_text": ""},
+    )
+    assert made.status_code == 302
+    assert rules_for(PolicyVersion.objects.get(project__slug="odd").project).description == (
+        'Back\\slash "quoted" packaging policy'
+    )
+    token = {"HTTP_AUTHORIZATION": "Token " + ApiToken.issue(user=staff, name="ci")[1]}
+    nul = client.post(
+        reverse("api-policy", args=[project.slug]),
+        {"text": STRICTER, "note": "a\x00b", "base": 1},
+        content_type="application/json",
+        **token,
+    )
+    assert nul.status_code == 400 and "NUL" in nul.json()["error"]
+    many = BASE.replace("[layout]", "".join(f"k{n} = 1\n" for n in range(300)) + "[layout]", 1)
+    review = post(client, project, many, action="review", base=1)
+    assert review.status_code == 400 and "… and 250 more" in review.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_project_names_a_shipped_policy_never_a_file_of_the_server(project):
+    import bundlecheck
+
+    from releases.models import Project
+
+    snooping = Project.objects.create(slug="snoop", name="Snoop", policy="/etc/passwd")
+    with pytest.raises(bundlecheck.PolicyError, match="no shipped policy"):
+        current_version(snooping)
+    assert not snooping.policy_versions.exists()

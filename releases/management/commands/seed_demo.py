@@ -208,8 +208,8 @@ class Command(BaseCommand):
             defaults={
                 "name": "Tern",
                 "homepage": "https://tern.example.org",
-                # The file version 1 is seeded from, below (a policy file's path).
-                "policy": str(demo.TERN_POLICY),
+                # No shipped policy: version 1 is Tern's own text, below.
+                "policy": "",
             },
         )
         seed_version(project, text, "Tern's packaging guide (the demo's second upstream).")
