@@ -31,7 +31,7 @@ def packaging_paths(project, distro: Distro) -> dict:
     return {
         "roots": policy.roots_for(distro.slug),
         "config_file": config.file if config else None,
-        "config_locations": [loc.format(distro=distro.slug) for loc in config.locations]
+        "config_locations": [loc.replace("{distro}", distro.slug) for loc in config.locations]
         if config
         else [],
     }
