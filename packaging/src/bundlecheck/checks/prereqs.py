@@ -6,6 +6,7 @@ import fnmatch
 from collections.abc import Callable, Iterator
 
 from ..findings import Finding
+from ..patterns import search_lines
 from ..policy import Policy, Prereq
 from ..recipes import PARSERS, Groups, Relation
 from ..registry import check
@@ -88,7 +89,9 @@ def _patched_prereq(view: SourceView, family: str, groups: Groups, path: str, te
     rule = view.policy.patched_prereq
     if rule is None:
         return
-    if rule.patch_pattern.search(text) or any(rule.patch_pattern.search(p) for p in view.own_files()):
+    # Line by line, each line bounded: the pattern is the policy's, the text the uploader's.
+    if search_lines(rule.patch_pattern, text) or any(search_lines(rule.patch_pattern, p)
+                                                     for p in view.own_files()):
         return  # the recipe (or the distro's patch set) applies the patch
     prereq = next(p for p in view.policy.prereqs if p.name == rule.prereq)
     fixed = [r for r in _matching(prereq, groups)
