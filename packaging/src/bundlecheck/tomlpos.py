@@ -18,6 +18,10 @@ from collections.abc import Iterator
 Pos = tuple[int, int]
 Path = tuple[str | int, ...]
 
+#: Arrays and inline tables inside one another that are followed; deeper text keeps
+#: the positions found so far (the loader refuses such a policy anyway).
+MAX_DEPTH = 64
+
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _SYNTAX_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _SYNTAX_END = re.compile(r"\s*\(at end of document\)\s*$")
@@ -62,6 +66,7 @@ class _Scanner:
         self.s, self.i, self.out = text, 0, out
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.arrays: dict[Path, int] = {}  # array-of-tables path -> entries so far
+        self.depth = 0  # arrays and inline tables open
 
     def pos(self, index: int) -> Pos:
         line = bisect.bisect_right(self.line_starts, index)
@@ -161,10 +166,15 @@ class _Scanner:
             self.basic_string_value()
         elif c == "'":
             self.i = self.s.index("'", self.i + 1) + 1
-        elif c == "[":
-            self.array(path)
-        elif c == "{":
-            self.inline_table(path)
+        elif c in "[{":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ValueError("nested too deeply")
+            if c == "[":
+                self.array(path)
+            else:
+                self.inline_table(path)
+            self.depth -= 1
         else:
             m = re.compile(r"[^,\]}#\n]*").match(self.s, self.i)
             self.i = max(m.end() if m else 0, self.i + 1)
