@@ -12,7 +12,7 @@ from .errors import ArchiveError, BundlecheckError, PolicyError, Problem, Regist
 from .findings import Finding, Report
 from .guide import guide_data
 from .manifest import manifest_diff
-from .policy import MAX_POLICY_BYTES, Policy, load_policy, parse_policy, policy_schema
+from .policy import MAX_POLICY_BYTES, Policy, fill_distro, load_policy, parse_policy, policy_schema
 from .registry import CHECKS
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Report",
     "assemble",
     "build_manifest",
+    "fill_distro",
     "guide_data",
     "load_policy",
     "manifest_diff",

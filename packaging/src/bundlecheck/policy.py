@@ -20,12 +20,24 @@ from . import policyspec
 from .errors import PolicyError, Problem
 from .findings import Severity
 from .limits import Limits
-from .registry import CHECKS
+from .registry import CHECKS, PINNED
 from .tomlpos import Positions, syntax_error_position
 
 RECIPE_KINDS = ("rpm", "deb", "arch", "gentoo")
 #: A policy is a few kilobytes of TOML; text over this is refused before it is parsed.
 MAX_POLICY_BYTES = 256 * 1024
+#: Arrays and tables inside one another; the deepest key of the format is 4 down.
+MAX_NESTING = 16
+
+
+def fill_distro(template: str, distro: str) -> str:
+    """``template`` (a contribution root, ``distro_dir``, a config location, a file's source)
+    with each ``{distro}`` replaced by ``distro``.
+
+    Plain text replacement, never ``str.format``: a policy's other braces must not
+    be read as fields (the loader refuses them anyway), nor a distro's name as one.
+    """
+    return template.replace("{distro}", distro)
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,12 @@ class Policy:
         return name.replace("*", "1.0").replace("?", "x")
 
     def roots_for(self, distro: str) -> tuple[str, ...]:
-        return tuple(r.format(distro=distro) for r in self.contribution_roots)
+        return tuple(fill_distro(r, distro) for r in self.contribution_roots)
+
+    @staticmethod
+    def for_distro(template: str, distro: str) -> str:
+        """:func:`fill_distro`, for callers holding a Policy."""
+        return fill_distro(template, distro)
 
     def severity_of(self, check: str, default: Severity | None = None) -> Severity:
         """The policy's severity for ``check``; for a family id ('lintian:tag'), ``default``
@@ -140,7 +157,10 @@ class Policy:
             if check in self.linters_advisory and default == "error":
                 return "warning"
             return default
-        return self.severity.get(check, CHECKS[check][0])
+        default_severity = CHECKS[check][0]
+        if check in PINNED:  # the loader refuses lowering these; a Policy built by hand cannot either
+            return default_severity
+        return self.severity.get(check, default_severity)
 
 
 # --- parsing -------------------------------------------------------------------
@@ -160,12 +180,16 @@ def parse_policy(text: str, origin: str = "policy", *, ceilings: Limits | None =
         raise PolicyError([_too_large(size)], origin)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise PolicyError([_too_deep()], origin) from None
     except tomllib.TOMLDecodeError as exc:
         sentence, (line, column) = syntax_error_position(str(exc), text)
         raise PolicyError([Problem(line, column, "", (
             f"This is not valid TOML: {sentence[:1].lower()}{sentence[1:]}. Check the quotes, brackets "
             "and '=' here; a string goes in double quotes, a table header is [name] on its own line."
         ))], origin) from None
+    if _nesting(data) > MAX_NESTING:
+        raise PolicyError([_too_deep()], origin)
     issues = policyspec.validate(data)
     issues += _cross_checks(data, clean=lambda *tables: not any(i.path[:1] in tables for i in issues))
     if ceilings is not None:
@@ -190,6 +214,26 @@ def _above_ceilings(data: dict[str, Any], ceilings: Limits) -> list[policyspec.I
                 f"verifies with: a policy may tighten a limit, not loosen it. Write {name} = "
                 f"{ceiling} or less, or leave the key out")))
     return out
+
+
+def _too_deep() -> Problem:
+    return Problem(1, 1, "", (
+        f"The policy nests arrays or tables too deeply (more than {MAX_NESTING} inside one another); "
+        "no key of the format goes past 4, so look for a run of '[' or '{' that does not close."))
+
+
+def _nesting(data: Any) -> int:
+    """How deep arrays and tables go in ``data``, counted without recursion."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth + 1)
+            if depth + 1 <= MAX_NESTING:
+                stack.extend((v, depth + 1) for v in value)
+    return deepest
 
 
 def _too_large(size: int) -> Problem:

@@ -18,7 +18,8 @@ from typing import Any
 
 from .findings import SEVERITIES
 from .limits import Limits
-from .registry import CHECKS
+from .patterns import MAX_PATTERN_CHARS, slow_pattern
+from .registry import CHECKS, PINNED
 from .versions import version_problem
 
 Path = tuple[str | int, ...]
@@ -57,6 +58,11 @@ class Key:
     table: Table | None = None  # for TABLE and TABLES
     value: Key | None = None  # for MAP: what each value is
     key_rule: Rule | None = None  # for MAP: what each key must be
+    #: for MAP: why a (key, value) pair is refused though each is right alone, and the
+    #: same in JSON Schema (as ``properties``)
+    pair_rule: Callable[[str, Any], str | None] | None = None
+    pair_schema: dict[str, Any] = field(default_factory=dict)
+    non_empty: bool = False  # for STRINGS: at least one entry
 
 
 @dataclass(frozen=True)
@@ -89,11 +95,30 @@ def _relative(value: str) -> str | None:
     return None
 
 
+DISTRO = "{distro}"
+
+
+def _braces(value: str) -> str | None:
+    """Only the exact text {distro} may be in braces: the engine replaces that text and
+    nothing else, and a value that looks like a template must mean what it says."""
+    rest = value.replace(DISTRO, "")
+    if "{" in rest or "}" in rest:
+        return ("only {distro} may appear in braces (it stands for the distro's name); remove "
+                "every other '{' and '}'")
+    return None
+
+
+def _relative_filled(value: str) -> str | None:
+    return _relative(value) or _braces(value)
+
+
 def _distro_dir(value: str) -> str | None:
-    if problem := _relative(value):
+    if problem := _relative(value) or _braces(value):
         return problem
-    if "{distro}" not in value or not value.endswith("/"):
+    if DISTRO not in value or not value.endswith("/"):
         return "it must hold {distro} (where the distro's name goes) and end in '/'"
+    if value.count(DISTRO) > 1:
+        return "it holds {distro} more than once; a distro's directory names the distro once"
     return None
 
 
@@ -110,10 +135,34 @@ def _mode(value: str) -> str | None:
 
 
 def _regex(value: str) -> str | None:
+    if len(value) > MAX_PATTERN_CHARS:
+        return (f"it is {len(value):,} characters long; a pattern may be at most {MAX_PATTERN_CHARS} "
+                "characters, and one that finds a file name is far shorter")
     try:
         re.compile(value)
     except re.error as exc:
         return f"it is not a valid regular expression ({exc})"
+    except RecursionError:
+        return "it nests groups too deeply"
+    return slow_pattern(value)
+
+
+_NAME = r"^[a-z0-9][a-z0-9._-]*$"
+MAX_NAME_CHARS = 64
+
+
+def _name(value: str) -> str | None:
+    if not re.fullmatch(_NAME, value) or len(value) > MAX_NAME_CHARS:
+        return (f"a policy's name is at most {MAX_NAME_CHARS} lower-case letters, digits, '.', '_' and "
+                "'-', starting with a letter or digit, so that it can be typed on a command line as "
+                "it is")
+    return None
+
+
+def _pinned_severity(check: str, severity: Any) -> str | None:
+    if check in PINNED and severity != "error":
+        return (f"{check} cannot be lowered below error: {PINNED[check]}; a policy may raise a "
+                "check's severity, never silence this one. Remove the line")
     return None
 
 
@@ -151,12 +200,17 @@ def _positive(value: Any) -> str | None:
 
 
 _NO_CLIMB = r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[^\\]*$"
-RELATIVE = Rule("relative path", _relative, {"pattern": _NO_CLIMB})
+_ONLY_DISTRO_BRACES = r"(?=(?:[^{}]|\{distro\})*$)"
+RELATIVE = Rule("relative path, {distro} allowed", _relative_filled,
+                {"pattern": r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))" + _ONLY_DISTRO_BRACES + r"[^\\]*$"})
+FILLED = Rule("{distro} allowed", _braces, {"pattern": "^" + _ONLY_DISTRO_BRACES})
 DISTRO_DIR = Rule("distro directory", _distro_dir,
-                  {"pattern": r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[^\\]*\{distro\}[^\\]*/$"})
+                  {"pattern": r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))" + _ONLY_DISTRO_BRACES
+                   + r"(?!.*\{distro\}.*\{distro\})[^\\]*\{distro\}[^\\]*/$"})
 ABSOLUTE = Rule("absolute path", _absolute, {"pattern": "^/"})
 MODE = Rule("mode", _mode, {"pattern": _MODE})
-REGEX = Rule("regular expression", _regex, {"format": "regex"})
+REGEX = Rule("regular expression", _regex, {"format": "regex", "maxLength": MAX_PATTERN_CHARS})
+NAME = Rule("name", _name, {"pattern": _NAME, "maxLength": MAX_NAME_CHARS})
 VERSION = Rule("version", _version, {"pattern": r"^([0-9]+:)?[0-9][A-Za-z0-9.+~^-]*$"})
 CHECK_ID = Rule("check id", _check_id, {"enum": sorted(CHECKS)})
 LINTER_TAG = Rule("linter tag", _linter_tag, {"pattern": _LINTER_TAG})
@@ -168,11 +222,11 @@ POSITIVE = Rule("positive", _positive, {"exclusiveMinimum": 0})
 # --- the definition ---------------------------------------------------------------
 
 
-def _mapping(title: str, meaning: str, required_default: str) -> Table:
+def _mapping(title: str, meaning: str, required_default: str, source_rule: Rule | None = None) -> Table:
     return Table(title, meaning, (
         Key("source", STRING,
             "Where the files are in the source package ({distro} allowed in [[deployment.files]]).",
-            "doc/", required=True),
+            "doc/", required=True, rule=source_rule),
         Key("target", STRING, "Where the package installs them.", "/usr/share/myproject/doc/",
             required=True, rule=ABSOLUTE),
         Key("mode", STRING, "The octal mode of the installed files.", "0644", required=True, rule=MODE),
@@ -207,7 +261,7 @@ _LIMIT_KEYS = tuple(
 POLICY = Table("Top level", "The keys before any table header.", (
     Key("schema", INTEGER, "The policy format's version.", 1, required=True, rule=SCHEMA_ONE),
     Key("name", STRING, "A short name for the policy, shown on the guide page and in reports.", "myproject",
-        required=True),
+        required=True, rule=NAME),
     Key("description", STRING, "One line saying what the policy encodes.", "MyProject packaging guide",
         default=""),
     Key("layout", TABLE, "Where a source package's and a distro's files are.", required=True,
@@ -216,7 +270,7 @@ POLICY = Table("Top level", "The keys before any table header.", (
                 "myproject-*", required=True),
             Key("contribution_roots", STRINGS,
                 "The directories a distro maintainer may change, with {distro} for the distro's name.",
-                ["distros/{distro}/"], required=True, rule=DISTRO_DIR),
+                ["distros/{distro}/"], required=True, rule=DISTRO_DIR, non_empty=True),
             Key("distro_dir", STRING, "The distro's own directory, which every submission must have.",
                 "distros/{distro}/", required=True, rule=DISTRO_DIR),
         ))),
@@ -224,12 +278,13 @@ POLICY = Table("Top level", "The keys before any table header.", (
         table=Table("[limits]", "Ceilings on what an archive may hold; each is optional.", _LIMIT_KEYS)),
     Key("severity", MAP, "Overrides of checks' default severities, check id = severity.",
         {"prereq-unversioned": "error"}, default={}, key_rule=CHECK_ID,
-        value=Key("severity", STRING, "A severity.", "error", rule=SEVERITY)),
+        value=Key("severity", STRING, "A severity.", "error", rule=SEVERITY),
+        pair_rule=_pinned_severity, pair_schema={c: {"const": "error"} for c in PINNED}),
     Key("config", TABLE, "The distro's configuration file and the keys it must set.",
         table=Table("[config]", "The distro's configuration file and the keys it must set.", (
             Key("file", STRING, "The configuration file's base name.", "myproject.conf", required=True),
             Key("locations", STRINGS, "Where it may be, relative to the source package, with {distro}.",
-                ["distros/{distro}/myproject.conf"], required=True, rule=RELATIVE),
+                ["distros/{distro}/myproject.conf"], required=True, rule=RELATIVE, non_empty=True),
             Key("exec_path", TABLE, "The key holding the search path for the tools the program runs.",
                 table=Table("[config.exec_path]",
                             "The key holding the search path for the tools the program runs.", (
@@ -296,7 +351,7 @@ POLICY = Table("Top level", "The keys before any table header.", (
                                "true, false with alternative_to")),
             Key("files", TABLES, "Single files and where they are installed.", default=[],
                 table=_mapping("[[deployment.files]]", "A file of the source package and where it goes.",
-                               "true, false with alternative_to")),
+                               "true, false with alternative_to", source_rule=FILLED)),
             Key("critical", TABLES, "Installed paths whose mode matters most.", default=[],
                 table=Table("[[deployment.critical]]", "An installed path whose mode matters most.", (
                     Key("path", STRING, "The installed path (may hold * globs).", "/usr/bin/myproject",
@@ -441,8 +496,14 @@ def _value(value: Any, key: Key, path: Path, name: str | None = None) -> Iterato
                 yield Issue((*path, item_name), f"{_table_name(path)} names {toml_value(item_name)}: {why}",
                             at_value=False)
             else:
-                yield from _value(item, key.value, (*path, item_name), item_name)
+                issues = list(_value(item, key.value, (*path, item_name), item_name))
+                yield from issues
+                if not issues and key.pair_rule and (why := key.pair_rule(item_name, item)):
+                    yield Issue((*path, item_name), f"{_table_name(path)} sets {toml_value(item_name)} "
+                                f"to {toml_value(item)}: {why}")
     elif key.kind == STRINGS:
+        if key.non_empty and not value:
+            yield Issue(path, f"{where(path)} is empty: give at least one{_example(key, name)}")
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item:
                 what = "empty" if item == "" else _what(item)
@@ -507,12 +568,16 @@ def _key_schema(key: Key) -> dict[str, Any]:
         out.update({"type": "array", "items": _table_schema(key.table)})
     elif key.kind == MAP and key.value:
         out.update({"type": "object", "additionalProperties": _key_schema(key.value)})
+        if key.pair_schema:
+            out["properties"] = dict(key.pair_schema)
         if key.key_rule:
             out["propertyNames"] = dict(key.key_rule.schema)
     elif key.kind == STRINGS:
         item: dict[str, Any] = {"type": "string", "minLength": 1}
         item.update(key.rule.schema if key.rule else {})
         out.update({"type": "array", "items": item})
+        if key.non_empty:
+            out["minItems"] = 1
     else:
         out["type"] = key.kind
         if key.kind == STRING and key.required:
@@ -566,6 +631,8 @@ def _type_text(key: Key) -> str:
         text += f" of {_type_text(key.value)}"
     if key.rule:
         text += f" ({key.rule.name})"
+    if key.non_empty:
+        text += ", at least one"
     if key.key_rule:
         text += f", keys: {key.key_rule.name}s"
     return text

@@ -48,7 +48,7 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("config-exec-path-incomplete", "error",
      "the configuration's search path does not reach every tool the policy names"),
     ("config-html-browser-missing", "error",
-     "the configuration does not name the HTML browser the policy requires"),
+     "a key the policy requires (and reports under this id) is not set in the configuration"),
     ("config-key-missing", "error", "a key the policy requires is not set"),
     ("member-too-large-to-inspect", "warning", "a distro file is too large to be read by checks"),
     ("script-not-executable", "error", "pre/post install script without execute permission"),
@@ -96,6 +96,14 @@ def _build_table(rows: Iterable[tuple[str, Severity, str]]) -> dict[str, tuple[S
 CHECKS: dict[str, tuple[Severity, str]] = _build_table(_DECLARED)
 #: Families of ids made by an external tool, prefix -> description: 'lintian:<tag>'
 #: carries the tool's own severity.
+#: Checks no policy may lower below error, id -> why: each stands between the portal and
+#: an archive that is unsafe to unpack or that was not fully read or checked.
+PINNED: dict[str, str] = {
+    **{check_id: "it refuses an archive that is unsafe to unpack, or that the checks cannot read in "
+       "full (" + description + ")"
+       for check_id, (_, description) in CHECKS.items() if check_id.startswith("archive-")},
+    "check-crashed": "it marks a check that did not run, so the archive was not fully checked",
+}
 FAMILIES: dict[str, str] = {"lintian:": "a lintian tag on the .deb, with lintian's severity",
                              "rpmlint:": "an rpmlint check on the .rpm, with rpmlint's severity"}
 

@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ..policy import Deployment
+from ..policy import Deployment, fill_distro
 from ..registry import check
 from ..view import PackageView
 from .prereqs import evaluate
@@ -26,7 +26,7 @@ def missing_paths(view: PackageView) -> Iterator[Finding]:
     if dep is None or not view.package.files_known:
         return
     wanted = [(m.target, f"{m.source}*") for m in dep.tree if m.required]
-    wanted += [(m.target, m.source.format(distro=view.distro)) for m in dep.files if m.required]
+    wanted += [(m.target, fill_distro(m.source, view.distro)) for m in dep.files if m.required]
     wanted += [(c.path, "") for c in dep.critical if c.required and "*" not in c.path]
     for target, source in wanted:
         accepted = (target, *dep.alternatives(target))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ..findings import Finding
 from ..names import normalise, shown
-from ..policy import ConfigRules, ExecPath
+from ..policy import ConfigRules, ExecPath, fill_distro
 from ..registry import check
 from ..view import SourceView, owner_distro, roots_pattern
 
@@ -20,7 +20,7 @@ def config_file(view: SourceView) -> Iterator[Finding]:
     rules = view.policy.config
     if rules is None:
         return
-    locations = [loc.format(distro=view.distro) for loc in rules.locations]
+    locations = [fill_distro(loc, view.distro) for loc in rules.locations]
     present = [loc for loc in locations if getattr(view.members.get(loc), "type", None) == "file"]
     if not present:
         links = [loc for loc in locations

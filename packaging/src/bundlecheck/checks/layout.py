@@ -9,6 +9,7 @@ from typing import Any
 from ..findings import Finding
 from ..manifest import entry_changes
 from ..names import shown
+from ..policy import fill_distro
 from ..registry import check
 from ..view import SourceView, owner_distro, root_parents, roots_pattern
 
@@ -41,7 +42,7 @@ def single_root(view: SourceView) -> Iterator[Finding]:
 
 @check("distro-dir-missing")
 def distro_dir(view: SourceView) -> Iterator[Finding]:
-    wanted = view.policy.distro_dir.format(distro=view.distro)
+    wanted = fill_distro(view.policy.distro_dir, view.distro)
     if not any(p == wanted.rstrip("/") or p.startswith(wanted) for p in view.members):
         yield view.finding(
             "distro-dir-missing", wanted,
