@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bundlecheck.policyspec import toml_value
 from django import forms
 
@@ -50,6 +52,15 @@ class ProjectForm(forms.ModelForm):
         error_messages = {
             "slug": {"unique": "A project with this short name exists already: choose another."}
         }
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,49}", slug):
+            raise forms.ValidationError(
+                "A short name is lower-case letters, digits and hyphens, starting with a "
+                "letter or digit, e.g. tern."
+            )
+        return slug
 
     def clean_policy_text(self):
         text = self.cleaned_data["policy_text"]
