@@ -151,6 +151,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "stuck_releases": [],
         "missing_deliveries": [],
         "stale_pages": [],
+        "lost_reverifications": [],
         "frozen_at_deadline": [],
         "partial_writes_removed": [],
         "upload_bytes_removed": [],
