@@ -74,7 +74,7 @@ def changes_for_distros(changes: dict | None, roots: list[str], slugs: list[str]
     (their contribution roots) and everything else."""
     if changes is None:
         return None
-    prefixes = tuple(root.replace("{distro}", slug) for root in roots for slug in slugs)
+    prefixes = tuple(bundlecheck.fill_distro(root, slug) for root in roots for slug in slugs)
     mine = {kind: [p for p in paths if p.startswith(prefixes)] for kind, paths in changes.items()}
     elsewhere = {
         kind: [p for p in paths if not p.startswith(prefixes)] for kind, paths in changes.items()

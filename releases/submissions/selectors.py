@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bundlecheck
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, When
@@ -31,7 +32,7 @@ def packaging_paths(project, distro: Distro) -> dict:
     return {
         "roots": policy.roots_for(distro.slug),
         "config_file": config.file if config else None,
-        "config_locations": [loc.replace("{distro}", distro.slug) for loc in config.locations]
+        "config_locations": [bundlecheck.fill_distro(loc, distro.slug) for loc in config.locations]
         if config
         else [],
     }

@@ -73,7 +73,7 @@ def _bundle_rpmlintrc(submission: Submission, rules) -> bytes | None:
     """The maintainer's rpmlint overrides, .rpmlintrc in their distro's directory (the
     policy's distro_dir, e.g. distros/$DISTRO/) in their bundle
     (read after the bundle was judged safe; small, or not at all)."""
-    wanted = rules.distro_dir.replace("{distro}", submission.distro.slug) + ".rpmlintrc"
+    wanted = bundlecheck.fill_distro(rules.distro_dir, submission.distro.slug) + ".rpmlintrc"
     try:
         with (
             artifact_open(submission.artifact) as stored,
