@@ -47,7 +47,9 @@ def shipped_text(name: str) -> str:
 
 
 def current_version(project: Project) -> PolicyVersion:
-    """The project's policy in force: its newest version (version 1 seeded if none)."""
+    """The project's newest policy version (version 1 seeded if none): what the editor
+    edits. Uploads are judged by `version_in_force`, the same one unless this engine
+    cannot read it."""
     version = project.policy_versions.order_by("-number").first()
     if version is not None:
         return version
@@ -93,11 +95,11 @@ def rules_of(version: PolicyVersion) -> bundlecheck.Policy:
 def version_in_force(project: Project) -> PolicyVersion:
     """The version uploads are judged by: the newest this engine reads."""
     newest = current_version(project)
-    candidates = [newest, *project.policy_versions.filter(number__lt=newest.number)[:20]]
-    for version in candidates:
-        try:
-            rules_of(version)
-        except bundlecheck.PolicyError:
+    if not unreadable_problems(newest):
+        return newest
+    # Only when the newest is refused are older versions looked at.
+    for version in [newest, *project.policy_versions.filter(number__lt=newest.number)[:20]]:
+        if unreadable_problems(version):
             logger.error(
                 "%s policy version %s is refused by this engine", project.slug, version.number
             )

@@ -22,6 +22,7 @@ from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
 from releases.models import AuditEvent, Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
+from releases.submissions.api import release_fields
 from releases.submissions.uploads import check_upload, prepare_upload
 from releases.verification.services import policy_version_save
 
@@ -124,12 +125,7 @@ def _iso(value):
 
 def _release_out(request, release: Release) -> dict:
     return {
-        "project": release.project.slug,
-        "version": release.version,
-        "state": release.state,
-        "prerelease_date": _iso(release.prerelease_date),
-        "submission_deadline": _iso(release.submission_deadline),
-        "release_date": _iso(release.release_date),
+        **release_fields(release),
         "published_at": _iso(release.published_at),
         "withdrawn_at": _iso(release.withdrawn_at),
         "withdrawn_reason": release.withdrawn_reason,

@@ -231,12 +231,7 @@ def release_detail(request, project: str, version: str):
     for submission in submissions.select_related("distro").order_by("distro__slug", "-created_at"):
         latest.setdefault(submission.distro.slug, submission)
     return {
-        "project": release.project.slug,
-        "version": release.version,
-        "state": release.state,
-        "prerelease_date": _iso(release.prerelease_date),
-        "submission_deadline": _iso(release.submission_deadline),
-        "release_date": _iso(release.release_date),
+        **release_fields(release),
         "distros": {
             slug: {
                 "submission": s.pk,
@@ -246,6 +241,18 @@ def release_detail(request, project: str, version: str):
             }
             for slug, s in latest.items()
         },
+    }
+
+
+def release_fields(release: Release) -> dict:
+    """What every API answer about a release starts with (the staff API's too)."""
+    return {
+        "project": release.project.slug,
+        "version": release.version,
+        "state": release.state,
+        "prerelease_date": _iso(release.prerelease_date),
+        "submission_deadline": _iso(release.submission_deadline),
+        "release_date": _iso(release.release_date),
     }
 
 

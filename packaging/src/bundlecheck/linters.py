@@ -11,6 +11,7 @@ warning; the rest of the verification goes on either way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -73,6 +74,22 @@ def _version(binary: str, cwd: str, timeout: float, ok: tuple[int, ...] = (0, 1,
     return _VERSIONS[key]
 
 
+@contextlib.contextmanager
+def _package_copy(spool: IO[bytes], tool: str, name: str) -> Iterator[tuple[str, str]]:
+    """(scratch folder, path) of a private copy of the package in ``spool`` (read from
+    its start) for ``tool`` to read; removed afterwards."""
+    scratch = tempfile.mkdtemp(prefix=f"bundlecheck-{tool}-")
+    try:
+        os.chmod(scratch, 0o700)
+        target = os.path.join(scratch, name)
+        spool.seek(0)
+        with open(target, "wb") as out:
+            shutil.copyfileobj(spool, out, 1 << 20)
+        yield scratch, target
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str, str]]:
     """lintian's findings on the package in ``spool`` (read from its start) and its version."""
     binary = shutil.which("lintian")
@@ -80,13 +97,7 @@ def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str,
         return [Finding("lintian-unavailable", "info", None,
                         "lintian is not installed: the package was not checked with Debian's own linter",
                         "apt-get install lintian, then verify again.")], {}
-    scratch = tempfile.mkdtemp(prefix="bundlecheck-lintian-")
-    try:
-        os.chmod(scratch, 0o700)
-        target = os.path.join(scratch, "package.deb")
-        spool.seek(0)
-        with open(target, "wb") as out:
-            shutil.copyfileobj(spool, out, 1 << 20)
+    with _package_copy(spool, "lintian", "package.deb") as (scratch, target):
         try:
             version = _version(binary, scratch, timeout)
             text = _run([binary, *LINTIAN_ARGS, "--", target], scratch, timeout)
@@ -98,26 +109,18 @@ def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str,
                             "The other checks ran; ask the release managers if it persists.")], {}
         return [_finding(code, tag, context, explained.get(tag, "")) for code, tag, context in tags], \
             {"lintian": version}
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def lint_rpm(spool: IO[bytes], timeout: float,
              rpmlintrc: bytes | None = None) -> tuple[list[Finding], dict[str, str]]:
     """rpmlint's findings on the package in ``spool`` (read from its start) and its version;
-    ``rpmlintrc`` (the bundle's distros/$DISTRO/.rpmlintrc) is passed with -r."""
+    ``rpmlintrc`` (the .rpmlintrc in the bundle's distro directory) is passed with -r."""
     binary = shutil.which("rpmlint")
     if binary is None:
         return [Finding("rpmlint-unavailable", "info", None,
                         "rpmlint is not installed: the package was not checked with rpmlint",
                         "apt-get install rpmlint, then verify again.")], {}
-    scratch = tempfile.mkdtemp(prefix="bundlecheck-rpmlint-")
-    try:
-        os.chmod(scratch, 0o700)
-        target = os.path.join(scratch, "package.rpm")
-        spool.seek(0)
-        with open(target, "wb") as out:
-            shutil.copyfileobj(spool, out, 1 << 20)
+    with _package_copy(spool, "rpmlint", "package.rpm") as (scratch, target):
         cmd = [binary]
         if rpmlintrc is not None:
             rc = os.path.join(scratch, "rpmlintrc")
@@ -142,8 +145,6 @@ def lint_rpm(spool: IO[bytes], timeout: float,
         return [Finding(RPMLINT_PREFIX + tag, RPMLINT_SEVERITY[code], None,
                         f"rpmlint: {tag}{' ' + context if context else ''}", explained.get(tag, ""))
                 for code, tag, context in tags], {"rpmlint": version}
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _explain_rpmlint(binary: str, tags: list[str], cwd: str, timeout: float) -> dict[str, str]:
