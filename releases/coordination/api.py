@@ -22,7 +22,7 @@ from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
 from releases.models import AuditEvent, Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
-from releases.submissions.api import release_fields
+from releases.submissions.api import ReleaseFieldsOut, release_fields
 from releases.submissions.uploads import check_upload, prepare_upload
 from releases.verification.services import policy_version_save
 
@@ -34,13 +34,7 @@ router = Router(tags=["staff"])
 AUDIT_PER_PAGE = 50
 
 
-class ReleaseOut(Schema):
-    project: str
-    version: str
-    state: str
-    prerelease_date: str | None
-    submission_deadline: str | None
-    release_date: str | None
+class ReleaseOut(ReleaseFieldsOut):
     published_at: str | None
     withdrawn_at: str | None
     withdrawn_reason: str

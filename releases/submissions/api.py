@@ -88,13 +88,18 @@ class DistroLatestOut(Schema):
     created_at: str
 
 
-class ReleaseOverviewOut(Schema):
+class ReleaseFieldsOut(Schema):
+    """The fields `release_fields` writes, first in every API answer about a release."""
+
     project: str
     version: str
     state: str
     prerelease_date: str | None
     submission_deadline: str | None
     release_date: str | None
+
+
+class ReleaseOverviewOut(ReleaseFieldsOut):
     distros: dict[str, DistroLatestOut]
 
 
