@@ -21,6 +21,7 @@ COPY portal/ portal/
 COPY accounts/ accounts/
 COPY releases/ releases/
 COPY publishing/ publishing/
+COPY demo/ demo/
 RUN pip install --no-cache-dir ./packaging .
 COPY . .
 # The static files, hashed names and manifest included, for web and nginx alike.

@@ -12,19 +12,17 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from portal import openpgp
 from portal.errors import BadInput
-from publishing import openpgp
-from releases.audit import audit_record
+from releases.events import Event, event_record
 from releases.models import Maintainership
-from releases.notifications import mail_on_commit
-from releases.public import public_changed
 
 from .models import ApiToken, OpenPGPKey, Profile
 
 SIGNUP_SALT = "portal.signup-confirm"
 
 
-def _confirm_link(user) -> str:
+def confirm_link(user) -> str:
     token = signing.dumps(user.pk, salt=SIGNUP_SALT)
     return settings.SITE_URL + reverse("signup-confirm", args=[token])
 
@@ -50,20 +48,8 @@ def account_signup(*, username: str, email: str, password: str, display_name: st
 
 
 def _mail_signup_attempt(user) -> None:
-    confirmed = Profile.objects.filter(user=user, confirmed_at__isnull=False).exists()
-    mail_on_commit(
-        to=[user.email],
-        subject="Someone tried to sign up with your address",
-        template="mail/signup_exists.txt",
-        context={
-            "user": user,
-            # Not confirmed yet: a fresh link, as "sign up again" after an expired one means.
-            "confirm_link": "" if user.is_active or confirmed else _confirm_link(user),
-            "days": settings.SIGNUP_LINK_DAYS,
-            "reset_link": settings.SITE_URL + reverse("password_reset"),
-        },
-    )
-    audit_record(actor=None, verb="account.signup_again", target=user)
+    # The mail (accounts/subscribers.py) gives the owner the way back in.
+    event_record(Event.ACCOUNT_SIGNUP_AGAIN, actor=None, target=user)
 
 
 @transaction.atomic
@@ -73,13 +59,8 @@ def account_create(*, username: str, email: str, password: str, display_name: st
         username=username, email=email, password=password, is_active=False
     )
     Profile.objects.create(user=user, display_name=display_name.strip())
-    mail_on_commit(
-        to=[email],
-        subject="Confirm your release portal account",
-        template="mail/signup_confirm.txt",
-        context={"user": user, "link": _confirm_link(user), "days": settings.SIGNUP_LINK_DAYS},
-    )
-    audit_record(actor=None, verb="account.create", target=user)
+    # The confirmation mail (accounts/subscribers.py) carries the link.
+    event_record(Event.ACCOUNT_CREATED, actor=None, target=user)
     return user
 
 
@@ -111,7 +92,7 @@ def account_confirm(*, token: str):
     profile.save(update_fields=["confirmed_at"])
     user.is_active = True
     user.save(update_fields=["is_active"])
-    audit_record(actor=user, verb="account.confirm", target=user)
+    event_record(Event.ACCOUNT_CONFIRMED, actor=user, target=user)
     return user
 
 
@@ -121,19 +102,27 @@ def profile_update(*, user, display_name: str) -> Profile:
     if profile.display_name != display_name:
         profile.display_name = display_name
         profile.save(update_fields=["display_name"])
-        audit_record(actor=user, verb="profile.update", target=profile, display_name=display_name)
-        # The public page credits maintainers by this name.
-        for claim in Maintainership.objects.filter(
-            user=user, state=Maintainership.State.APPROVED
-        ).select_related("project"):
-            public_changed(claim.project)
+        event_record(
+            Event.PROFILE_UPDATED,
+            actor=user,
+            target=profile,
+            display_name=display_name,
+            # The public pages that credit them by this name.
+            projects=sorted(
+                set(
+                    Maintainership.objects.filter(
+                        user=user, state=Maintainership.State.APPROVED
+                    ).values_list("project_id", flat=True)
+                )
+            ),
+        )
     return profile
 
 
 @transaction.atomic
 def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     token, key = ApiToken.issue(user=user, name=name)
-    audit_record(actor=user, verb="api_token.create", target=token)
+    event_record(Event.API_TOKEN_CREATED, actor=user, target=token)
     return token, key
 
 
@@ -142,7 +131,7 @@ def api_token_revoke(*, token: ApiToken, actor) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, verb="api_token.revoke", target=token)
+        event_record(Event.API_TOKEN_REVOKED, actor=actor, target=token)
 
 
 @transaction.atomic
@@ -163,11 +152,11 @@ def openpgp_key_add(*, user, text: str) -> OpenPGPKey:
         expires_at=datetime.fromtimestamp(key.expires, tz=UTC) if key.expires else None,
         armor=key.armor,
     )
-    audit_record(actor=user, verb="openpgp_key.add", target=stored, fingerprint=key.fingerprint)
+    event_record(Event.OPENPGP_KEY_ADDED, actor=user, target=stored, fingerprint=key.fingerprint)
     return stored
 
 
 @transaction.atomic
 def openpgp_key_remove(*, key: OpenPGPKey, actor) -> None:
-    audit_record(actor=actor, verb="openpgp_key.remove", target=key, fingerprint=key.fingerprint)
+    event_record(Event.OPENPGP_KEY_REMOVED, actor=actor, target=key, fingerprint=key.fingerprint)
     key.delete()

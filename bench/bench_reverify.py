@@ -30,7 +30,7 @@ from stack import Stack  # noqa: E402
 SETUP = """
 import io
 from django.contrib.auth import get_user_model
-from releases import demo
+from demo import builders as demo
 from releases.artifacts import artifact_create
 from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission
 from releases.policies import current_version

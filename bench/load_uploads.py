@@ -57,7 +57,7 @@ def say(message: str) -> None:
 
 def bundle(path: Path, distro: str, size: int, payload: bytes) -> None:
     """A distro bundle with the guide's files and one large, incompressible member."""
-    from releases import demo
+    from demo import builders as demo
 
     members = [
         (name.replace("ubuntu", distro), data, mode)
@@ -76,7 +76,7 @@ SETUP = """
 import io, json
 from django.contrib.auth import get_user_model
 from accounts.models import ApiToken
-from releases import demo
+from demo import builders as demo
 from releases.artifacts import artifact_create
 from releases.models import Artifact, Distro, Maintainership, Project, Release
 slugs = json.loads(SLUGS)

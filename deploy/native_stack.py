@@ -309,7 +309,7 @@ class Browser:
 
 
 def bundle(distro: str, broken: bool = False) -> bytes:
-    from releases import demo
+    from demo import builders as demo
 
     members = [(n.replace("ubuntu", distro), d, m) for n, d, m in demo.ubuntu_bundle_members()]
     if broken:
@@ -339,7 +339,7 @@ for slug in ("ubuntu", "fedora"):
 
 
 def drive(stack: NativeStack, base: str) -> dict:
-    from releases import demo
+    from demo import builders as demo
 
     stack.manage("shell", "-c", SEED)
     env = {"DJANGO_SUPERUSER_PASSWORD": STAFF[1]}

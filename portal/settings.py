@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "accounts",
     "releases",
     "publishing",
+    "demo",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -305,7 +306,7 @@ SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
 PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
 TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)
 
-# --- Release signing (publishing/openpgp.py) ----------------------------------
+# --- Release signing (portal/openpgp.py) ----------------------------------
 # The armored secret key that signs published tarballs. Without one the portal
 # publishes unsigned; `seed_demo` leaves a throwaway demo key that development
 # uses when it is there.

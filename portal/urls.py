@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from publishing.urls import staff_urlpatterns as publishing_staff
 from publishing.views import home
 from releases.recovery import views as recovery_views
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api")),
     path("", include("releases.urls")),
     path("", include("publishing.urls")),
+    path("", include(publishing_staff)),
 ]
 
 # Under /api/ a path that matches no route is answered in JSON like the rest of the API.

@@ -9,3 +9,8 @@ class PublishingConfig(AppConfig):
 
     name = "publishing"
     verbose_name = "Publishing"
+
+    def ready(self) -> None:
+        # Webhooks, the public page and the assembly queue follow the domain's
+        # events; stale pages and half-written files are part of every sweep.
+        from . import subscribers, sweeper  # noqa: F401

@@ -26,9 +26,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from releases.events import Event, event_record
 from releases.models import PackageLink
-from releases.notifications import mail_on_commit, maintainer_addresses
-from releases.public import public_changed
 
 log = logging.getLogger(__name__)
 
@@ -250,16 +249,6 @@ def _compare_digest(opener, url: str, expected: str, headers: dict, timeout: flo
     return Probe(True, f"HTTP {response.status}, sha256 matches ({size} bytes)")
 
 
-def _mail_breakage(link: PackageLink) -> None:
-    mail_on_commit(
-        to=maintainer_addresses(link.release.project, link.distro),
-        subject=f"Package link broken: {link.release.project.name} {link.release.version} "
-        f"for {link.distro.name}",
-        template="mail/link_broken.txt",
-        context={"link": link, "release": link.release, "distro": link.distro},
-    )
-
-
 def package_link_check(*, link: PackageLink) -> bool:
     """Probe one link and record the result; returns whether its health changed."""
     result = link_probe(link.url, sha256=link.sha256)
@@ -277,10 +266,15 @@ def package_link_check(*, link: PackageLink) -> bool:
         if not changed:
             return False
         link.health, link.check_detail = new, result.detail
-        if new == PackageLink.Health.BROKEN and old != PackageLink.Health.BROKEN:
-            _mail_breakage(link)
         if new != old:
-            public_changed(link.release.project)
+            event_record(
+                Event.PACKAGE_LINK_BROKEN if new == PackageLink.Health.BROKEN
+                else Event.PACKAGE_LINK_WORKING,
+                actor=None,
+                target=link,
+                was=old,
+                found=result.detail,
+            )
     return new != old
 
 

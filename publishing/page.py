@@ -12,6 +12,8 @@ from django.core.files.storage import storages
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.timefmt import iso
+from releases import publication
 from releases.models import PackageLink, Project, Release, Submission
 
 from . import selectors
@@ -19,38 +21,9 @@ from . import selectors
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._+~-]+")
 
 
-def tarball_key(release: Release) -> str:
-    slug = release.project.slug
-    return f"{slug}/{release.version}/{slug}-{release.version}.tar.gz"
-
-
 # The in-toto predicate the portal writes beside each tarball (services.py): the
 # portal's own, named by its address, whatever projects it serves.
 PROVENANCE_PREDICATE_TYPE = f"{settings.SITE_URL}/provenance/assembly/v1"
-PROVENANCE_SUFFIX = ".intoto.json"
-
-
-def keys_key(project: Project) -> str:
-    return f"{project.slug}/KEYS"
-
-
-SUMS_NAMES = ("SHA256SUMS", "SHA256SUMS.asc")
-TARBALL_COMPANIONS = (".sha256", ".sha512", ".asc", PROVENANCE_SUFFIX)
-
-
-def tarball_key_of(key: str) -> str | None:
-    """The tarball a public file belongs to (`<project>/<version>/...`), or None
-    for the project's KEYS file, which belongs to every published release."""
-    parts = key.split("/")
-    if len(parts) == 2 and parts[1] == "KEYS":
-        return None
-    if len(parts) == 3 and parts[2] in SUMS_NAMES:
-        slug, version = parts[0], parts[1]
-        return f"{slug}/{version}/{slug}-{version}.tar.gz"
-    for suffix in TARBALL_COMPANIONS:
-        if key.endswith(suffix):
-            return key.removesuffix(suffix)
-    return key
 
 
 def page_key(project: Project) -> str:
@@ -67,9 +40,6 @@ def public_filename(name: str, fallback: str) -> str:
     base = SAFE_FILENAME.sub("_", base).strip("._")
     return base[:200] or fallback
 
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 # What the public learns of a link's check: whether it worked and when, never
@@ -107,30 +77,32 @@ def _link_data(link: dict, project_slug: str, version: str) -> dict:
         "sha256": sha256 or None,
         "health": health,
         "health_label": label_of_health,
-        "checked_at": _iso(link["checked_at"]) if health else None,
+        "checked_at": iso(link["checked_at"]) if health else None,
     }
 
 
-def _source_data(release: dict, public) -> dict | None:
+def _source_data(release: dict, public, project_slug: str) -> dict | None:
+    """The release's files, as `releases.publication` names them; None when it has
+    none to offer (not published, or withdrawn as compromised)."""
     key = release["source_tarball__key"]
-    if not key:
+    if not key or release["compromised"]:
         return None
-    folder = key.rsplit("/", 1)[0]
     signed_by = release["source_tarball__signed_by"]
+    keys = publication.release_keys(project_slug, release["version"])
     return {
         "name": key.rsplit("/", 1)[-1],
         "url": public.url(key),
         "size": release["source_tarball__size"],
         "sha256": release["source_tarball__sha256"],
         "sha512": release["source_tarball__sha512"] or None,
-        "sha256_url": public.url(f"{key}.sha256"),
-        "sha512_url": public.url(f"{key}.sha512"),
-        "provenance_url": public.url(f"{key}{PROVENANCE_SUFFIX}"),
-        "sums_url": public.url(f"{folder}/SHA256SUMS"),
+        "sha256_url": public.url(keys["sha256"]),
+        "sha512_url": public.url(keys["sha512"]),
+        "provenance_url": public.url(keys["provenance"]),
+        "sums_url": public.url(keys["sums"]),
         # Signed: the key's fingerprint and the signatures; unsigned: None.
         "signed_by": signed_by or None,
-        "signature_url": public.url(f"{key}.asc") if signed_by else None,
-        "sums_signature_url": public.url(f"{folder}/SHA256SUMS.asc") if signed_by else None,
+        "signature_url": public.url(keys["signature"]) if signed_by else None,
+        "sums_signature_url": public.url(keys["sums_signature"]) if signed_by else None,
     }
 
 
@@ -161,6 +133,8 @@ def _distro_rows(release: dict, rows: selectors.PageRows, project_slug: str) -> 
                 "links": [
                     _link_data(link, project_slug, release["version"])
                     for link in links.get(distro_id, [])
+                    # A compromised release's hosted packages are taken down with it.
+                    if not (release["compromised"] and link["staged_id"])
                 ],
             }
         )
@@ -189,10 +163,13 @@ def page_data(*, project: Project) -> dict:
                 "current": release is current,
                 "withdrawn": release["state"] == Release.State.WITHDRAWN,
                 "withdrawn_reason": release["withdrawn_reason"],
-                "withdrawn_at": _iso(release["withdrawn_at"]),
-                "published_at": _iso(published),
+                "compromised": release["compromised"],
+                # What withdrawing did to the files, in the words every page uses.
+                "withdraw_consequence": _withdraw_consequence(release),
+                "withdrawn_at": iso(release["withdrawn_at"]),
+                "published_at": iso(published),
                 "published_on": published.date().isoformat() if published else None,
-                "source": _source_data(release, public),
+                "source": _source_data(release, public, project.slug),
                 "distros": _distro_rows(release, rows, project.slug),
             }
         )
@@ -203,7 +180,9 @@ def page_data(*, project: Project) -> dict:
         "signing": {
             # The key of the newest signed release; KEYS lists it and older ones.
             "fingerprint": signed,
-            "keys_url": public.url(keys_key(project)) if signed else None,
+            "keys_url": public.url(publication.BY_ROLE["keys"].key(project.slug, ""))
+            if signed
+            else None,
             "example": _verify_example(items[0]["source"])
             if signed and items[0]["source"]
             else None,
@@ -221,6 +200,20 @@ def page_data(*, project: Project) -> dict:
         "current": items[0] if current else None,
         "older": items[1:] if current else items,
     }
+
+
+def _withdraw_consequence(release: dict) -> str | None:
+    if release["state"] != Release.State.WITHDRAWN:
+        return None
+    if release["compromised"]:
+        return (
+            "Its files were taken down: they must not be trusted. "
+            "Their addresses answer 410 Gone."
+        )
+    return (
+        "Its files stay at their addresses so that anyone who pinned a checksum can still "
+        "verify what they have; do not install it anew."
+    )
 
 
 def _verify_example(source: dict) -> dict:

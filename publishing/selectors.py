@@ -91,6 +91,7 @@ def public_page_rows(*, project: Project) -> PageRows:
             "state",
             "withdrawn_reason",
             "withdrawn_at",
+            "compromised",
             "published_at",
             "source_tarball__key",
             "source_tarball__size",

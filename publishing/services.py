@@ -23,13 +23,18 @@ import bundlecheck
 from django.core.files.storage import storages
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
+from portal import openpgp
+from portal.timefmt import iso
+from releases import publication
 from releases.coordination import lifecycle
 from releases.models import Artifact, Maintainership, PolicyVersion, Project, Release, Submission
-from releases.policies import rules_for, rules_of, version_in_force
+from releases.policies import rules_of, version_in_force
 
-from . import openpgp, page
+from . import page
 from .storage import CHUNK, atomic_write
+from .tasks import page_regenerate_task
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,15 @@ def public_page_render(*, project: Project) -> tuple[bytes, bytes]:
     # Compact: scripts read it, and indenting costs a third of a large page's render.
     payload = json.dumps(page.json_data(data), sort_keys=True, separators=(",", ":")) + "\n"
     return html.encode("utf-8"), payload.encode("utf-8")
+
+
+def public_page_stale(*, project_id: int) -> None:
+    """Something the page shows changed: mark it stale, and queue its regeneration.
+
+    The mark outlives a lost task: the sweeper queues the regeneration of a
+    page stale for too long."""
+    Project.objects.filter(pk=project_id).update(page_stale_since=timezone.now())
+    page_regenerate_task.delay(project_id)
 
 
 def public_page_regenerate(*, project: Project) -> None:
@@ -68,11 +82,6 @@ def public_page_regenerate(*, project: Project) -> None:
 
 
 # --- Publish and assemble ---------------------------------------------------
-
-
-def _write_checksum(public, key: str, algorithm: str, digest: str) -> None:
-    name = key.rsplit("/", 1)[-1]
-    atomic_write(public, f"{key}.{algorithm}", f"{digest}  {name}\n".encode("ascii"))
 
 
 def _hash_file(fileobj) -> tuple[str, str, int]:
@@ -105,24 +114,6 @@ def _fetch(storage, key: str, path: Path) -> None:
     with storage.open(key, "rb") as source, open(path, "wb") as out:
         while chunk := source.read(CHUNK):
             out.write(chunk)
-
-
-def source_tarball_build(*, release: Release, out) -> dict:
-    """Stream the pre-release plus every accepted distro's contribution into `out`."""
-    uploads = storages["uploads"]
-    with contextlib.ExitStack() as stack:
-        prerelease = stack.enter_context(uploads.open(release.prerelease.key, "rb"))
-        contributions = [
-            (submission.distro.slug, stack.enter_context(uploads.open(submission.artifact.key)))
-            for submission in _accepted(release)
-        ]
-        return bundlecheck.assemble(
-            prerelease,
-            contributions,
-            out,
-            policy=rules_for(release.project),
-            mtime=assembly_mtime(release),
-        )
 
 
 class NotReproducible(RuntimeError):
@@ -169,9 +160,6 @@ def _rebuild_elsewhere(
         raise NotReproducible(f"the second build failed: {done.stderr.strip()[-500:]}")
 
 
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
-
 
 def provenance_statement(
     *, release: Release, policy: PolicyVersion, name: str, sha256: str, accepted
@@ -211,7 +199,7 @@ def provenance_statement(
                     "digest": {"sha256": submission.artifact.sha256},
                     # Only a submission that passed verification can be accepted.
                     "verdict": "passed",
-                    "verifiedAt": _iso(submission.verified_at),
+                    "verifiedAt": iso(submission.verified_at),
                     # The policy version that verdict was reached by.
                     "verifiedBy": {
                         "policyVersion": submission.policy_version.number,
@@ -221,7 +209,7 @@ def provenance_statement(
                     else None,
                     "maintainers": credited,
                     "acceptedBy": _person(submission.decided_by),
-                    "acceptedAt": _iso(submission.decided_at),
+                    "acceptedAt": iso(submission.decided_at),
                 }
                 for submission, credited in accepted
             ],
@@ -276,9 +264,9 @@ def release_assemble(*, release_id: int) -> str:
     try:
         release = Release.objects.select_related("project", "prerelease").get(pk=release_id)
         public = storages["public"]
-        key = page.tarball_key(release)
+        files = publication.keys_of(release)
+        key = files["tarball"]
         name = key.rsplit("/", 1)[-1]
-        folder = key.rsplit("/", 1)[0]
         signing_key = openpgp.release_key()
         uploads = storages["uploads"]
         submissions = _accepted(release)
@@ -330,7 +318,7 @@ def release_assemble(*, release_id: int) -> str:
                 accepted=_credited(release, submissions),
             )
             provenance = (json.dumps(statement, indent=2, sort_keys=True) + "\n").encode()
-            provenance_name = f"{name}{page.PROVENANCE_SUFFIX}"
+            provenance_name = files["provenance"].rsplit("/", 1)[-1]
             sums = (
                 f"{sha256}  {name}\n{hashlib.sha256(provenance).hexdigest()}  {provenance_name}\n"
             ).encode("ascii")
@@ -341,16 +329,16 @@ def release_assemble(*, release_id: int) -> str:
                 sums_signature = openpgp.sign_detached(signing_key, work / "SHA256SUMS")
             with open(built, "rb") as spool:
                 atomic_write(public, key, spool)
-        _write_checksum(public, key, "sha256", sha256)
-        _write_checksum(public, key, "sha512", sha512)
-        atomic_write(public, f"{key}{page.PROVENANCE_SUFFIX}", provenance)
-        atomic_write(public, f"{folder}/SHA256SUMS", sums)
+        atomic_write(public, files["sha256"], f"{sha256}  {name}\n".encode("ascii"))
+        atomic_write(public, files["sha512"], f"{sha512}  {name}\n".encode("ascii"))
+        atomic_write(public, files["provenance"], provenance)
+        atomic_write(public, files["sums"], sums)
         if signing_key is not None:
-            atomic_write(public, f"{key}.asc", signature)
-            atomic_write(public, f"{folder}/SHA256SUMS.asc", sums_signature)
+            atomic_write(public, files["signature"], signature)
+            atomic_write(public, files["sums_signature"], sums_signature)
         keys = openpgp.keys_file(signing_key)
         if keys:
-            atomic_write(public, page.keys_key(release.project), keys)
+            atomic_write(public, files["keys"], keys)
         signed_by = signing_key.fingerprint if signing_key else ""
         with transaction.atomic():
             artifact, _ = Artifact.objects.update_or_create(
@@ -387,17 +375,7 @@ def release_assemble_give_up(*, release_id: int, error: str) -> None:
     release = lifecycle.release_assembly_failed(release_id=release_id, error=error)
     if release is None:
         return
-    public, key = storages["public"], page.tarball_key(release)
-    folder = key.rsplit("/", 1)[0]
-    written = (
-        key,
-        f"{key}.sha256",
-        f"{key}.sha512",
-        f"{key}.asc",
-        f"{key}{page.PROVENANCE_SUFFIX}",
-        f"{folder}/SHA256SUMS",
-        f"{folder}/SHA256SUMS.asc",
-    )
-    for name in written:
+    public = storages["public"]
+    for name in publication.written_by_assembly(release):
         with contextlib.suppress(OSError):
             public.delete(name)

@@ -15,3 +15,14 @@ urlpatterns = [
     ),
     path("downloads/<slug:project>/<path:name>", views.public_file, name="file"),
 ]
+
+# The staff's pages of the public side, named like the rest of the staff's
+# pages (no namespace): portal/urls.py includes them beside releases.urls.
+staff_urlpatterns = [
+    path("staff/projects/<slug:project>/webhooks/", views.staff_webhooks, name="staff-webhooks"),
+    path(
+        "staff/webhook-deliveries/<int:delivery_id>/resend/",
+        views.staff_webhook_resend,
+        name="staff-webhook-resend",
+    ),
+]

@@ -1,4 +1,5 @@
-"""Serving what the public reads: the stored page, its JSON, the published files.
+"""Serving what the public reads: the stored page, its JSON, the published files;
+and the staff's page of a project's webhook endpoints.
 
 Behind the front server (``FRONT_SERVER=nginx``) the view authorises and nginx
 sends the bytes (portal/sendfile.py). Otherwise local storage streams the
@@ -10,16 +11,22 @@ from __future__ import annotations
 
 import contextlib
 
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponseGone, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import http_date
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from portal.errors import PortalError
 from portal.sendfile import accel_response
-from releases.models import PackageLink, Release
+from releases import publication
+from releases.models import PackageLink, Project, Release, WebhookDelivery, WebhookEndpoint
 
-from . import page, selectors
+from . import page, selectors, webhooks
+from .forms import WebhookForm
 from .storage import cache_control_for, content_type_for, is_local
 
 
@@ -79,43 +86,60 @@ def public_json(request, project: str):
     return _serve(storages["public"], f"{project}/downloads.json")
 
 
+def _gone(release: Release) -> HttpResponseGone:
+    response = HttpResponseGone(
+        f"{release} was withdrawn and its files taken down: {release.withdrawn_reason}\n",
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @require_safe
 def public_file(request, project: str, name: str):
-    """A published file (source tarball, checksum) under the project's folder."""
+    """A file a published release has (`releases.publication`), while its state says
+    the public may have it; 410 once a compromised release took it down."""
     if _bad_name(name):
         raise Http404("No such file.")
     key = f"{project}/{name}"
-    tarball_key = page.tarball_key_of(key)
-    # Only what a published release points at: a tarball still being
-    # assembled, or left by a failed assembly, is nobody's to fetch. The
-    # project's KEYS file is there once any release is.
-    published = Release.objects.filter(
-        project__slug=project,
-        state__in=[Release.State.RELEASED, Release.State.WITHDRAWN],
-        source_tarball__storage="public",
-    )
-    if tarball_key is not None:
-        published = published.filter(source_tarball__key=tarball_key)
-    if not published.exists():
+    found = publication.file_of(project, key)
+    if found is None:
         raise Http404("No such file.")
+    role, version = found
+    releases = Release.objects.filter(
+        project__slug=project, state__in=publication.SERVED_STATES, source_tarball__isnull=False
+    ).select_related("project")
+    if version is None:
+        # The project's KEYS: there once any release is, whatever became of it.
+        if not releases.exists():
+            raise Http404("No such file.")
+        return _serve(storages["public"], key)
+    release = releases.filter(version=version).first()
+    if release is None:
+        # A tarball still being assembled, or left by a failed assembly, is
+        # nobody's to fetch.
+        raise Http404("No such file.")
+    if publication.files_gone(release):
+        return _gone(release)
     return _serve(storages["public"], key)
 
 
 @require_safe
 def staged_package(request, project: str, version: str, link_id: int, filename: str):
-    """A binary package upstream hosts for a distro, once its release is out."""
+    """A binary package upstream hosts for a distro, while its release's files are served."""
     link = get_object_or_404(
         PackageLink.objects.select_related("staged", "release__project"),
         pk=link_id,
         staged__isnull=False,
         release__project__slug=project,
         release__version=version,
-        # Withdrawn releases no longer hand out what upstream staged for them.
-        release__state=Release.State.RELEASED,
+        release__state__in=publication.SERVED_STATES,
     )
     expected = page.public_filename(link.staged.original_name, f"package-{link.pk}")
     if filename != expected:
         raise Http404("No such file.")
+    if publication.files_gone(link.release):
+        return _gone(link.release)
     storage = storages[link.staged.storage]
     return _serve(storage, link.staged.key, download_name=expected)
 
@@ -123,3 +147,43 @@ def staged_package(request, project: str, version: str, link_id: int, filename: 
 def home(request):
     """The portal's front page: each project, its current release, its download page."""
     return render(request, "home.html", {"projects": selectors.home_projects()})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def staff_webhooks(request, project: str):
+    """A project's webhook endpoints: add one (its secret is shown once), see each log."""
+    project_obj = get_object_or_404(Project, slug=project)
+    form = WebhookForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = webhooks.webhook_endpoint_create(
+                project=project_obj,
+                url=form.cleaned_data["url"],
+                events=form.cleaned_data["events"],
+                actor=request.user,
+            )
+        except PortalError as error:
+            form.add_error(None, error.message)
+        else:
+            form = WebhookForm()
+    endpoints = WebhookEndpoint.objects.filter(project=project_obj).prefetch_related(
+        Prefetch("deliveries", queryset=WebhookDelivery.objects.order_by("-created_at", "-id"))
+    )
+    return render(
+        request,
+        "publishing/staff_webhooks.html",
+        {"project": project_obj, "form": form, "endpoints": endpoints, "created": created},
+    )
+
+
+@staff_member_required
+@require_POST
+def staff_webhook_resend(request, delivery_id: int):
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("endpoint__project"), pk=delivery_id
+    )
+    webhooks.webhook_resend(delivery=delivery, actor=request.user)
+    messages.success(request, f"{delivery.event} queued again for {delivery.endpoint.url}.")
+    return redirect("staff-webhooks", delivery.endpoint.project.slug)

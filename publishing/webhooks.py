@@ -26,8 +26,16 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from portal.errors import BadInput
-from releases.audit import audit_record
-from releases.models import Project, WebhookDelivery, WebhookEndpoint
+from portal.timefmt import iso
+from releases.events import WEBHOOK_EVENTS, Event, event_record
+from releases.models import (
+    AuditEvent,
+    Project,
+    Release,
+    Submission,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 from . import links
 from .tasks import webhook_deliver_task
@@ -45,72 +53,104 @@ def _secret() -> str:
 @transaction.atomic
 def webhook_endpoint_create(*, project: Project, url: str, events: list[str], actor):
     """A new endpoint; returns it with its secret, which is shown once."""
-    unknown = sorted(set(events) - set(WebhookEndpoint.EVENTS))
+    known = [event.value for event in WEBHOOK_EVENTS]
+    unknown = sorted(set(events) - set(known))
     if unknown or not events:
-        raise BadInput(
-            "Choose the events to send: " + ", ".join(WebhookEndpoint.EVENTS), field="events"
-        )
+        raise BadInput("Choose the events to send: " + ", ".join(known), field="events")
     endpoint = WebhookEndpoint.objects.create(
         project=project, url=url, events=sorted(events), secret=_secret(), created_by=actor
     )
-    audit_record(actor=actor, verb="webhook.create", target=endpoint, url=url)
+    event_record(Event.WEBHOOK_CREATED, actor=actor, target=endpoint, url=url)
     return endpoint
 
 
-def _iso(moment):
-    return moment.isoformat() if moment else None
+# What each webhook event's `data` carries besides the object's own fields:
+# the public part of the event's detail, never what only staff may read.
+PUBLIC_DETAIL = {
+    Event.RELEASE_FROZEN: ("reason",),
+    Event.RELEASE_DISTRO_REOPENED: ("distro",),
+    Event.RELEASE_RESPUN: ("prerelease_sha256",),
+    Event.RELEASE_PUBLISHED: ("sha256",),
+    Event.RELEASE_WITHDRAWN: ("reason", "compromised"),
+    Event.SUBMISSION_VERIFIED: ("findings",),
+    Event.SUBMISSION_REVERIFIED: ("was", "policy_version", "verdict_changed"),
+    Event.SUBMISSION_ACCEPTED: ("comment",),
+    Event.SUBMISSION_REJECTED: ("comment",),
+}
 
 
-def release_event(release, event: str, **extra) -> list[WebhookDelivery]:
-    return webhook_emit(
-        project=release.project,
-        event=event,
-        data={
-            "project": release.project.slug,
-            "version": release.version,
-            "state": release.state,
-            "submission_deadline": _iso(release.submission_deadline),
-            "release_date": _iso(release.release_date),
-            "published_at": _iso(release.published_at),
-            **extra,
-        },
+def _release_data(release: Release, state: str) -> dict:
+    return {
+        "project": release.project.slug,
+        "version": release.version,
+        "state": state,
+        "submission_deadline": iso(release.submission_deadline),
+        "release_date": iso(release.release_date),
+        "published_at": iso(release.published_at),
+    }
+
+
+def _submission_data(submission: Submission, state: str) -> dict:
+    return {
+        "id": submission.pk,
+        "project": submission.release.project.slug,
+        "version": submission.release.version,
+        "distro": submission.distro.slug,
+        "state": state,
+        "sha256": submission.artifact.sha256,
+    }
+
+
+def event_payload_data(record: AuditEvent) -> dict | None:
+    """A webhook event's `data`: its object as the event left it, and the public detail."""
+    target = record.target()
+    if target is None:
+        return None
+    state = record.detail.get("state", getattr(target, "state", ""))
+    if isinstance(target, Release):
+        data = _release_data(target, state)
+    elif isinstance(target, Submission):
+        data = _submission_data(target, state)
+    else:
+        return None
+    event = Event(record.verb)
+    data.update(
+        {key: record.detail[key] for key in PUBLIC_DETAIL.get(event, ()) if key in record.detail}
     )
+    return data
 
 
-def submission_event(submission, event: str, **extra) -> list[WebhookDelivery]:
-    return webhook_emit(
-        project=submission.release.project,
-        event=event,
-        data={
-            "id": submission.pk,
-            "project": submission.release.project.slug,
-            "version": submission.release.version,
-            "distro": submission.distro.slug,
-            "state": submission.state,
-            "sha256": submission.artifact.sha256,
-            **extra,
-        },
-    )
-
-
-def webhook_emit(*, project: Project, event: str, data: dict) -> list[WebhookDelivery]:
-    """Record a delivery of `event` for every endpoint that wants it; each is sent
-    by a worker once the current transaction commits."""
+def webhook_emit_event(record: AuditEvent) -> list[WebhookDelivery]:
+    """Record a delivery of the event for every endpoint of its project that wants it,
+    and queue each. Safe to run twice for one event: its deliveries are made once."""
+    if record.project_id is None:
+        return []
+    data = event_payload_data(record)
+    if data is None:
+        return []
     deliveries = []
-    for endpoint in WebhookEndpoint.objects.filter(project=project):
-        if event not in endpoint.events:
+    for endpoint in WebhookEndpoint.objects.filter(project_id=record.project_id):
+        if record.verb not in endpoint.events:
             continue
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint,
-            event=event,
-            message_id=f"msg_{uuid.uuid4().hex}",
-            payload={"type": event, "timestamp": timezone.now().isoformat(), "data": data},
+        delivery, created = WebhookDelivery.objects.get_or_create(
+            message_id=f"msg_{record.pk}_{endpoint.pk}",
+            defaults={
+                "endpoint": endpoint,
+                "event": record.verb,
+                "payload": {
+                    "type": record.verb,
+                    "timestamp": record.created_at.isoformat(),
+                    "data": data,
+                },
+            },
         )
-        webhook_deliver_task.delay(delivery.pk)
-        deliveries.append(delivery)
+        if created:
+            webhook_deliver_task.delay(delivery.pk)
+            deliveries.append(delivery)
     return deliveries
 
 
+@transaction.atomic
 def webhook_resend(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
     """Send an event again, as a new delivery with the same payload."""
     copy = WebhookDelivery.objects.create(
@@ -119,7 +159,7 @@ def webhook_resend(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
         message_id=f"msg_{uuid.uuid4().hex}",
         payload=delivery.payload,
     )
-    audit_record(actor=actor, verb="webhook.resend", target=delivery.endpoint, event=delivery.event)
+    event_record(Event.WEBHOOK_RESENT, actor=actor, target=delivery.endpoint, event=delivery.event)
     webhook_deliver_task.delay(copy.pk)
     return copy
 
@@ -188,13 +228,16 @@ def openapi_webhooks() -> dict:
         "type": "object",
         "required": ["type", "timestamp", "data"],
         "properties": {
-            "type": {"type": "string", "enum": list(WebhookEndpoint.EVENTS)},
+            "type": {"type": "string", "enum": [event.value for event in WEBHOOK_EVENTS]},
             "timestamp": {"type": "string", "format": "date-time"},
             "data": {
                 "type": "object",
                 "description": "release.*: project, version, state, submission_deadline, "
-                "release_date, published_at (+ sha256, prerelease_sha256 or reason); "
-                "submission.*: id, project, version, distro, state, sha256 (+ findings or comment)",
+                "release_date, published_at; submission.*: id, project, version, distro, "
+                "state, sha256; and per event: "
+                + "; ".join(
+                    f"{event}: {', '.join(fields)}" for event, fields in PUBLIC_DETAIL.items()
+                ),
             },
         },
     }
@@ -213,5 +256,5 @@ def openapi_webhooks() -> dict:
                 "responses": {"2XX": {"description": "received; anything else is retried"}},
             }
         }
-        for event in WebhookEndpoint.EVENTS
+        for event in (event.value for event in WEBHOOK_EVENTS)
     }

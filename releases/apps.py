@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ReleasesConfig(AppConfig):
     name = "releases"
     verbose_name = "Releases"
+
+    def ready(self) -> None:
+        # The domain's own reactions to its events (mail).
+        from . import subscribers  # noqa: F401

@@ -205,8 +205,15 @@ class Artifact(models.Model):
         return self.storage == self.Storage.PUBLIC
 
 
+class FreezeReason(models.TextChoices):
+    DEADLINE = "deadline", "its submission deadline passed"
+    STAFF = "staff", "the release team froze it"
+
+
 class Release(models.Model):
     """A version of a project, coordinated from pre-release to publication."""
+
+    FreezeReason = FreezeReason
 
     class State(models.TextChoices):
         DRAFT = "draft", "draft"
@@ -242,10 +249,22 @@ class Release(models.Model):
     replaced_manifest = models.JSONField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Withdrawn because its files must not be trusted: they stop being served
+    # (410) instead of staying at their addresses for those who pinned them.
+    compromised = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Why it is frozen (while frozen): its deadline passed, or staff froze it.
+    frozen_reason = models.CharField(max_length=16, choices=FreezeReason.choices, blank=True)
+    # The deadline the sweeper froze it at: staff reopening it after that
+    # deadline decided so, and the sweeper leaves it open until a new one.
+    deadline_frozen_at = models.DateTimeField(null=True, blank=True)
     # While publishing: when a worker claimed the assembly (None: unclaimed).
     # A claim older than the lease belongs to a dead run and may be taken again.
     assembly_claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the assembly, and the pre-release's delivery, were last queued:
+    # the sweeper queues again what has waited too long since.
+    assembly_queued_at = models.DateTimeField(null=True, blank=True)
+    delivery_queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -305,6 +324,11 @@ class Submission(models.Model):
         PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="submissions"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its verification was last queued, and how many times a worker died
+    # on it: the sweeper queues it again, or gives up on a bundle that kills
+    # every worker.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    stalls = models.PositiveSmallIntegerField(default=0)
     verification_started_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -503,13 +527,46 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # What the event concerns, from its object: the audit is filtered, and
+    # scoped to who may read it, by these.
+    project = models.ForeignKey(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    release = models.ForeignKey(
+        "Release", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    distro = models.ForeignKey(
+        Distro, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When its subscribers ran (mail, webhooks, pages): the row is the outbox
+    # the sweeper reads to dispatch again what a dead process left undone.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(dispatched_at__isnull=True),
+                name="audit_undispatched",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor or 'system'} {self.verb} {self.object_repr}"
+
+    def target(self):
+        """The object the event is about, as it is now (None once deleted)."""
+        from django.apps import apps
+
+        if not self.object_type or not self.object_id:
+            return None
+        try:
+            model = apps.get_model(self.object_type)
+        except (LookupError, ValueError):
+            return None
+        return model._default_manager.filter(pk=self.object_id).first()
 
 
 class WorkerPing(models.Model):

@@ -1,7 +1,9 @@
-"""Mail the portal sends. Bodies are templates under templates/mail/.
+"""Mail the portal sends: one template per event, `templates/mail/<event>.txt`.
 
-Mail leaves only once the change it reports is committed, and a mail server
-that fails is logged, never turned into an error page for the person acting.
+A template's first line is the subject (`Subject: ...`), the rest the body.
+Mail is sent by the events' subscribers, so only once the change it reports
+is committed; a mail server that fails is logged, never turned into an
+error page for the person acting.
 """
 
 from __future__ import annotations
@@ -12,27 +14,40 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 
-from .models import Maintainership
+from .models import AuditEvent, Maintainership
 
 logger = logging.getLogger(__name__)
 
+SUBJECT = "Subject:"
 
-def mail_on_commit(*, to: Iterable[str], subject: str, template: str, context: dict) -> None:
+
+def mail_render(template: str, context: dict) -> tuple[str, str]:
+    """(subject, body) of a mail template, whose first line is its subject."""
+    text = render_to_string(template, {**context, "site_url": settings.SITE_URL}).lstrip()
+    first, _, body = text.partition("\n")
+    if not first.startswith(SUBJECT):
+        raise ValueError(f"{template} must start with a '{SUBJECT} ...' line")
+    return " ".join(first.removeprefix(SUBJECT).split()), body.lstrip("\n")
+
+
+def mail_send(*, to: Iterable[str], template: str, context: dict) -> None:
     recipients = sorted({address for address in to if address})
     if not recipients:
         return
-    body = render_to_string(template, {**context, "site_url": settings.SITE_URL})
+    subject, body = mail_render(template, context)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:
+        logger.exception("mail %r to %s could not be sent", subject, recipients)
 
-    def deliver() -> None:
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        except Exception:
-            logger.exception("mail %r to %s could not be sent", subject, recipients)
 
-    transaction.on_commit(deliver)
+def mail_event(record: AuditEvent, *, to: Iterable[str], **context) -> None:
+    """Mail `to` about `record`, with the template named after its event."""
+    mail_send(
+        to=to, template=f"mail/{record.verb}.txt", context={"event": record, **context}
+    )
 
 
 def staff_addresses() -> list[str]:

@@ -9,12 +9,19 @@ OPEN_STATES = (Release.State.PRERELEASE, Release.State.FROZEN)
 
 _CLOSED_REASONS = {
     Release.State.DRAFT: "the release is not open for submissions yet",
-    Release.State.FROZEN: "the release is frozen: the submission deadline has passed; "
-    "ask the release manager to reopen it for your distro",
     Release.State.PUBLISHING: "the release is being published",
     Release.State.RELEASED: "the release is already published",
     Release.State.WITHDRAWN: "the release was withdrawn",
 }
+
+
+def frozen_reason(release: Release) -> str:
+    """Why a frozen release is frozen, in the maintainer's words (never a guess)."""
+    why = {
+        Release.FreezeReason.DEADLINE: "its submission deadline has passed",
+        Release.FreezeReason.STAFF: "the release team froze it",
+    }.get(release.frozen_reason, "it takes no more uploads for now")
+    return f"the release is frozen: {why}; ask the release manager to reopen it for your distro"
 
 
 def upload_refusal(release: Release, distro: Distro) -> str | None:
@@ -26,7 +33,12 @@ def upload_refusal(release: Release, distro: Distro) -> str | None:
         and release.reopened_distros.filter(pk=distro.pk).exists()
     ):
         return None
-    return f"{release} takes no uploads for {distro}: {_CLOSED_REASONS[release.state]}."
+    reason = (
+        frozen_reason(release)
+        if release.state == Release.State.FROZEN
+        else _CLOSED_REASONS[release.state]
+    )
+    return f"{release} takes no uploads for {distro}: {reason}."
 
 
 def links_refusal(release: Release) -> str | None:
@@ -37,10 +49,6 @@ def links_refusal(release: Release) -> str | None:
         f"{release} is {release.get_state_display()}: its package links are fixed now. "
         "Ask the release manager if a link must change."
     )
-
-
-def accepting_uploads(release: Release, distro: Distro) -> bool:
-    return upload_refusal(release, distro) is None
 
 
 # What happens next, for the maintainer reading a submission in each state.

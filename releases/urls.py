@@ -74,7 +74,6 @@ urlpatterns = [
     # The release dashboard
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),
-    path("staff/projects/<slug:project>/webhooks/", staff.staff_webhooks, name="staff-webhooks"),
     path("staff/projects/new/", staff.staff_project_new, name="staff-project-new"),
     path("staff/projects/<slug:project>/policy/", verification.staff_policy, name="staff-policy"),
     path(
@@ -91,11 +90,6 @@ urlpatterns = [
         "staff/projects/<slug:project>/policy/v<int:number>/",
         verification.staff_policy_version,
         name="staff-policy-version",
-    ),
-    path(
-        "staff/webhook-deliveries/<int:delivery_id>/resend/",
-        staff.staff_webhook_resend,
-        name="staff-webhook-resend",
     ),
     path(
         "staff/projects/<slug:project>/releases/new/",

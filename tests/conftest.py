@@ -150,3 +150,18 @@ def clock(monkeypatch):
     frozen = Clock(timezone.now())
     monkeypatch.setattr(timezone, "now", lambda: frozen.now)
     return frozen
+
+
+@pytest.fixture
+def tasks_queued(monkeypatch):
+    """The tasks published while the test runs, as (task name, args), instead of
+    being sent to the broker: what a change queued, whatever path queued it."""
+    from portal.celery import PortalTask
+
+    sent: list[tuple[str, tuple]] = []
+
+    def record(self, args, kwargs, options):
+        sent.append((self.name.rsplit(".", 1)[-1], tuple(args or ())))
+
+    monkeypatch.setattr(PortalTask, "_publish", record)
+    return sent

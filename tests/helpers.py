@@ -6,7 +6,7 @@ import hashlib
 import io
 import uuid
 
-from releases import demo
+from demo import builders as demo
 
 
 class Upload(io.BytesIO):

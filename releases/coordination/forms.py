@@ -7,7 +7,7 @@ import re
 from bundlecheck.policyspec import toml_value
 from django import forms
 
-from releases.models import Project, Release, WebhookEndpoint
+from releases.models import Project, Release
 from releases.policies import MAX_TEXT_CHARS
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
 
@@ -127,13 +127,4 @@ class WithdrawForm(forms.Form):
 class CommentForm(forms.Form):
     comment = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
-    )
-
-
-class WebhookForm(forms.Form):
-    url = forms.URLField(max_length=1000, label="Endpoint URL", assume_scheme="https")
-    events = forms.MultipleChoiceField(
-        choices=[(event, event) for event in WebhookEndpoint.EVENTS],
-        widget=forms.CheckboxSelectMultiple,
-        initial=list(WebhookEndpoint.EVENTS),
     )

@@ -29,14 +29,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
-from publishing.tasks import release_assemble_task
-from publishing.webhooks import release_event
-from releases.audit import audit_record
+from releases.events import Event, event_record
 from releases.models import Artifact, Distro, Release, Submission
-from releases.notifications import mail_on_commit, maintainer_addresses
-from releases.prereleases.services import prerelease_store
-from releases.prereleases.tasks import release_deliver_prerelease_task
-from releases.public import public_changed
+from releases.prereleases.services import prerelease_delivery_queue, prerelease_store
+from releases.submission_lifecycle import Action as SubmissionAction
+from releases.submission_lifecycle import submissions_move_all
 
 State = Release.State
 
@@ -82,6 +79,22 @@ def _has_prerelease(release: Release) -> str | None:
 
 GUARDS = {Action.OPEN: _has_prerelease, Action.PUBLISH: _has_prerelease}
 
+# The one event each move ends with.
+EVENTS = {
+    Action.OPEN: Event.RELEASE_OPENED,
+    Action.FREEZE: Event.RELEASE_FROZEN,
+    Action.UNFREEZE: Event.RELEASE_UNFROZEN,
+    Action.REOPEN_DISTRO: Event.RELEASE_DISTRO_REOPENED,
+    Action.RESPIN: Event.RELEASE_RESPUN,
+    Action.PUBLISH: Event.RELEASE_PUBLISHING,
+    Action.ASSEMBLY_DONE: Event.RELEASE_PUBLISHED,
+    Action.ASSEMBLY_FAILED: Event.RELEASE_PUBLISH_FAILED,
+    Action.WITHDRAW: Event.RELEASE_WITHDRAWN,
+}
+
+# What a person may do to a release; the rest is the portal's own doing.
+STAFF_ACTIONS = frozenset(Action) - {Action.ASSEMBLY_DONE, Action.ASSEMBLY_FAILED}
+
 
 class TransitionRefused(Conflict):
     """A move the lifecycle does not allow from the release's current state."""
@@ -100,8 +113,9 @@ def refusal(release: Release, action: str) -> str | None:
 
 
 def allowed_actions(release: Release) -> set[str]:
-    """The actions the table (and its guards) allow now: what pages offer."""
-    return {action for action in Action.values if refusal(release, action) is None}
+    """What staff may do to the release now (the table and its guards): the buttons
+    pages show, the moves the API takes."""
+    return {action for action in STAFF_ACTIONS if refusal(release, action) is None}
 
 
 def _take(release: Release | int, action: str) -> tuple[Release, str]:
@@ -114,9 +128,11 @@ def _take(release: Release | int, action: str) -> tuple[Release, str]:
     return locked, TRANSITIONS[(locked.state, action)]
 
 
-def _move(locked: Release, target: str, *fields: str) -> None:
+def _move(locked: Release, action: str, target: str, *fields: str, actor, **detail) -> None:
+    """Save the new state (and `fields`), and record the move's one event."""
     locked.state = target
     locked.save(update_fields=["state", *fields])
+    event_record(EVENTS[action], actor=actor, target=locked, **detail)
 
 
 # --- Collecting submissions --------------------------------------------------
@@ -127,50 +143,45 @@ def release_open(*, release: Release, actor) -> Release:
     """Open a release for submissions: index its pre-release and mail the maintainers."""
     locked, target = _take(release, Action.OPEN)
     locked.prerelease_date = locked.prerelease_date or timezone.now()
-    _move(locked, target, "prerelease_date")
-    audit_record(actor=actor, verb="release.open", target=locked)
-    release_event(locked, "release.opened")
-    release_deliver_prerelease_task.delay(locked.pk)
+    prerelease_delivery_queue(locked)
+    _move(locked, Action.OPEN, target, "prerelease_date", "delivery_queued_at", actor=actor)
     release.refresh_from_db()
     return release
 
 
-def _close_reopened(locked: Release, target: str, *, actor, verb: str) -> Release:
-    _move(locked, target)
+@transaction.atomic
+def release_freeze(*, release: Release, actor, at_deadline: bool = False) -> Release:
+    """Close submissions: its deadline passed (the sweeper), or staff froze it.
+    Staff may reopen single distros while it is frozen."""
+    locked, target = _take(release, Action.FREEZE)
     # Reopened distros belong to one freeze; freezing or unfreezing ends it.
     locked.reopened_distros.clear()
-    audit_record(actor=actor, verb=verb, target=locked)
-    return locked
-
-
-@transaction.atomic
-def release_freeze(*, release: Release, actor) -> Release:
-    """Close submissions (the deadline); staff may reopen single distros."""
-    locked, target = _take(release, Action.FREEZE)
-    _close_reopened(locked, target, actor=actor, verb="release.freeze")
-    release_event(locked, "release.frozen")
+    fields = ["frozen_reason"]
+    if at_deadline:
+        locked.frozen_reason = Release.FreezeReason.DEADLINE
+        locked.deadline_frozen_at = locked.submission_deadline
+        fields.append("deadline_frozen_at")
+    else:
+        locked.frozen_reason = Release.FreezeReason.STAFF
+    _move(locked, Action.FREEZE, target, *fields, actor=actor, reason=locked.frozen_reason)
     return locked
 
 
 @transaction.atomic
 def release_unfreeze(*, release: Release, actor) -> Release:
     locked, target = _take(release, Action.UNFREEZE)
-    return _close_reopened(locked, target, actor=actor, verb="release.unfreeze")
+    locked.reopened_distros.clear()
+    locked.frozen_reason = ""
+    _move(locked, Action.UNFREEZE, target, "frozen_reason", actor=actor)
+    return locked
 
 
 @transaction.atomic
 def release_reopen_distro(*, release: Release, distro: Distro, actor) -> Release:
     """Let one distro upload again while the release stays frozen for the rest."""
     locked, target = _take(release, Action.REOPEN_DISTRO)
-    _move(locked, target)
     locked.reopened_distros.add(distro)
-    audit_record(actor=actor, verb="release.reopen_distro", target=locked, distro=distro.slug)
-    mail_on_commit(
-        to=maintainer_addresses(locked.project, distro),
-        subject=f"[{locked}] reopened for {distro} uploads",
-        template="mail/reopened.txt",
-        context={"release": locked, "distro": distro},
-    )
+    _move(locked, Action.REOPEN_DISTRO, target, actor=actor, distro=distro.slug)
     return locked
 
 
@@ -181,31 +192,32 @@ def release_respin(*, release: Release, actor, tarball, deadline=None) -> Releas
     locked, target = _take(release, Action.RESPIN)
     old_manifest = locked.manifest
     manifest, artifact = prerelease_store(tarball, locked.project)
-    stale = Submission.objects.filter(release=locked, state__in=Submission.LIVE_STATES)
-    stale_ids = list(stale.values_list("pk", flat=True))
-    stale.update(state=Submission.State.STALE)
+    stale_ids = submissions_move_all(
+        Submission.objects.filter(release=locked), SubmissionAction.STALE, actor=actor
+    )
     locked.prerelease, locked.manifest, locked.replaced_manifest = artifact, manifest, old_manifest
-    fields = ["prerelease", "manifest", "replaced_manifest"]
+    locked.frozen_reason = ""
+    fields = ["prerelease", "manifest", "replaced_manifest", "frozen_reason"]
     if deadline is not None:
         locked.submission_deadline = deadline
         fields.append("submission_deadline")
-    _move(locked, target, *fields)
     # Distros reopened one by one belonged to the freeze the respin ends.
     locked.reopened_distros.clear()
-    audit_record(
-        actor=actor,
-        verb="release.respin",
-        target=locked,
-        sha256=artifact.sha256,
-        stale_submissions=stale_ids,
-        deadline=locked.submission_deadline.isoformat() if locked.submission_deadline else None,
-    )
-    release_event(locked, "release.respun", prerelease_sha256=artifact.sha256)
-    if locked.state != State.DRAFT:
+    if target != State.DRAFT:
         # Indexing the new tarball and mailing fresh links with the changes is the
         # same delivery as at opening; every maintainer is invited to the new file.
-        release_deliver_prerelease_task.delay(locked.pk)
-    public_changed(locked.project)
+        prerelease_delivery_queue(locked)
+        fields.append("delivery_queued_at")
+    _move(
+        locked,
+        Action.RESPIN,
+        target,
+        *fields,
+        actor=actor,
+        prerelease_sha256=artifact.sha256,
+        stale_submissions=stale_ids,
+        deadline=locked.submission_deadline,
+    )
     return locked
 
 
@@ -230,10 +242,19 @@ def release_publish(*, release: Release, actor) -> Release:
     """Mark a pre-release or frozen release as publishing and queue its assembly."""
     locked, target = _take(release, Action.PUBLISH)
     locked.assembly_claimed_at = None
-    _move(locked, target, "assembly_claimed_at")
-    audit_record(actor=actor, verb="release.publish", target=locked)
-    # The sweeper queues it again if the broker is down now.
-    release_assemble_task.delay(locked.pk)
+    # The assembly is queued by the event's subscriber; the sweeper queues it
+    # again if that message is lost.
+    locked.assembly_queued_at = timezone.now()
+    locked.frozen_reason = ""
+    _move(
+        locked,
+        Action.PUBLISH,
+        target,
+        "assembly_claimed_at",
+        "assembly_queued_at",
+        "frozen_reason",
+        actor=actor,
+    )
     release.refresh_from_db()
     return release
 
@@ -280,17 +301,18 @@ def release_assembly_done(*, release_id: int, token, source_tarball: Artifact, *
         )
     locked.source_tarball, locked.published_at = source_tarball, timezone.now()
     locked.assembly_claimed_at = None
-    _move(locked, target, "source_tarball", "published_at", "assembly_claimed_at")
     accepted = Submission.objects.filter(release=locked, state=Submission.State.ACCEPTED)
-    audit_record(
+    _move(
+        locked,
+        Action.ASSEMBLY_DONE,
+        target,
+        "source_tarball",
+        "published_at",
+        "assembly_claimed_at",
         actor=None,
-        verb="release.released",
-        target=locked,
         distros=list(accepted.values_list("distro__slug", flat=True)),
         **detail,
     )
-    public_changed(locked.project)
-    release_event(locked, "release.published", sha256=source_tarball.sha256)
     return locked
 
 
@@ -302,22 +324,43 @@ def release_assembly_failed(*, release_id: int, error: str) -> Release | None:
     except (TransitionRefused, Release.DoesNotExist):
         return None  # it is not publishing any more: nothing to undo
     locked.assembly_claimed_at = None
-    _move(locked, target, "assembly_claimed_at")
-    audit_record(actor=None, verb="release.publish_failed", target=locked, error=error[:2000])
+    locked.frozen_reason = Release.FreezeReason.STAFF
+    _move(
+        locked,
+        Action.ASSEMBLY_FAILED,
+        target,
+        "assembly_claimed_at",
+        "frozen_reason",
+        actor=None,
+        error=error[:2000],
+    )
     return locked
 
 
 @transaction.atomic
-def release_withdraw(*, release: Release, actor, reason: str) -> Release:
-    """Withdraw a released release; the public page shows it marked, with the reason."""
+def release_withdraw(*, release: Release, actor, reason: str, compromised: bool = False) -> Release:
+    """Withdraw a released release: it leaves the listing with its reason shown.
+
+    Its files stay at their addresses, so that whoever pinned a checksum can
+    still verify what they have, unless the release is `compromised`: then
+    they stop being served (410). `releases.publication` says it in words.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise BadInput("Say why the release is withdrawn; the public sees it.", field="reason")
     locked, target = _take(release, Action.WITHDRAW)
     locked.withdrawn_reason, locked.withdrawn_at = reason, timezone.now()
-    _move(locked, target, "withdrawn_reason", "withdrawn_at")
-    audit_record(actor=actor, verb="release.withdraw", target=locked, reason=reason)
-    release_event(locked, "release.withdrawn", reason=reason)
-    public_changed(locked.project)
+    locked.compromised = bool(compromised)
+    _move(
+        locked,
+        Action.WITHDRAW,
+        target,
+        "withdrawn_reason",
+        "withdrawn_at",
+        "compromised",
+        actor=actor,
+        reason=reason,
+        compromised=locked.compromised,
+    )
     release.refresh_from_db()
     return release

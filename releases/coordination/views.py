@@ -7,21 +7,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.errors import PortalError
-from publishing.webhooks import webhook_endpoint_create, webhook_resend
 from releases.models import (
     Distro,
     Project,
     Release,
     Submission,
-    WebhookDelivery,
-    WebhookEndpoint,
 )
 from releases.policies import PolicyInvalid, latest_reverification
 from releases.submissions.uploads import check_upload, streamed_upload
@@ -32,7 +28,6 @@ from .forms import (
     ProjectForm,
     ReleaseForm,
     RespinForm,
-    WebhookForm,
     WithdrawForm,
 )
 
@@ -447,43 +442,3 @@ def staff_audit(request):
             "query": query.urlencode(),
         },
     )
-
-
-@staff_member_required
-@require_http_methods(["GET", "POST"])
-def staff_webhooks(request, project: str):
-    """A project's webhook endpoints: add one (its secret is shown once), see each log."""
-    project_obj = get_object_or_404(Project, slug=project)
-    form = WebhookForm(request.POST or None)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = webhook_endpoint_create(
-                project=project_obj,
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                actor=request.user,
-            )
-        except PortalError as error:
-            form.add_error(None, error.message)
-        else:
-            form = WebhookForm()
-    endpoints = WebhookEndpoint.objects.filter(project=project_obj).prefetch_related(
-        Prefetch("deliveries", queryset=WebhookDelivery.objects.order_by("-created_at", "-id"))
-    )
-    return render(
-        request,
-        "releases/staff_webhooks.html",
-        {"project": project_obj, "form": form, "endpoints": endpoints, "created": created},
-    )
-
-
-@staff_member_required
-@require_POST
-def staff_webhook_resend(request, delivery_id: int):
-    delivery = get_object_or_404(
-        WebhookDelivery.objects.select_related("endpoint__project"), pk=delivery_id
-    )
-    webhook_resend(delivery=delivery, actor=request.user)
-    messages.success(request, f"{delivery.event} queued again for {delivery.endpoint.url}.")
-    return redirect("staff-webhooks", delivery.endpoint.project.slug)

@@ -9,11 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
-from releases.audit import audit_record
+from releases.events import Event, event_record
 from releases.models import Distro, Maintainership, Project, Release
-from releases.notifications import mail_on_commit, staff_addresses
-from releases.prereleases.tasks import release_deliver_prerelease_task
-from releases.public import public_changed
+from releases.prereleases.services import prerelease_delivery_queue
 from releases.rules import OPEN_STATES
 
 DISTRO_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
@@ -42,13 +40,7 @@ def maintainership_request(
         raise Conflict(
             f"You already maintain or have asked to maintain {distro} for {project}."
         ) from None
-    audit_record(actor=user, verb="maintainership.request", target=claim)
-    mail_on_commit(
-        to=staff_addresses(),
-        subject=f"[{project}] {user.get_username()} asks to maintain {distro}",
-        template="mail/maintainership_requested.txt",
-        context={"claim": claim},
-    )
+    event_record(Event.MAINTAINERSHIP_REQUESTED, actor=user, target=claim)
     return claim
 
 
@@ -65,8 +57,15 @@ def distro_get_or_create(*, slug: str, name: str, actor) -> Distro:
         slug=slug, defaults={"name": (name or slug).strip()[:100]}
     )
     if created:
-        audit_record(actor=actor, verb="distro.create", target=distro)
+        event_record(Event.DISTRO_CREATED, actor=actor, target=distro)
     return distro
+
+
+DECISION_EVENTS = {
+    Maintainership.State.APPROVED: Event.MAINTAINERSHIP_APPROVED,
+    Maintainership.State.DECLINED: Event.MAINTAINERSHIP_DECLINED,
+    Maintainership.State.REVOKED: Event.MAINTAINERSHIP_REVOKED,
+}
 
 
 def _decide(claim: Maintainership, *, state: str, actor, reason: str, allowed_from: tuple) -> None:
@@ -77,13 +76,7 @@ def _decide(claim: Maintainership, *, state: str, actor, reason: str, allowed_fr
     locked.decided_by, locked.decided_at = actor, timezone.now()
     locked.save(update_fields=["state", "reason", "decided_by", "decided_at"])
     claim.refresh_from_db()
-    audit_record(actor=actor, verb=f"maintainership.{state}", target=claim, reason=reason)
-    mail_on_commit(
-        to=[claim.user.email],
-        subject=f"[{claim.project}] your maintainership of {claim.distro}: {state}",
-        template="mail/maintainership_decided.txt",
-        context={"claim": claim},
-    )
+    event_record(DECISION_EVENTS[state], actor=actor, target=claim, reason=reason)
 
 
 @transaction.atomic
@@ -96,11 +89,11 @@ def maintainership_approve(*, claim: Maintainership, actor) -> None:
         allowed_from=(Maintainership.State.REQUESTED,),
     )
     # A maintainer approved while a release is open gets its pre-release too.
-    for release_id in Release.objects.filter(
+    for release in Release.objects.select_for_update().filter(
         project=claim.project, state__in=OPEN_STATES, prerelease__isnull=False
-    ).values_list("pk", flat=True):
-        release_deliver_prerelease_task.delay(release_id)
-    public_changed(claim.project)
+    ):
+        prerelease_delivery_queue(release)
+        release.save(update_fields=["delivery_queued_at"])
 
 
 @transaction.atomic
@@ -129,4 +122,3 @@ def maintainership_revoke(*, claim: Maintainership, actor, reason: str) -> None:
         reason=reason.strip(),
         allowed_from=(Maintainership.State.APPROVED, Maintainership.State.REQUESTED),
     )
-    public_changed(claim.project)

@@ -11,9 +11,11 @@ from django.core import signing
 from django.core.files.storage import storages
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.errors import BadInput, NotFound
 from releases.artifacts import artifact_create
+from releases.events import Event, event_record
 from releases.models import (
     Artifact,
     Maintainership,
@@ -22,9 +24,10 @@ from releases.models import (
     Project,
     Release,
 )
-from releases.notifications import mail_on_commit
 from releases.permissions import is_active_maintainer
 from releases.policies import rules_for
+
+from .tasks import release_deliver_prerelease_task
 
 
 def release_index(*, release: Release) -> dict:
@@ -87,35 +90,26 @@ def changes_for_distros(changes: dict | None, roots: list[str], slugs: list[str]
     }
 
 
+def prerelease_delivery_queue(release: Release) -> None:
+    """Queue the delivery of the release's pre-release (the caller saves
+    `delivery_queued_at` with its change); the sweeper queues it again if it waits."""
+    release.delivery_queued_at = timezone.now()
+    release_deliver_prerelease_task.delay(release.pk)
+
+
 @transaction.atomic
 def prerelease_invite(*, release: Release, user) -> PrereleaseInvitation:
+    """Invite a maintainer to the current pre-release: the event's mail carries
+    their personal link (releases/notifications.py)."""
     invitation = PrereleaseInvitation.objects.create(
         release=release, user=user, artifact_id=release.prerelease_id
     )
-    distros = list(
-        Maintainership.objects.filter(
-            user=user, project=release.project_id, state=Maintainership.State.APPROVED
-        ).values_list("distro__slug", flat=True)
-    )
-    policy = rules_for(release.project)
-    roots = policy.contribution_roots
-    mail_on_commit(
-        to=[user.email],
-        subject=f"[{release.project}] pre-release {release.version} is ready for packaging",
-        template="mail/prerelease_ready.txt",
-        context={
-            "release": release,
-            "user": user,
-            "distros": distros,
-            # Where their work goes, from the project's policy.
-            "own_roots": [
-                r for slug in distros or ["<your distro>"] for r in policy.roots_for(slug)
-            ],
-            "changes": changes_for_distros(prerelease_changes(release), list(roots), distros),
-            "accepting": release.state == Release.State.PRERELEASE,
-            "link": prerelease_link(release=release, user=user),
-            "days": settings.PRERELEASE_LINK_DAYS,
-        },
+    event_record(
+        Event.PRERELEASE_INVITED,
+        actor=None,
+        target=release,
+        user=user.pk,
+        sha256=release.prerelease.sha256,
     )
     return invitation
 

@@ -6,50 +6,55 @@ worker; but with Redis that happens only once the broker's visibility timeout
 by a broker restarted empty, is never delivered at all. Beat runs this every
 `SWEEPER_INTERVAL_SECONDS`:
 
-- a submission still `received` `SWEEPER_RECEIVED_SECONDS` after its upload
-  (or its last attempt, or its last re-queue) is queued again;
-- a submission `verifying` for longer than `SWEEPER_VERIFYING_SECONDS` (more
-  than the hard time limit: its worker is certainly dead) goes back to
-  `received`, by a conditional update, and is queued again;
+- a submission still `received` `SWEEPER_RECEIVED_SECONDS` after it was last
+  queued, or `verifying` for longer than `SWEEPER_VERIFYING_SECONDS` (more
+  than the hard time limit: its worker is certainly dead), is handed back
+  and queued again, through the Submission lifecycle's `requeue`; one that
+  killed its worker `SWEEPER_MAX_STALLS` times fails instead;
 - a release `publishing` whose assembly was never claimed, or whose claim's
-  lease ran out, has its assembly queued again;
-- a re-verification item still open `SWEEPER_VERIFYING_SECONDS` after its
-  re-verification started (its task was lost) is queued again.
+  lease ran out, has its assembly queued again (`release.assembly_requeued`);
+- an open release with an approved maintainer never invited to its current
+  pre-release has its delivery queued again;
+- a re-verification item still open long after its re-verification started
+  (its task was lost) is queued again;
+- an open release whose submission deadline passed is frozen, once per deadline;
+- an event whose subscribers never ran (its process died after the commit)
+  is dispatched again;
+- and what other apps register with `sweep_part` (the public side's stale
+  pages and half-written files).
 
-Every re-queue writes an audit event in the transaction that decides it, and
-the task is published once that commits. Running the sweeper twice at once,
-or while the original task finally arrives, is harmless: tasks claim their
-work with a conditional update, so only one of them does it.
+It decides from the rows' own state (when each thing was last queued,
+claimed or frozen), never by reading the audit back. Every re-queue is an
+event recorded in the transaction that decides it, and the task is published
+once that commits. Running the sweeper twice at once, or while the original
+task finally arrives, is harmless: tasks claim their work with a
+conditional update, so only one of them does it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.storage import storages
-from django.db import transaction
-from django.db.models import CharField, F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.errors import Conflict
-from publishing.storage import partial_writes_remove
-from publishing.tasks import page_regenerate_task, release_assemble_task
-from releases.audit import audit_record
 from releases.coordination.lifecycle import assembly_lease, release_freeze
+from releases.events import Event, event_record, events_dispatch_lost
 from releases.models import (
-    AuditEvent,
     Maintainership,
     PrereleaseInvitation,
-    Project,
     Release,
     ReverificationItem,
     Submission,
 )
-from releases.prereleases.tasks import release_deliver_prerelease_task
+from releases.prereleases.services import prerelease_delivery_queue
 from releases.rules import OPEN_STATES
+from releases.submission_lifecycle import submission_requeue
 from releases.submissions.services import uploads_expire
 from releases.verification.services import submission_fail
 from releases.verification.tasks import submission_reverify_task, submission_verify_task
@@ -59,73 +64,26 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
-def _last_event(verbs: tuple[str, ...]) -> Subquery:
-    """When one of `verbs` (each names its kind of object) was last recorded for the outer row."""
-    return Subquery(
-        AuditEvent.objects.filter(
-            object_id=Cast(OuterRef("pk"), CharField()),
-            verb__in=verbs,
-        )
-        .order_by("-created_at")
-        .values("created_at")[:1]
-    )
-
-
-def submissions_requeue_lost(*, now: datetime | None = None) -> list[int]:
-    """Queue again the `received` submissions whose task seems lost."""
+def submissions_requeue(*, now: datetime | None = None) -> dict[str, list[int]]:
+    """Queue again the verifications whose task was lost (`received` too long since it
+    was last queued) or whose worker died (`verifying` past the hard time limit)."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
-    candidates = (
-        Submission.objects.filter(state=Submission.State.RECEIVED)
-        .annotate(
-            last_queued=Greatest(
-                F("created_at"),
-                Coalesce(F("verification_started_at"), F("created_at")),
-                Coalesce(_last_event(("submission.requeue",)), F("created_at")),
-            )
+    lost_cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    stalled_cutoff = now - timedelta(seconds=settings.SWEEPER_VERIFYING_SECONDS)
+    candidates = list(
+        Submission.objects.filter(
+            Q(state=Submission.State.RECEIVED, queued_at__lte=lost_cutoff)
+            | Q(state=Submission.State.RECEIVED, queued_at__isnull=True, created_at__lte=lost_cutoff)
+            | Q(state=Submission.State.VERIFYING, verification_started_at__lte=stalled_cutoff)
+            | Q(state=Submission.State.VERIFYING, verification_started_at__isnull=True)
         )
-        .filter(last_queued__lte=cutoff)
         .order_by("created_at")
-        .values_list("pk", flat=True)[:BATCH]
+        .values_list("pk", "state", "verification_started_at", "stalls")[:BATCH]
     )
-    queued = []
-    for pk in list(candidates):
-        with transaction.atomic():
-            row = (
-                Submission.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, state=Submission.State.RECEIVED)
-                .first()
-            )
-            if row is None:  # claimed meanwhile, or another sweeper has it
-                continue
-            audit_record(actor=None, verb="submission.requeue", target=row, reason="task lost")
-            submission_verify_task.delay(pk)
-        queued.append(pk)
-    return queued
-
-
-def _stalls(submission_id: int) -> int:
-    return AuditEvent.objects.filter(
-        object_type="releases.submission",
-        object_id=str(submission_id),
-        verb="submission.requeue",
-        detail__reason="verification stalled",
-    ).count()
-
-
-def submissions_requeue_stalled(*, now: datetime | None = None) -> list[int]:
-    """Hand back to `received`, and queue again, verifications whose worker died."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.SWEEPER_VERIFYING_SECONDS)
-    stalled = (
-        Submission.objects.filter(state=Submission.State.VERIFYING)
-        .filter(Q(verification_started_at__lte=cutoff) | Q(verification_started_at__isnull=True))
-        .order_by("verification_started_at")
-        .values_list("pk", "verification_started_at")[:BATCH]
-    )
-    queued = []
-    for pk, started in list(stalled):
-        if _stalls(pk) >= settings.SWEEPER_MAX_STALLS:
+    queued: dict[str, list[int]] = {"lost": [], "stalled": []}
+    for pk, state, started, stalls in candidates:
+        stalled = state == Submission.State.VERIFYING
+        if stalled and stalls >= settings.SWEEPER_MAX_STALLS:
             # A bundle that kills its worker every time must not loop forever.
             submission_fail(
                 submission_id=pk,
@@ -136,43 +94,33 @@ def submissions_requeue_stalled(*, now: datetime | None = None) -> list[int]:
             continue
         with transaction.atomic():
             # Conditional: only if no one claimed it again since it was read.
-            reset = Submission.objects.filter(
-                pk=pk, state=Submission.State.VERIFYING, verification_started_at=started
-            ).update(state=Submission.State.RECEIVED, progress=0)
-            if not reset:
-                continue
-            row = Submission.objects.get(pk=pk)
-            audit_record(
-                actor=None,
-                verb="submission.requeue",
-                target=row,
-                reason="verification stalled",
-                started=started.isoformat() if started else None,
+            row = submission_requeue(
+                submission_id=pk,
+                reason="verification stalled" if stalled else "task lost",
+                seen=(state, started),
+                stalled=stalled,
             )
+            if row is None:  # claimed meanwhile, or another sweeper has it
+                continue
             submission_verify_task.delay(pk)
-        queued.append(pk)
+        queued["stalled" if stalled else "lost"].append(pk)
     return queued
 
 
 def releases_requeue_stuck(*, now: datetime | None = None) -> list[int]:
     """Queue the assembly again of releases left `publishing`."""
     now = now or timezone.now()
-    unclaimed_cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    queued_cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
     # Past the assembly claim's lease, the run that claimed is dead and a new
     # run may take the claim.
     lease_cutoff = now - assembly_lease()
     stuck = (
         Release.objects.filter(state=Release.State.PUBLISHING)
-        .annotate(
-            last_queued=Coalesce(
-                _last_event(("release.publish", "release.requeue")),
-                F("created_at"),
-            )
-        )
         .filter(
-            Q(assembly_claimed_at__isnull=True, last_queued__lte=unclaimed_cutoff)
-            | Q(assembly_claimed_at__lte=lease_cutoff, last_queued__lte=unclaimed_cutoff)
+            Q(assembly_queued_at__lte=queued_cutoff)
+            | Q(assembly_queued_at__isnull=True, created_at__lte=queued_cutoff)
         )
+        .filter(Q(assembly_claimed_at__isnull=True) | Q(assembly_claimed_at__lte=lease_cutoff))
         .values_list("pk", flat=True)[:BATCH]
     )
     queued = []
@@ -185,8 +133,12 @@ def releases_requeue_stuck(*, now: datetime | None = None) -> list[int]:
             )
             if row is None:
                 continue
-            audit_record(actor=None, verb="release.requeue", target=row, reason="assembly stuck")
-            release_assemble_task.delay(pk)
+            row.assembly_queued_at = now
+            row.save(update_fields=["assembly_queued_at"])
+            # The public side's subscriber queues the assembly itself.
+            event_record(
+                Event.RELEASE_ASSEMBLY_REQUEUED, actor=None, target=row, reason="assembly stuck"
+            )
         queued.append(pk)
     return queued
 
@@ -204,12 +156,8 @@ def deliveries_requeue_missing(*, now: datetime | None = None) -> list[int]:
         state__in=OPEN_STATES,
         prerelease__isnull=False,
         prerelease_date__lte=cutoff,
-    ).annotate(
-        last_queued=_last_event(("release.open", "release.respin", "release.deliver_requeue"))
-    )
+    ).filter(Q(delivery_queued_at__lte=cutoff) | Q(delivery_queued_at__isnull=True))
     for release in releases[:BATCH]:
-        if release.last_queued and release.last_queued > cutoff:
-            continue
         maintainers = set(
             Maintainership.objects.filter(
                 project=release.project_id,
@@ -224,27 +172,16 @@ def deliveries_requeue_missing(*, now: datetime | None = None) -> list[int]:
         )
         if maintainers - invited:
             with transaction.atomic():
-                audit_record(
+                prerelease_delivery_queue(release)
+                release.save(update_fields=["delivery_queued_at"])
+                event_record(
+                    Event.RELEASE_DELIVERY_REQUEUED,
                     actor=None,
-                    verb="release.deliver_requeue",
                     target=release,
                     missing=sorted(maintainers - invited),
                 )
-                release_deliver_prerelease_task.delay(release.pk)
             queued.append(release.pk)
     return queued
-
-
-def pages_requeue_stale(*, now: datetime | None = None) -> list[int]:
-    """Queue again the regeneration of public pages left stale (the task was lost)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
-    stale = list(
-        Project.objects.filter(page_stale_since__lte=cutoff).values_list("pk", flat=True)[:BATCH]
-    )
-    for pk in stale:
-        page_regenerate_task.delay(pk)
-    return stale
 
 
 def reverifications_requeue_lost(*, now: datetime | None = None) -> list[int]:
@@ -261,45 +198,66 @@ def reverifications_requeue_lost(*, now: datetime | None = None) -> list[int]:
     return lost
 
 
-def partial_writes_clean() -> list[str]:
-    """Remove what a page write killed midway left in local public storage."""
-    return partial_writes_remove(storages["public"], older_than=settings.CELERY_TASK_TIME_LIMIT)
-
-
 def releases_freeze_due(*, now: datetime | None = None) -> list[int]:
-    """Freeze each open release whose submission deadline has passed, once.
+    """Freeze each open release whose submission deadline has passed, once per deadline.
 
-    A release staff reopened after the deadline (it has a freeze in its
-    history) stays open: that was their decision.
+    A release staff reopened after the sweeper froze it at its deadline stays
+    open: that was their decision, until a new deadline passes.
     """
     now = now or timezone.now()
     due = Release.objects.filter(
         state=Release.State.PRERELEASE, submission_deadline__lte=now
-    ).annotate(frozen_before=_last_event(("release.freeze",)))
+    ).filter(
+        Q(deadline_frozen_at__isnull=True) | ~Q(deadline_frozen_at=models.F("submission_deadline"))
+    )
     frozen = []
-    for release in due.filter(frozen_before__isnull=True)[:BATCH]:
+    for release in due[:BATCH]:
         try:
-            release_freeze(release=release, actor=None)
+            release_freeze(release=release, actor=None, at_deadline=True)
         except Conflict:  # staff moved it meanwhile
             continue
         frozen.append(release.pk)
     return frozen
 
 
+def events_redispatch(*, now: datetime | None = None) -> list[int]:
+    """Run the subscribers of events whose process died between commit and subscribers."""
+    now = now or timezone.now()
+    return events_dispatch_lost(
+        older_than=now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS)
+    )
+
+
+# Parts other apps add to the sweep (their `AppConfig.ready()`): name -> function(now=).
+_parts: dict[str, Callable[..., list]] = {}
+
+
+def sweep_part(name: str):
+    """Register a function (taking `now=`) as a part of every sweep, under `name`."""
+
+    def register(function):
+        _parts[name] = function
+        return function
+
+    return register
+
+
 def sweep() -> dict[str, list]:
-    """One round of the sweeper; returns what it queued again."""
+    """One round of the sweeper; returns what it queued again, by kind."""
     now = timezone.now()
+    submissions = submissions_requeue(now=now)
     result = {
-        "stalled_verifications": submissions_requeue_stalled(now=now),
-        "lost_verifications": submissions_requeue_lost(now=now),
+        "stalled_verifications": submissions["stalled"],
+        "lost_verifications": submissions["lost"],
         "stuck_releases": releases_requeue_stuck(now=now),
         "missing_deliveries": deliveries_requeue_missing(now=now),
-        "stale_pages": pages_requeue_stale(now=now),
         "lost_reverifications": reverifications_requeue_lost(now=now),
         "frozen_at_deadline": releases_freeze_due(now=now),
-        "partial_writes_removed": partial_writes_clean(),
         "upload_bytes_removed": uploads_expire(now=now),
+        "events_redispatched": events_redispatch(now=now),
     }
+    for name, part in _parts.items():
+        result[name] = part(now=now)
     if any(result.values()):
         logger.warning("sweeper queued again: %s", result)
     return result

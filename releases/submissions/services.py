@@ -11,13 +11,12 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict, DigestMismatch, QuotaExceeded
-from publishing.tasks import package_link_check_task
 from releases.artifacts import artifact_create, artifact_discard, artifact_remove_bytes
-from releases.audit import audit_record
+from releases.events import Event, event_record
 from releases.models import Artifact, Distro, PackageLink, Release, Submission
 from releases.policies import rules_for
-from releases.public import public_changed
 from releases.rules import links_refusal, upload_refusal
+from releases.submission_lifecycle import Action, submission_move, submissions_move_all
 from releases.verification.tasks import submission_verify_task
 
 
@@ -45,13 +44,12 @@ def _links_changeable(release: Release) -> None:
 
 @transaction.atomic
 def package_links_add(*, release: Release, distro: Distro, actor, links) -> list[PackageLink]:
-    """Add links to a distro's packages; each is checked at once by a worker."""
+    """Add links to a distro's packages; each is checked at once by a worker (the
+    public side's subscriber to the event)."""
     _links_changeable(release)
     created = _package_links_add(release=release, distro=distro, actor=actor, links=links)
     for link in created:
-        audit_record(actor=actor, verb="package_link.add", target=link, url=link.url)
-        package_link_check_task.delay(link.pk)
-    public_changed(release.project)
+        event_record(Event.PACKAGE_LINK_ADDED, actor=actor, target=link, url=link.url)
     return created
 
 
@@ -68,9 +66,7 @@ def package_link_update(*, link: PackageLink, actor, url: str, sha256: str = "")
     link.save(
         update_fields=["url", "sha256", "health", "checked_at", "check_detail", "check_internal"]
     )
-    audit_record(actor=actor, verb="package_link.update", target=link, url=url, was=old)
-    package_link_check_task.delay(link.pk)
-    public_changed(link.release.project)
+    event_record(Event.PACKAGE_LINK_UPDATED, actor=actor, target=link, url=url, was=old)
     return link
 
 
@@ -83,18 +79,15 @@ def package_link_remove(*, link: PackageLink, actor) -> None:
             "the release manager removes it by rejecting that submission.",
             field="link",
         )
-    audit_record(actor=actor, verb="package_link.remove", target=link, url=link.url)
-    project = link.release.project
+    event_record(Event.PACKAGE_LINK_REMOVED, actor=actor, target=link, url=link.url)
     link.delete()
-    public_changed(project)
 
 
 @transaction.atomic
 def package_link_recheck(*, link: PackageLink, actor) -> None:
     """Check a link again now, rather than at the next periodic check."""
     _links_changeable(link.release)
-    audit_record(actor=actor, verb="package_link.recheck", target=link, url=link.url)
-    package_link_check_task.delay(link.pk)
+    event_record(Event.PACKAGE_LINK_RECHECKED, actor=actor, target=link, url=link.url)
 
 
 def submission_create(
@@ -201,11 +194,11 @@ def _submission_record(
     duplicate = _same_bytes(locked, distro, bundle.sha256)
     if duplicate is not None:
         raise _AlreadyUploaded(duplicate)
-    previous = Submission.objects.filter(
-        release=release, distro=distro, state__in=Submission.LIVE_STATES
+    superseded = submissions_move_all(
+        Submission.objects.filter(release=release, distro=distro),
+        Action.SUPERSEDE,
+        actor=submitter,
     )
-    superseded = list(previous.values_list("pk", flat=True))
-    previous.update(state=Submission.State.SUPERSEDED)
     submission = Submission.objects.create(
         release=release,
         distro=distro,
@@ -214,17 +207,19 @@ def _submission_record(
         package=staged,
         note=note,
         signature=signature,
+        queued_at=timezone.now(),
     )
-    _package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
-    audit_record(
+    event_record(
+        Event.SUBMISSION_CREATED,
         actor=submitter,
-        verb="submission.create",
         target=submission,
         sha256=bundle.sha256,
         size=bundle.size,
         superseded=superseded,
-        package_links=[url for url, _ in package_links],
     )
+    # Links sent with the upload are links like any other: each its event and
+    # its check right away.
+    package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
     submission_verify_task.delay(submission.pk)
     return submission
 
@@ -277,6 +272,11 @@ def uploads_expire(*, now=None) -> list[int]:
     expired = []
     for submission in due:
         with transaction.atomic():
+            submission = (
+                Submission.objects.select_for_update(of=("self",))
+                .select_related("artifact", "package")
+                .get(pk=submission.pk)
+            )
             removed = []
             for artifact in (submission.artifact, submission.package):
                 if artifact is None or artifact.removed_at is not None:
@@ -288,10 +288,10 @@ def uploads_expire(*, now=None) -> list[int]:
                         {"artifact": artifact.pk, "sha256": artifact.sha256, "size": artifact.size}
                     )
             if removed:
-                audit_record(
+                submission_move(
+                    submission,
+                    Action.EXPIRE,
                     actor=None,
-                    verb="submission.bytes_removed",
-                    target=submission,
                     removed=removed,
                     retention_days=settings.UPLOAD_RETENTION_DAYS,
                 )

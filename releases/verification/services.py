@@ -13,14 +13,12 @@ import bundlecheck
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
+from portal import openpgp
 from portal.errors import BadInput, Conflict
-from publishing import openpgp
-from publishing.webhooks import submission_event
 from releases.artifacts import artifact_open
-from releases.audit import audit_record
+from releases.events import Event, event_record
 from releases.models import (
     Artifact,
     Finding,
@@ -31,7 +29,6 @@ from releases.models import (
     ReverificationItem,
     Submission,
 )
-from releases.notifications import mail_on_commit, maintainer_addresses
 from releases.policies import (
     PolicyInvalid,
     current_version,
@@ -41,8 +38,12 @@ from releases.policies import (
     version_in_force,
 )
 from releases.prereleases.services import release_index
-from releases.public import public_changed
-from releases.rules import next_step
+from releases.submission_lifecycle import (
+    Action,
+    submission_claim,
+    submission_move,
+    submission_requeue,
+)
 
 from .tasks import submission_reverify_task
 
@@ -114,10 +115,7 @@ def submission_verify(*, submission_id: int) -> Submission | None:
     The claim is a conditional update, so a second delivery of the same task
     finds nothing to do.
     """
-    claimed = Submission.objects.filter(pk=submission_id, state=Submission.State.RECEIVED).update(
-        state=Submission.State.VERIFYING, verification_started_at=timezone.now(), progress=0
-    )
-    if not claimed:
+    if not submission_claim(submission_id=submission_id):
         return None
     submission = Submission.objects.select_related(
         "release__project", "release__prerelease", "distro", "artifact", "package", "submitter"
@@ -256,44 +254,20 @@ def submission_verdict_save(
     if submission is None:
         return None
     findings, failed = _findings_replace(submission, reports, error)
-    submission.state = Submission.State.FAILED if failed else Submission.State.PASSED
     submission.progress = 100
     submission.error = error
     submission.verified_at = timezone.now()
     submission.checked_with = _checked_with(reports)
     submission.policy_version = policy
-    submission.save(
-        update_fields=[
-            "state",
-            "progress",
-            "error",
-            "verified_at",
-            "findings_omitted",
-            "checked_with",
-            "policy_version",
-        ]
-    )
-    submission_event(submission, "submission.verified", findings=len(findings))
-    audit_record(
+    return submission_move(
+        submission,
+        Action.FAIL if failed else Action.PASS,
         actor=None,
-        verb="submission.verified",
-        target=submission,
-        verdict=submission.state,
         findings=len(findings),
+        errors=sum(f.severity == Finding.Severity.ERROR for f in findings),
+        warnings=sum(f.severity == Finding.Severity.WARNING for f in findings),
+        policy_version=policy.number if policy else None,
     )
-    mail_on_commit(
-        to=[submission.submitter.email],
-        subject=f"[{submission.release}] {submission.distro}: verification {submission.state}",
-        template="mail/verdict.txt",
-        context={
-            "submission": submission,
-            "errors": sum(f.severity == "error" for f in findings),
-            "warnings": sum(f.severity == "warning" for f in findings),
-            "url": settings.SITE_URL + reverse("submission-detail", args=[submission.pk]),
-            "next_step": next_step(submission.state),
-        },
-    )
-    return submission
 
 
 def _checked_with(reports) -> dict[str, str]:
@@ -344,10 +318,8 @@ def submission_fail(*, submission_id: int, error: str) -> Submission | None:
 
 
 def submission_release_claim(*, submission_id: int) -> None:
-    """Hand a submission back to `received` so that a retry can claim it again."""
-    Submission.objects.filter(pk=submission_id, state=Submission.State.VERIFYING).update(
-        state=Submission.State.RECEIVED, progress=0
-    )
+    """Hand a submission back to `received` so that the task's own retry can claim it again."""
+    submission_requeue(submission_id=submission_id, reason="retry after a storage error")
 
 
 # --- the project's policy: saving a version, and judging again by it -----------
@@ -408,9 +380,9 @@ def policy_version_save(
             note=note,
             author=author,
         )
-        audit_record(
+        event_record(
+            Event.POLICY_SAVED,
             actor=author,
-            verb="policy.saved",
             target=project,
             version=version.number,
             sha256=version.sha256,
@@ -433,9 +405,9 @@ def reverification_start(*, version: PolicyVersion, actor) -> Reverification | N
         )
         for submission in submissions
     )
-    audit_record(
+    event_record(
+        Event.POLICY_REVERIFICATION_STARTED,
         actor=actor,
-        verb="policy.reverification_started",
         target=version.project,
         version=version.number,
         submissions=len(items),
@@ -490,55 +462,34 @@ def submission_reverify(*, item_id: int) -> str:
             return f"skipped: {skipped}"
         was = submission.state
         findings, failed = _findings_replace(submission, reports, "")
-        if failed:
-            submission.state = Submission.State.FAILED
-        elif was == Submission.State.FAILED:
-            submission.state = Submission.State.PASSED
         submission.policy_version = version
         submission.verified_at = timezone.now()
         submission.checked_with = _checked_with(reports)
-        submission.save(
-            update_fields=[
-                "state",
-                "verified_at",
-                "findings_omitted",
-                "checked_with",
-                "policy_version",
-            ]
+        after = _problem_lines(submission)
+        submission_move(
+            submission,
+            Action.REVERIFY_FAIL if failed else Action.REVERIFY_PASS,
+            actor=None,
+            policy_version=version.number,
+            policy_note=version.note,
+            verdict_changed=_passes(was) != (not failed),
+            appeared=_listed(after - before),
+            went=_listed(before - after),
         )
         ReverificationItem.objects.filter(pk=item.pk).update(verdict_after=submission.state)
-        audit_record(
-            actor=None,
-            verb="submission.reverified",
-            target=submission,
-            policy_version=version.number,
-            before=was,
-            after=submission.state,
-        )
-        if _passes(was) != _passes(submission.state):
-            after = _problem_lines(submission)
-            mail_on_commit(
-                to=sorted(
-                    {submission.submitter.email}
-                    | set(maintainer_addresses(submission.release.project, submission.distro))
-                    - {""}
-                ),
-                subject=f"[{submission.release}] {submission.distro}: now {submission.state} "
-                f"under the new packaging policy (version {version.number})",
-                template="mail/reverified.txt",
-                context={
-                    "submission": submission,
-                    "version": version,
-                    "was": was,
-                    "appeared": sorted(after - before),
-                    "went": sorted(before - after),
-                    "url": settings.SITE_URL + reverse("submission-detail", args=[submission.pk]),
-                    "next_step": next_step(submission.state),
-                },
-            )
-            if was == Submission.State.ACCEPTED:
-                public_changed(submission.release.project)
     return f"{was} -> {submission.state}"
+
+
+# The problems a re-verification mail lists, at most: the report has them all.
+LISTED_PROBLEMS = 50
+
+
+def _listed(lines: set[str]) -> list[str]:
+    ordered = sorted(lines)
+    if len(ordered) <= LISTED_PROBLEMS:
+        return ordered
+    rest = len(ordered) - LISTED_PROBLEMS
+    return [*ordered[:LISTED_PROBLEMS], f"... and {rest} more: see the report"]
 
 
 def _reverify_skip(submission: Submission, version: PolicyVersion) -> str | None:

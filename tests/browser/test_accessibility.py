@@ -11,7 +11,7 @@ import pytest
 
 from publishing.services import public_page_regenerate
 from releases.artifacts import artifact_create
-from releases.audit import audit_record
+from releases.events import event_record
 from releases.models import Artifact, Finding, Maintainership, Release, Submission
 from tests.factories import DistroFactory, ProjectFactory, UserFactory, released
 from tests.helpers import bundle_bytes, prerelease_bytes
@@ -101,7 +101,7 @@ def portal(settings, tmp_path):
         state="passed",
         progress=100,
     )
-    audit_record(actor=staff, verb="release.open", target=release)
+    event_record("release.opened", actor=staff, target=release)
     public_page_regenerate(project=project)
     return {"release": release, "failed": failed, "project": project}
 

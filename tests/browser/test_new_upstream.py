@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from releases import demo
+from demo import builders as demo
 from releases.models import Maintainership, Release, Submission
 from tests.factories import DistroFactory, UserFactory
 from tests.processes import wait_for

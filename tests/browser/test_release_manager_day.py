@@ -125,7 +125,7 @@ def test_a_maintainer_adds_changes_and_removes_a_package_link(new_context, day, 
     page.locator(".messages").wait_for()
     link.refresh_from_db()
     assert link.url.endswith("convirt_2.0-2_all.deb")
-    assert AuditEvent.objects.filter(verb="package_link.update", object_id=str(link.pk)).exists()
+    assert AuditEvent.objects.filter(verb="package_link.updated", object_id=str(link.pk)).exists()
 
     page.get_by_role("button", name="Remove").click()
     page.locator(".messages").wait_for()

@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from releases import demo
+from demo import builders as demo
 from tests.helpers import submit  # noqa: F401 - the fault tests' way to upload
 from tests.processes import RedisServer, WorkerProcess
 

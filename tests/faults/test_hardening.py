@@ -155,6 +155,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "frozen_at_deadline": [],
         "partial_writes_removed": [],
         "upload_bytes_removed": [],
+        "events_redispatched": [],
     }
     Submission.objects.filter(pk=submission.pk).update(state="verifying")
     from django.utils import timezone
@@ -170,7 +171,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
 
 
 def test_the_sweeper_queues_the_assembly_of_a_release_left_publishing(
-    release, settings, django_capture_on_commit_callbacks
+    release, settings, django_capture_on_commit_callbacks, tasks_queued
 ):
     from releases.models import AuditEvent, Release
     from releases.recovery import sweeper as recovery
@@ -178,10 +179,10 @@ def test_the_sweeper_queues_the_assembly_of_a_release_left_publishing(
     Release.objects.filter(pk=release.pk).update(state="publishing", published_at=None)
     assert recovery.sweep()["stuck_releases"] == []  # just published: its task may be queued
     settings.SWEEPER_RECEIVED_SECONDS = 0
-    with django_capture_on_commit_callbacks(execute=False) as queued:
+    with django_capture_on_commit_callbacks(execute=True):
         assert recovery.sweep()["stuck_releases"] == [release.pk]
-    assert len(queued) == 1
-    assert AuditEvent.objects.filter(verb="release.requeue", object_id=str(release.pk)).count() == 1
+    assert tasks_queued == [("release_assemble_task", (release.pk,))]
+    assert AuditEvent.objects.filter(verb="release.assembly_requeued", object_id=str(release.pk)).count() == 1
 
 
 def test_a_verification_that_keeps_stalling_fails_instead_of_looping(
@@ -197,9 +198,9 @@ def test_a_verification_that_keeps_stalling_fails_instead_of_looping(
     submission = submit(release, ubuntu, maintainer, bundle_bytes())
     for _ in range(2):
         Submission.objects.filter(pk=submission.pk).update(state="verifying")
-        assert recovery.submissions_requeue_stalled() == [submission.pk]
+        assert recovery.submissions_requeue()["stalled"] == [submission.pk]
     Submission.objects.filter(pk=submission.pk).update(state="verifying")
-    assert recovery.submissions_requeue_stalled() == []
+    assert recovery.submissions_requeue()["stalled"] == []
     submission.refresh_from_db()
     assert submission.state == "failed" and "stopped 2 times" in submission.error
 

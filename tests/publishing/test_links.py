@@ -121,7 +121,7 @@ def test_other_schemes_are_refused_without_a_request(url):
 
 
 def test_maintainers_are_mailed_once_per_breakage_and_the_page_follows(
-    http_server, project, ubuntu, django_capture_on_commit_callbacks
+    http_server, project, ubuntu, django_capture_on_commit_callbacks, tasks_queued
 ):
     release = released(project, "2.0")
     ada = packager("ada", "Ada")
@@ -133,7 +133,7 @@ def test_maintainers_are_mailed_once_per_breakage_and_the_page_follows(
         assert links.package_link_check(link=package) is True  # unchecked -> ok
     package.refresh_from_db()
     assert package.health == "ok" and package.checked_at is not None
-    assert len(callbacks) == 1  # page regenerated
+    assert tasks_queued == [("page_regenerate_task", (project.pk,))]
     assert mail.outbox == []
 
     http_server.flaky_broken = True
@@ -330,18 +330,22 @@ def _distro_url(name, release, *args):
 
 
 def test_a_maintainer_adds_checks_again_edits_and_removes_a_link(
-    client, http_server, release, ubuntu, maintainer, django_capture_on_commit_callbacks
+    client, http_server, release, ubuntu, maintainer, django_capture_on_commit_callbacks, tasks_queued
 ):
     from publishing.tasks import package_link_check_task
 
     client.force_login(maintainer)
-    with django_capture_on_commit_callbacks(execute=False) as queued:
+    with django_capture_on_commit_callbacks(execute=True):
         client.post(
             _distro_url("package-links-add", release),
             {"package_links": http_server.base + "/missing.deb"},
         )
     link = PackageLink.objects.get()
-    assert len(queued) == 2  # its check, at once, and the public page
+    # Its check, at once, and the public page.
+    assert sorted(tasks_queued) == [
+        ("package_link_check_task", (link.pk,)),
+        ("page_regenerate_task", (release.project_id,)),
+    ]
     package_link_check_task.run(link.pk)  # what the worker runs
     link.refresh_from_db()
     assert link.health == "broken"
@@ -365,7 +369,7 @@ def test_a_maintainer_adds_checks_again_edits_and_removes_a_link(
     client.post(_distro_url("package-link-remove", release, link.pk))
     assert not PackageLink.objects.exists()
     verbs = set(AuditEvent.objects.values_list("verb", flat=True))
-    assert {"package_link.add", "package_link.update", "package_link.remove"} <= verbs
+    assert {"package_link.added", "package_link.updated", "package_link.removed"} <= verbs
 
 
 def test_links_are_fixed_once_the_release_is_published(client, release, ubuntu, maintainer):

@@ -286,12 +286,11 @@ def test_a_lost_regeneration_is_queued_again_by_the_sweeper(
 
     from django.utils import timezone
 
-    from publishing.services import public_page_regenerate
-    from releases.public import public_changed
-    from releases.recovery import sweeper as recovery
+    from publishing import sweeper as recovery
+    from publishing.services import public_page_regenerate, public_page_stale
 
     with django_capture_on_commit_callbacks(execute=False):
-        public_changed(project)  # its task is lost: never runs
+        public_page_stale(project_id=project.pk)  # its task is lost: never runs
     project.refresh_from_db()
     assert project.page_stale_since is not None
     later = timezone.now() + timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS + 1)

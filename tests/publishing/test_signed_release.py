@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from demo import builders as demo
+from portal import openpgp
 from portal.celery import app
-from publishing import openpgp
 from publishing.services import assembly_mtime
-from releases import demo
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_publish
 from releases.models import Artifact, Release, Submission

@@ -15,8 +15,14 @@ from standardwebhooks.webhooks import Webhook
 from publishing import webhooks
 from releases.coordination import lifecycle
 from releases.coordination import services as coordination
+from releases.events import WEBHOOK_EVENTS
 from releases.models import Release, Submission, WebhookDelivery, WebhookEndpoint
-from releases.verification.services import submission_verdict_save
+from releases.policies import current_version
+from releases.verification.services import (
+    policy_version_save,
+    submission_reverify,
+    submission_verdict_save,
+)
 from tests.factories import ArtifactFactory
 from tests.helpers import Upload, bundle_bytes, prerelease_bytes, submit
 
@@ -70,18 +76,31 @@ def test_every_event_arrives_signed_and_verifies(
     receiver, release, ubuntu, maintainer, staff, django_capture_on_commit_callbacks
 ):
     endpoint = webhooks.webhook_endpoint_create(
-        project=release.project, url=receiver.url, events=list(WebhookEndpoint.EVENTS), actor=staff
+        project=release.project, url=receiver.url, events=[e.value for e in WEBHOOK_EVENTS], actor=staff
     )
     Release.objects.filter(pk=release.pk).update(state="draft")
     release.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=False):
+    with django_capture_on_commit_callbacks(execute=True):
         lifecycle.release_open(release=release, actor=staff)
         passed = submit(release, ubuntu, maintainer, bundle_bytes())
         Submission.objects.filter(pk=passed.pk).update(state="verifying")
         submission_verdict_save(submission_id=passed.pk, reports=[])
         coordination.submission_accept(submission=passed, actor=staff, comment="thanks")
+        # A new policy version judges the accepted submission again.
+        current = current_version(release.project)
+        _, reverification = policy_version_save(
+            project=release.project,
+            text=current.text + "\n# reviewed\n",
+            note="reviewed",
+            author=staff,
+            base_number=current.number,
+            reverify=True,
+        )
+        submission_reverify(item_id=reverification.items.get().pk)
         coordination.submission_reject(submission=passed, actor=staff, comment="after all, no")
         lifecycle.release_freeze(release=release, actor=staff)
+        lifecycle.release_reopen_distro(release=release, distro=ubuntu, actor=staff)
+        lifecycle.release_unfreeze(release=release, actor=staff)
         lifecycle.release_respin(
             release=release, actor=staff, tarball=Upload(prerelease_bytes(), "convirt-2.0.tar.gz")
         )
@@ -100,7 +119,7 @@ def test_every_event_arrives_signed_and_verifies(
         payload = verifier.verify(body, lowered)  # raises if the signature is wrong
         types.append(payload["type"])
         assert payload["data"]["project"] == release.project.slug
-    assert sorted(types) == sorted(WebhookEndpoint.EVENTS)
+    assert sorted(types) == sorted(e.value for e in WEBHOOK_EVENTS)
     with pytest.raises(Exception):  # noqa: B017 - any verification failure
         Webhook(webhooks._secret()).verify(
             receiver.received[0][1], {k.lower(): v for k, v in receiver.received[0][0].items()}
@@ -108,12 +127,15 @@ def test_every_event_arrives_signed_and_verifies(
 
 
 @pytest.mark.parametrize("mode", ["fail", "slow", "redirect"])
-def test_a_failing_endpoint_is_retried_then_given_up_with_a_log(receiver, release, staff, mode):
+def test_a_failing_endpoint_is_retried_then_given_up_with_a_log(
+    receiver, release, staff, mode, django_capture_on_commit_callbacks
+):
     receiver.mode = mode
     webhooks.webhook_endpoint_create(
         project=release.project, url=receiver.url, events=["release.frozen"], actor=staff
     )
-    lifecycle.release_freeze(release=release, actor=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.release_freeze(release=release, actor=staff)
     delivery = WebhookDelivery.objects.get()
     outcomes = [webhooks.webhook_deliver(delivery_id=delivery.pk) for _ in range(6)]
     assert outcomes[:4] == [10.0, 60.0, 300.0, 1800.0]  # the backoff before each retry
@@ -125,13 +147,14 @@ def test_a_failing_endpoint_is_retried_then_given_up_with_a_log(receiver, releas
 
 
 def test_an_endpoint_on_the_portals_network_is_never_connected_to(
-    receiver, release, staff, settings
+    receiver, release, staff, settings, django_capture_on_commit_callbacks
 ):
     settings.PACKAGE_LINK_ALLOWED_NETWORKS = []
     webhooks.webhook_endpoint_create(
         project=release.project, url=receiver.url, events=["release.frozen"], actor=staff
     )
-    lifecycle.release_freeze(release=release, actor=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.release_freeze(release=release, actor=staff)
     delivery = WebhookDelivery.objects.get()
     assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "given up"
     assert receiver.received == []
@@ -139,14 +162,17 @@ def test_an_endpoint_on_the_portals_network_is_never_connected_to(
     assert "private or local network" in delivery.outcome
 
 
-def test_staff_add_an_endpoint_see_its_log_and_send_again(client, receiver, release, staff):
+def test_staff_add_an_endpoint_see_its_log_and_send_again(
+    client, receiver, release, staff, django_capture_on_commit_callbacks
+):
     client.force_login(staff)
     url = reverse("staff-webhooks", args=[release.project.slug])
     page = client.post(url, {"url": receiver.url, "events": ["release.frozen"]}).content.decode()
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.secret in page  # shown once
     assert endpoint.secret not in client.get(url).content.decode()
-    lifecycle.release_freeze(release=release, actor=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.release_freeze(release=release, actor=staff)
     delivery = WebhookDelivery.objects.get()
     webhooks.webhook_deliver(delivery_id=delivery.pk)
     page = client.get(url).content.decode()
@@ -158,6 +184,6 @@ def test_staff_add_an_endpoint_see_its_log_and_send_again(client, receiver, rele
 def test_the_events_are_in_the_openapi_description(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
-    assert set(schema["webhooks"]) == set(WebhookEndpoint.EVENTS)
+    assert set(schema["webhooks"]) == {e.value for e in WEBHOOK_EVENTS}
     headers = {p["name"] for p in schema["webhooks"]["release.published"]["post"]["parameters"]}
     assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}

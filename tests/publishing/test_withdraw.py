@@ -24,9 +24,13 @@ def test_withdraw_records_reason_audits_and_regenerates(
     release.refresh_from_db()
     assert release.state == Release.State.WITHDRAWN
     assert release.withdrawn_reason == "Corrupts images on save."
-    event = AuditEvent.objects.get(verb="release.withdraw")
-    assert event.actor == staff and event.detail == {"reason": "Corrupts images on save."}
-    assert len(queued) == 1  # the page regeneration, after commit
+    event = AuditEvent.objects.get(verb="release.withdrawn")
+    assert event.actor == staff and event.detail == {
+        "reason": "Corrupts images on save.",
+        "state": "withdrawn",
+        "compromised": False,
+    }
+    assert len(queued) == 1  # the event's dispatch (the page regeneration), after commit
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])

@@ -8,9 +8,8 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
 
-from publishing.services import public_page_regenerate
+from publishing.services import public_page_regenerate, public_page_stale
 from releases.models import Release
-from releases.public import public_changed
 from tests.factories import DistroFactory, ProjectFactory, accepted, packager, released
 from tests.processes import wait_for
 
@@ -26,7 +25,7 @@ def test_worker_regenerates_the_page_after_commit(worker):
     page = settings.DATA_DIR / "public" / slug / "index.html"
 
     with transaction.atomic():
-        public_changed(project)
+        public_page_stale(project_id=project.pk)
         assert not page.exists()  # nothing before commit
 
     wait_for(page.exists, timeout=30, what=f"worker wrote {page}")
@@ -80,7 +79,7 @@ def test_publish_through_the_worker_assembles_and_regenerates(worker):
     import hashlib
     import io
 
-    from releases import demo
+    from demo import builders as demo
     from releases.artifacts import artifact_create
     from releases.coordination.lifecycle import release_publish
     from releases.models import Artifact, Submission

@@ -133,7 +133,7 @@ def test_accept_a_passing_submission_mails_and_stages_its_package(
     assert "Thanks, lovely work" in mail.outbox[-1].body
     assert maintainer.email in mail.outbox[-1].to
     assert PackageLink.objects.get(staged=package).distro == ubuntu
-    assert AuditEvent.objects.filter(verb="submission.accept").exists()
+    assert AuditEvent.objects.filter(verb="submission.accepted").exists()
     assert len(callbacks) >= 2  # the mail and the public page's regeneration
 
 
@@ -143,7 +143,7 @@ def test_only_a_passing_submission_can_be_accepted(client, release, ubuntu, main
     )
     client.force_login(staff)
     response = client.post(reverse("staff-submission-accept", args=[submission.pk]), follow=True)
-    assert "only a passed submission can be decided" in response.content.decode()
+    assert "only a passed submission can be accepted" in response.content.decode()
     submission.refresh_from_db()
     assert submission.state == "failed"
 
@@ -212,7 +212,7 @@ def test_respin_makes_submissions_stale_and_mails_what_changed(
     class Tarball(io.BytesIO):
         name = "convirt-2.0-rc2.tar.gz"
 
-    from releases import demo
+    from demo import builders as demo
 
     members = [
         (name, b"ConVirt 2.0 rc2\n" if name.endswith("/README") else data, mode)

@@ -78,7 +78,7 @@ def test_sign_up_confirm_and_claim_a_new_distro(
     claim = Maintainership.objects.get(user=user)
     assert claim.state == "requested" and claim.distro.slug == "ubuntu"
     assert mail.outbox[-1].to == ["boss@example.org"]
-    assert AuditEvent.objects.filter(verb="maintainership.request").count() == 1
+    assert AuditEvent.objects.filter(verb="maintainership.requested").count() == 1
 
 
 def test_a_tampered_confirmation_link_is_refused(client):
@@ -136,12 +136,14 @@ def test_opening_a_release_mails_each_maintainer_a_personal_link_once(
     other_maintainer,
     revoked_maintainer,
     django_capture_on_commit_callbacks,
+    tasks_queued,
 ):
     release.state = "draft"
     release.save()
-    with django_capture_on_commit_callbacks(execute=False) as queued:
+    with django_capture_on_commit_callbacks(execute=True):
         release_open(release=release, actor=None)
-    assert len(queued) == 1  # the delivery task, after commit
+    # The delivery task, after commit.
+    assert tasks_queued == [("release_deliver_prerelease_task", (release.pk,))]
     with django_capture_on_commit_callbacks(execute=True):
         assert services.release_deliver_prerelease(release=release) == 2
         assert services.release_deliver_prerelease(release=release) == 0  # once
@@ -208,21 +210,27 @@ def test_profile_display_name_and_tokens(client, maintainer):
 
 
 def test_a_maintainer_approved_while_a_release_is_open_gets_its_prerelease(
-    release, ubuntu, staff, django_capture_on_commit_callbacks
+    release, ubuntu, staff, django_capture_on_commit_callbacks, tasks_queued
 ):
     asker = UserFactory(username="late", email="late@example.org")
     claim = maintainership_request(user=asker, project=release.project, distro=ubuntu)
-    with django_capture_on_commit_callbacks(execute=False) as queued:
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
         maintainership_approve(claim=claim, actor=staff)
     # The decision mail, the delivery of the open release, the public page.
-    assert len(queued) == 3
+    assert [m.to for m in mail.outbox] == [[asker.email]]
+    assert sorted(tasks_queued) == [
+        ("page_regenerate_task", (release.project_id,)),
+        ("release_deliver_prerelease_task", (release.pk,)),
+    ]
+    tasks_queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.release_deliver_prerelease(release=release)
     assert PrereleaseInvitation.objects.filter(user=asker, release=release).count() == 1
 
 
 def test_the_sweeper_queues_a_delivery_that_was_lost(
-    release, maintainer, settings, django_capture_on_commit_callbacks
+    release, maintainer, settings, django_capture_on_commit_callbacks, tasks_queued
 ):
     from django.utils import timezone
 
@@ -230,10 +238,10 @@ def test_the_sweeper_queues_a_delivery_that_was_lost(
 
     release.prerelease_date = timezone.now() - timedelta(hours=1)
     release.save()
-    with django_capture_on_commit_callbacks(execute=False) as queued:
+    with django_capture_on_commit_callbacks(execute=True):
         assert recovery.deliveries_requeue_missing() == [release.pk]
         assert recovery.deliveries_requeue_missing() == []  # not again so soon
-    assert len(queued) == 1
+    assert tasks_queued == [("release_deliver_prerelease_task", (release.pk,))]
     PrereleaseInvitation.objects.create(
         release=release, user=maintainer, artifact=release.prerelease
     )

@@ -242,7 +242,7 @@ def test_staff_create_a_project_with_its_own_policy_or_the_starter_one(client, s
     assert (version.number, version.author) == (1, staff)
     rules = rules_for(version.project)
     assert (rules.name, rules.roots_for("ubuntu")) == ("tern", ("packaging/ubuntu/",))
-    assert AuditEvent.objects.filter(verb="project.create", object_repr="Tern").exists()
+    assert AuditEvent.objects.filter(verb="project.created", object_repr="Tern").exists()
     shouting = client.post(new, {"name": "T", "slug": "My_Tern", "homepage": "", "policy_text": ""})
     assert shouting.status_code == 400 and "lower-case letters" in shouting.content.decode()
     again = client.post(new, {"name": "Tern 2", "slug": "tern", "homepage": "", "policy_text": ""})

@@ -2,7 +2,7 @@
 maintainer, staff and the public see of it, and every mail the portal sends about it,
 take their paths, file names and wording from Tern's policy, never from ConVirt's.
 
-Tern's policy (releases/demo_policies/tern.toml) puts a distro's work under
+Tern's policy (demo/policies/tern.toml) puts a distro's work under
 packaging/$DISTRO/ only, names tern.ini and has no deployment layout: a page that
 still said distros/$DISTRO, install/client/... or convirt.conf would be wrong for it.
 """
@@ -18,9 +18,9 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.services import api_token_create
+from demo import builders as demo
 from publishing import links as link_checks
 from publishing.services import public_page_render
-from releases import demo
 from releases.artifacts import artifact_create
 from releases.coordination import lifecycle
 from releases.coordination.services import release_remind, submission_accept, submission_reject

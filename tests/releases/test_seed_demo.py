@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.core.files.storage import storages
 from django.core.management import call_command
 
-from releases import demo
+from demo import builders as demo
 from releases.models import Artifact, Distro, Maintainership, PolicyVersion, Project, Release
 from releases.policies import current_version, rules_for, text_sha256
 

@@ -32,7 +32,7 @@ def post_json(client, url, headers, data=None):
 
 def distro_bundle(slug: str) -> bytes:
     """The demo's ubuntu bundle, laid out for the distro `slug`."""
-    from releases import demo
+    from demo import builders as demo
 
     return bundle_bytes(
         [
@@ -140,13 +140,13 @@ def test_a_release_run_through_the_api_alone(client, worker):
     audit = client.get(release_url + "audit", **staff).json()
     verbs = [event["verb"] for event in audit["results"]]
     for verb in (
-        "release.create",
-        "release.open",
-        "submission.accept",
-        "submission.reject",
-        "release.freeze",
-        "release.publish",
-        "release.released",
+        "release.created",
+        "release.opened",
+        "submission.accepted",
+        "submission.rejected",
+        "release.frozen",
+        "release.publishing",
+        "release.published",
     ):
         assert verb in verbs
     assert audit["next"] is None
@@ -327,13 +327,13 @@ def test_respin_replaces_the_tarball(client, release, submission, staff):
 def test_the_audit_trail_pages_in_a_fixed_number_of_queries(
     client, release, submission, staff, django_assert_max_num_queries, settings
 ):
-    from releases.audit import audit_record
+    from releases.events import event_record
 
     for n in range(60):
-        audit_record(actor=staff, verb="release.remind", target=release, n=n)
+        event_record("release.reminded", actor=staff, target=release, n=n)
     for n in range(10):
-        audit_record(actor=staff, verb="submission.accept", target=submission, n=n)
-    audit_record(actor=staff, verb="release.open", target=ReleaseOther.make(release))
+        event_record("submission.accepted", actor=staff, target=submission, n=n)
+    event_record("release.opened", actor=staff, target=ReleaseOther.make(release))
     headers = token(staff)
     url = reverse("api-release-audit", args=[release.project.slug, release.version])
     with django_assert_max_num_queries(6):

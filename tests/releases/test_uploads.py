@@ -46,12 +46,13 @@ def nothing_stored(before):
 
 
 def test_maintainer_uploads_a_bundle_and_is_sent_to_its_report(
-    client, url, maintainer, django_capture_on_commit_callbacks
+    client, url, maintainer, django_capture_on_commit_callbacks, tasks_queued
 ):
     client.force_login(maintainer)
     data = bundle_bytes()
-    with django_capture_on_commit_callbacks() as queued:
+    with django_capture_on_commit_callbacks(execute=False) as queued:
         response = post(client, url, data=data)
+    assert tasks_queued == []  # nothing leaves before the row is committed
     submission = Submission.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("submission-detail", args=[submission.pk])
@@ -60,7 +61,10 @@ def test_maintainer_uploads_a_bundle_and_is_sent_to_its_report(
     assert submission.artifact.size == len(data)
     with storages["uploads"].open(submission.artifact.key, "rb") as stored:
         assert stored.read() == data
-    assert len(queued) == 1  # verification queued only once the row committed
+    for callback in queued:
+        callback()
+    # Verification, queued once the row committed.
+    assert tasks_queued == [("submission_verify_task", (submission.pk,))]
     assert temporary_files() == []  # the streamed temporary file is gone with the request
 
 

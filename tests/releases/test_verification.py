@@ -209,7 +209,7 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
     import shutil
     import subprocess
 
-    from releases import demo
+    from demo import builders as demo
 
     for tool in ("rpmbuild", "rpmlint"):
         if not shutil.which(tool):

@@ -1,7 +1,7 @@
 """Demo data: two upstreams side by side, a staff user, their maintainers, an open release each.
 
 ConVirt (the engine's shipped policy, three distros) and Tern (its own policy,
-releases/demo_policies/tern.toml, stored as version 1: packaging/NAME only,
+demo/policies/tern.toml, stored as version 1: packaging/NAME only,
 tern.ini, no deployment layout; two distros, their own maintainers).
 
 It also leaves a throwaway OpenPGP demo key under PORTAL_DATA_DIR, which the
@@ -20,9 +20,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from publishing import openpgp
+from demo import builders as demo
+from portal import openpgp
 from publishing.services import public_page_regenerate, release_assemble
-from releases import demo
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_open, release_publish
 from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission

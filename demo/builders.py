@@ -2,7 +2,7 @@
 
 Two upstreams whose packaging guides differ in shape: ConVirt (the engine's
 shipped policy: distros/NAME plus install/client/distros/NAME, convirt.conf,
-a deployment layout) and Tern (releases/demo_policies/tern.toml: packaging/NAME
+a deployment layout) and Tern (demo/policies/tern.toml: packaging/NAME
 only, tern.ini, no deployment layout). The demo releases and the tests need
 archives with each guide's layout; building them here keeps binary blobs out
 of the repository.
@@ -227,7 +227,7 @@ def prerelease_bytes(version: str = "2.0") -> bytes:
 
 # --- Tern: the second demo upstream, packaged under packaging/NAME only ----------
 
-TERN_POLICY = Path(__file__).with_name("demo_policies") / "tern.toml"
+TERN_POLICY = Path(__file__).with_name("policies") / "tern.toml"
 TERN_VERSION = "0.4"
 
 TERN_INI = """\

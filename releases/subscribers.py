@@ -1,0 +1,173 @@
+"""What the domain does after its events commit: the mail each person is owed.
+
+Registered by `ReleasesConfig.ready()`. Each subscriber reads the event's
+object as it is now and mails the people concerned with the template named
+after the event (`releases.notifications.mail_event`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from .events import Event, subscribe
+from .models import AuditEvent, Distro, Release
+from .notifications import mail_event, maintainer_addresses, staff_addresses
+from .policies import rules_for
+from .prereleases.services import changes_for_distros, prerelease_changes, prerelease_link
+from .rules import next_step
+
+
+def _url(name: str, *args) -> str:
+    return settings.SITE_URL + reverse(name, args=args)
+
+
+@subscribe(Event.MAINTAINERSHIP_REQUESTED)
+def maintainership_requested(record: AuditEvent) -> None:
+    claim = record.target()
+    if claim is not None:
+        mail_event(record, to=staff_addresses(), claim=claim)
+
+
+@subscribe(
+    Event.MAINTAINERSHIP_APPROVED, Event.MAINTAINERSHIP_DECLINED, Event.MAINTAINERSHIP_REVOKED
+)
+def maintainership_decided(record: AuditEvent) -> None:
+    claim = record.target()
+    if claim is not None:
+        mail_event(record, to=[claim.user.email], claim=claim)
+
+
+@subscribe(Event.PRERELEASE_INVITED)
+def prerelease_invited(record: AuditEvent) -> None:
+    release = record.target()
+    user = get_user_model().objects.filter(pk=record.detail.get("user")).first()
+    if release is None or user is None or not release.prerelease_id:
+        return
+    distros = list(
+        user.maintainerships.filter(project=release.project_id, state="approved").values_list(
+            "distro__slug", flat=True
+        )
+    )
+    policy = rules_for(release.project)
+    mail_event(
+        record,
+        to=[user.email],
+        release=release,
+        user=user,
+        distros=distros,
+        # Where their work goes, from the project's policy.
+        own_roots=[r for slug in distros or ["<your distro>"] for r in policy.roots_for(slug)],
+        changes=changes_for_distros(
+            prerelease_changes(release), list(policy.contribution_roots), distros
+        ),
+        accepting=release.state == Release.State.PRERELEASE,
+        link=prerelease_link(release=release, user=user),
+        days=settings.PRERELEASE_LINK_DAYS,
+    )
+
+
+@subscribe(Event.RELEASE_DISTRO_REOPENED)
+def distro_reopened(record: AuditEvent) -> None:
+    release = record.target()
+    distro = Distro.objects.filter(slug=record.detail.get("distro")).first()
+    if release is not None and distro is not None:
+        mail_event(
+            record,
+            to=maintainer_addresses(release.project, distro),
+            release=release,
+            distro=distro,
+        )
+
+
+@subscribe(Event.RELEASE_REMINDED)
+def reminded(record: AuditEvent) -> None:
+    release = record.target()
+    if release is None:
+        return
+    for distro in Distro.objects.filter(slug__in=record.detail.get("distros", [])):
+        mail_event(
+            record,
+            to=maintainer_addresses(release.project, distro),
+            release=release,
+            distro=distro,
+            url=_url("release-distro", release.project.slug, release.version, distro.slug),
+        )
+
+
+@subscribe(Event.SUBMISSION_VERIFIED)
+def verified(record: AuditEvent) -> None:
+    submission = record.target()
+    if submission is None:
+        return
+    verdict = record.detail.get("state", submission.state)
+    mail_event(
+        record,
+        to=[submission.submitter.email],
+        submission=submission,
+        verdict=verdict,
+        errors=record.detail.get("errors", 0),
+        warnings=record.detail.get("warnings", 0),
+        url=_url("submission-detail", submission.pk),
+        next_step=next_step(verdict),
+    )
+
+
+def _concerned(submission) -> list[str]:
+    """The submitter and the distro's maintainers."""
+    return [submission.submitter.email] + maintainer_addresses(
+        submission.release.project, submission.distro
+    )
+
+
+@subscribe(Event.SUBMISSION_REVERIFIED)
+def reverified(record: AuditEvent) -> None:
+    if not record.detail.get("verdict_changed"):
+        return
+    submission = record.target()
+    if submission is None:
+        return
+    after = record.detail.get("state", submission.state)
+    mail_event(
+        record,
+        to=_concerned(submission),
+        submission=submission,
+        version=record.detail.get("policy_version"),
+        note=record.detail.get("policy_note", ""),
+        was=record.detail.get("was"),
+        now=after,
+        appeared=record.detail.get("appeared", []),
+        went=record.detail.get("went", []),
+        url=_url("submission-detail", submission.pk),
+        next_step=next_step(after),
+    )
+
+
+@subscribe(Event.SUBMISSION_ACCEPTED, Event.SUBMISSION_REJECTED)
+def decided(record: AuditEvent) -> None:
+    submission = record.target()
+    if submission is not None:
+        mail_event(
+            record,
+            to=_concerned(submission),
+            submission=submission,
+            comment=record.detail.get("comment", ""),
+            url=_url("submission-detail", submission.pk),
+        )
+
+
+@subscribe(Event.PACKAGE_LINK_BROKEN)
+def link_broken(record: AuditEvent) -> None:
+    link = record.target()
+    if link is not None:
+        mail_event(
+            record,
+            to=maintainer_addresses(link.release.project, link.distro),
+            link=link,
+            release=link.release,
+            distro=link.distro,
+            url=_url(
+                "release-distro", link.release.project.slug, link.release.version, link.distro.slug
+            ),
+        )
