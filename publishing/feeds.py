@@ -61,6 +61,7 @@ class ReleaseFeed(Feed):
         parts = []
         if release["withdrawn"]:
             parts.append(f"Withdrawn: {release['withdrawn_reason']}")
+            parts.append(release["withdraw_consequence"])
         source = release["source"]
         if source:
             parts.append(

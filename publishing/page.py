@@ -165,7 +165,9 @@ def page_data(*, project: Project) -> dict:
                 "withdrawn_reason": release["withdrawn_reason"],
                 "compromised": release["compromised"],
                 # What withdrawing did to the files, in the words every page uses.
-                "withdraw_consequence": _withdraw_consequence(release),
+                "withdraw_consequence": publication.withdrawn_notice(
+                    state=release["state"], compromised=release["compromised"]
+                ),
                 "withdrawn_at": iso(release["withdrawn_at"]),
                 "published_at": iso(published),
                 "published_on": published.date().isoformat() if published else None,
@@ -200,20 +202,6 @@ def page_data(*, project: Project) -> dict:
         "current": items[0] if current else None,
         "older": items[1:] if current else items,
     }
-
-
-def _withdraw_consequence(release: dict) -> str | None:
-    if release["state"] != Release.State.WITHDRAWN:
-        return None
-    if release["compromised"]:
-        return (
-            "Its files were taken down: they must not be trusted. "
-            "Their addresses answer 410 Gone."
-        )
-    return (
-        "Its files stay at their addresses so that anyone who pinned a checksum can still "
-        "verify what they have; do not install it anew."
-    )
 
 
 def _verify_example(source: dict) -> dict:

@@ -106,23 +106,43 @@ def files_gone(release: Release) -> bool:
     return release.state == Release.State.WITHDRAWN and release.compromised
 
 
-def withdraw_consequences(*, compromised: bool) -> list[str]:
-    """What withdrawing does, in the words every page and the API use."""
-    common = [
-        "The release leaves the list of current releases; the download page, the feed and "
-        "downloads.json show it as withdrawn, with your reason.",
-        "Webhooks receive release.withdrawn.",
-    ]
+WITHDRAW_COMMON = (
+    "The release leaves the list of current releases; the download page, the feed and "
+    "downloads.json show it as withdrawn, with your reason.",
+    "Webhooks receive release.withdrawn. This cannot be undone.",
+)
+
+
+def withdraw_files_consequence(*, compromised: bool) -> str:
+    """What withdrawing does to the release's files, said before the choice is made."""
     if compromised:
-        return [
-            *common,
-            "Its source tarball, checksums, signatures, provenance and the packages upstream "
-            "hosted stop being served: their addresses answer 410 Gone with your reason.",
-            "Use this when the files themselves must not be trusted.",
-        ]
-    return [
-        *common,
-        "Its files stay at their addresses, marked withdrawn, so that anyone who pinned a "
+        return (
+            "The files must not be trusted: its source tarball, checksums, signatures, "
+            "provenance and the packages upstream hosted stop being served, and their "
+            "addresses answer 410 Gone with your reason."
+        )
+    return (
+        "The files stay at their addresses, marked withdrawn, so that anyone who pinned a "
         "checksum or signature can still verify what they have (like a yanked release on "
-        "PyPI).",
-    ]
+        "PyPI)."
+    )
+
+
+def withdraw_consequences(*, compromised: bool) -> list[str]:
+    """What withdrawing does, in the words the confirmation page and the API use."""
+    return [*WITHDRAW_COMMON, withdraw_files_consequence(compromised=compromised)]
+
+
+def withdrawn_notice(*, state: str, compromised: bool) -> str | None:
+    """What withdrawing did to the files, said after the fact (page, feed, API)."""
+    if state != Release.State.WITHDRAWN:
+        return None
+    if compromised:
+        return (
+            "Its files were taken down because they must not be trusted: their addresses "
+            "answer 410 Gone."
+        )
+    return (
+        "Its files stay at their addresses so that anyone who pinned a checksum can still "
+        "verify what they have; do not install it anew."
+    )

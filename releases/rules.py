@@ -41,6 +41,17 @@ def upload_refusal(release: Release, distro: Distro) -> str | None:
     return f"{release} takes no uploads for {distro}: {reason}."
 
 
+def remind_refusal(release: Release) -> str | None:
+    """Why maintainers cannot be reminded to upload now: only while the release takes
+    uploads, since a reminder to upload to a frozen release would ask for what it refuses."""
+    if release.state != Release.State.PRERELEASE:
+        return (
+            f"{release} is {release.get_state_display()}: it takes no uploads, so there is "
+            "nothing to remind anyone of. Reopen it (or the distro) first."
+        )
+    return None
+
+
 def links_refusal(release: Release) -> str | None:
     """Why a distro's package links cannot be changed now, or None when they can."""
     if release.state in (Release.State.DRAFT, *OPEN_STATES):

@@ -20,6 +20,8 @@ from pydantic import Field, StringConstraints, field_validator
 
 from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
+from portal.timefmt import iso
+from releases import publication
 from releases.models import AuditEvent, Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
 from releases.submissions.api import ReleaseFieldsOut, release_fields
@@ -38,6 +40,13 @@ class ReleaseOut(ReleaseFieldsOut):
     published_at: str | None
     withdrawn_at: str | None
     withdrawn_reason: str
+    compromised: bool = Field(description="Withdrawn as compromised: its files answer 410 Gone.")
+    files_notice: str | None = Field(
+        description="What withdrawing did to the release's files, as the public page says it."
+    )
+    actions: list[str] = Field(
+        description="What this token may do to the release now, by its lifecycle table."
+    )
     url: str
 
 
@@ -67,6 +76,12 @@ class RejectIn(Schema):
 
 class WithdrawIn(Schema):
     reason: _said(2000)
+    compromised: bool = Field(
+        False,
+        description=publication.withdraw_files_consequence(compromised=True)
+        + " Otherwise: "
+        + publication.withdraw_files_consequence(compromised=False),
+    )
 
 
 class AuditEventOut(Schema):
@@ -113,16 +128,18 @@ def _staff(request) -> None:
         raise Forbidden("Only the release team's tokens (a staff account's) may do this.")
 
 
-def _iso(value):
-    return value.isoformat() if value else None
-
 
 def _release_out(request, release: Release) -> dict:
     return {
         **release_fields(release),
-        "published_at": _iso(release.published_at),
-        "withdrawn_at": _iso(release.withdrawn_at),
+        "published_at": iso(release.published_at),
+        "withdrawn_at": iso(release.withdrawn_at),
         "withdrawn_reason": release.withdrawn_reason,
+        "compromised": release.compromised,
+        "files_notice": publication.withdrawn_notice(
+            state=release.state, compromised=release.compromised
+        ),
+        "actions": sorted(lifecycle.allowed_actions(release)) if request.user.is_staff else [],
         "url": request.build_absolute_uri(
             reverse("api-release", args=[release.project.slug, release.version])
         ),
@@ -135,7 +152,7 @@ def _decision_out(submission: Submission) -> dict:
         "state": submission.state,
         "distro": submission.distro.slug,
         "decided_by": submission.decided_by.get_username() if submission.decided_by else None,
-        "decided_at": _iso(submission.decided_at),
+        "decided_at": iso(submission.decided_at),
         "comment": submission.decision_comment,
     }
 
@@ -336,12 +353,16 @@ def release_publish(request, project: str, version: str):
     RELEASE_PATH + "/withdraw",
     url_name="api-release-withdraw",
     summary="Withdraw a released release; the public page shows the reason",
+    description=" ".join(publication.WITHDRAW_COMMON),
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
 def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
     _staff(request)
     release = lifecycle.release_withdraw(
-        release=_release(project, version), actor=request.user, reason=payload.reason
+        release=_release(project, version),
+        actor=request.user,
+        reason=payload.reason,
+        compromised=payload.compromised,
     )
     return _release_out(request, release)
 

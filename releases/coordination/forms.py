@@ -7,6 +7,7 @@ import re
 from bundlecheck.policyspec import toml_value
 from django import forms
 
+from releases import publication
 from releases.models import Project, Release
 from releases.policies import MAX_TEXT_CHARS
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
@@ -120,8 +121,29 @@ class WithdrawForm(forms.Form):
     reason = forms.CharField(
         max_length=2000,
         label="Reason, shown publicly",
-        help_text="The download page shows it beside the release.",
+        help_text="The download page, the feed and downloads.json show it beside the release.",
     )
+    files = forms.ChoiceField(
+        label="Its files",
+        # Left out (a script's post), the files stay: the choice that loses nothing.
+        required=False,
+        widget=forms.RadioSelect,
+        initial="keep",
+        choices=[
+            ("keep", publication.withdraw_files_consequence(compromised=False)),
+            ("compromised", publication.withdraw_files_consequence(compromised=True)),
+        ],
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the release is withdrawn; the public sees it.")
+        return reason
+
+    @property
+    def compromised(self) -> bool:
+        return self.cleaned_data.get("files") == "compromised"
 
 
 class CommentForm(forms.Form):

@@ -9,6 +9,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
+from releases import rules, submission_lifecycle
 from releases.models import (
     AuditEvent,
     Distro,
@@ -22,6 +23,7 @@ from releases.models import (
     Submission,
 )
 from releases.rules import OPEN_STATES
+from releases.submission_lifecycle import Action as SubmissionAction
 
 MATRIX_COLUMNS = [
     ("invited", "Invited"),
@@ -157,6 +159,7 @@ def readiness(release: Release, now=None) -> dict:
             ),
         }
         ready = state in ("passed", "accepted")
+        actions = submission_lifecycle.allowed_actions(submission, release) if submission else set()
         rows.append(
             {
                 "distro": distro,
@@ -168,10 +171,10 @@ def readiness(release: Release, now=None) -> dict:
                 "reminded_at": reminded.get(distro.pk),
                 "reminded_today": distro.pk in reminded
                 and reminded[distro.pk] >= now - timedelta(days=1),
-                "can_remind": release.state == Release.State.PRERELEASE and not ready,
+                "can_remind": rules.remind_refusal(release) is None and not ready,
                 "reopened": distro.pk in reopened,
-                "can_decide": deciding and state == "passed",
-                "can_reject": deciding and state in ("passed", "failed", "accepted"),
+                "can_decide": SubmissionAction.ACCEPT in actions,
+                "can_reject": SubmissionAction.REJECT in actions,
                 "page": page,
             }
         )

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
+from releases import rules
 from releases.artifacts import artifact_discard
 from releases.events import Event, event_record
 from releases.models import Distro, Project, Release, Reminder, Submission
@@ -116,11 +117,9 @@ def release_remind(*, release: Release, actor, distros) -> list[Distro]:
     Only while the release takes uploads: a reminder to upload to a frozen
     release would ask for what it refuses.
     """
-    if release.state != Release.State.PRERELEASE:
-        raise Conflict(
-            f"{release} is {release.get_state_display()}: it takes no uploads, so there is "
-            "nothing to remind anyone of. Reopen it (or the distro) first."
-        )
+    refused = rules.remind_refusal(release)
+    if refused:
+        raise Conflict(refused)
     since = timezone.now() - REMIND_EVERY
     recent = set(
         Reminder.objects.filter(release=release, sent_at__gte=since).values_list(

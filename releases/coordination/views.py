@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.errors import PortalError
+from releases import publication, rules
 from releases.models import (
     Distro,
     Project,
@@ -122,10 +123,20 @@ def staff_release(request, release_id: int):
         respin_form=RespinForm(),
         publish_failure=selectors.publish_failure(release),
         reverification=latest_reverification(release.project, release),
+        # What staff may do now, from the lifecycle table: the buttons below.
+        actions=_staff_actions(release),
+        public_page=release.state in publication.SERVED_STATES,
         # Read from the settings only: the page never runs gpg.
         unsigned=not settings.RELEASE_KEY_FILE,
     )
     return render(request, "releases/staff_release.html", context)
+
+
+def _staff_actions(release) -> set[str]:
+    actions = set(lifecycle.allowed_actions(release))
+    if rules.remind_refusal(release) is None:
+        actions.add("remind")
+    return actions
 
 
 def _act(request, release_id: int, action) -> HttpResponseRedirect:
@@ -296,10 +307,7 @@ def staff_release_withdraw(request, release_id: int):
             release,
             action="withdraw",
             title=f"Withdraw {release}?",
-            consequences=[
-                "The public download page marks the release withdrawn, with your reason.",
-                "Its source tarball and staged packages stop being served. This cannot be undone.",
-            ],
+            consequences=[*publication.WITHDRAW_COMMON, "Choose below what happens to its files."],
             button="Withdraw the release",
             form=form,
             status=400 if request.method == "POST" else 200,
@@ -307,9 +315,15 @@ def staff_release_withdraw(request, release_id: int):
 
     def run(release):
         lifecycle.release_withdraw(
-            release=release, actor=request.user, reason=form.cleaned_data["reason"]
+            release=release,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            compromised=form.compromised,
         )
-        return "Withdrawn; the download page says why."
+        notice = publication.withdrawn_notice(
+            state=Release.State.WITHDRAWN, compromised=form.compromised
+        )
+        return f"Withdrawn; the download page says why. {notice}"
 
     return _act(request, release_id, run)
 

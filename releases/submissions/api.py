@@ -18,6 +18,7 @@ from ninja import Router, Schema, Status
 from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput
 from portal.ratelimit import rate_limit
+from portal.timefmt import iso
 from releases.models import Distro, Release, Submission
 from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
 
@@ -242,7 +243,7 @@ def release_detail(request, project: str, version: str):
                 "submission": s.pk,
                 "state": s.state,
                 "progress": s.progress,
-                "created_at": _iso(s.created_at),
+                "created_at": iso(s.created_at),
             }
             for slug, s in latest.items()
         },
@@ -255,12 +256,7 @@ def release_fields(release: Release) -> dict:
         "project": release.project.slug,
         "version": release.version,
         "state": release.state,
-        "prerelease_date": _iso(release.prerelease_date),
-        "submission_deadline": _iso(release.submission_deadline),
-        "release_date": _iso(release.release_date),
+        "prerelease_date": iso(release.prerelease_date),
+        "submission_deadline": iso(release.submission_deadline),
+        "release_date": iso(release.release_date),
     }
-
-
-def _iso(value):
-    """Times as the API has always written them: `isoformat()`, offset included."""
-    return value.isoformat() if value else None
