@@ -31,14 +31,6 @@ class Profile(models.Model):
         return self.display_name or self.user.get_username()
 
 
-def credit_name(user) -> str:
-    """The name the portal credits a person with in public."""
-    profile = getattr(user, "profile", None)
-    if profile is not None and profile.display_name:
-        return profile.display_name
-    return user.get_full_name() or user.get_username()
-
-
 class ApiTokenQuerySet(models.QuerySet):
     def live(self):
         return self.filter(revoked_at__isnull=True)

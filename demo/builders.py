@@ -178,11 +178,6 @@ def prerelease_members(version: str) -> list[tuple[str, bytes | None, int]]:
     return [(f"{root}/{name}", data, mode) for name, data, mode in files]
 
 
-def build_prerelease_tarball(out: IO[bytes], version: str = "2.0") -> None:
-    """The pre-release source package as upstream would deliver it."""
-    _write_tree(out, prerelease_members(version))
-
-
 def ubuntu_bundle_members(
     *,
     maintainer: str = "Demo Packager <ubuntu@example.org>",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.urls import reverse
 
 from releases.models import (
@@ -42,30 +42,6 @@ def safe_http_url(url: str) -> str | None:
     if parts.scheme.lower() in {"http", "https"} and parts.netloc:
         return url
     return None
-
-
-def public_releases(*, project: Project) -> QuerySet[Release]:
-    """Released and withdrawn releases, newest first, with what the page shows of each."""
-    return (
-        Release.objects.filter(project=project, state__in=PUBLIC_STATES)
-        .select_related("source_tarball")
-        .prefetch_related(
-            Prefetch(
-                "package_links",
-                queryset=PackageLink.objects.select_related("distro", "staged").order_by(
-                    "distro__slug", "created_at", "pk"
-                ),
-            ),
-            Prefetch(
-                "submissions",
-                queryset=Submission.objects.filter(state__in=LIVE_SUBMISSION_STATES)
-                .select_related("distro", "submitter__profile")
-                .order_by("distro__slug"),
-                to_attr="live_submissions",
-            ),
-        )
-        .order_by("-published_at", "-created_at", "-pk")
-    )
 
 
 @dataclass

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from django.db.models import CharField, Q
-from django.db.models.functions import Cast
 from django.http import Http404
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
@@ -22,13 +20,13 @@ from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
 from portal.timefmt import iso
 from releases import publication
-from releases.models import AuditEvent, Project, Release, Submission
+from releases.models import Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
 from releases.submissions.api import ReleaseFieldsOut, release_fields
 from releases.submissions.uploads import check_upload, prepare_upload
 from releases.verification.services import policy_version_save
 
-from . import lifecycle, services
+from . import lifecycle, selectors, services
 from .forms import ReleaseForm, RespinForm
 
 router = Router(tags=["staff"])
@@ -376,20 +374,8 @@ def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
 def release_audit(request, project: str, version: str, page: int = Query(1, ge=1, le=1_000_000)):
     _staff(request)
     release = _release(project, version)
-    submission_ids = (
-        Submission.objects.filter(release=release)
-        .annotate(key=Cast("pk", CharField()))
-        .values("key")
-    )
     start = (page - 1) * AUDIT_PER_PAGE
-    events = list(
-        AuditEvent.objects.filter(
-            Q(object_type="releases.release", object_id=str(release.pk))
-            | Q(object_type="releases.submission", object_id__in=submission_ids)
-        )
-        .select_related("actor")
-        .order_by("-created_at", "-id")[start : start + AUDIT_PER_PAGE + 1]
-    )
+    events = list(selectors.audit_events(release=release)[start : start + AUDIT_PER_PAGE + 1])
     more = len(events) > AUDIT_PER_PAGE
     here = reverse("api-release-audit", args=[release.project.slug, release.version])
     return {

@@ -23,7 +23,7 @@ from releases.models import (
 from releases.policies import PolicyInvalid, latest_reverification
 from releases.submissions.uploads import check_upload, streamed_upload
 
-from . import lifecycle, selectors, services
+from . import lifecycle, presenters, selectors, services
 from .forms import (
     CommentForm,
     ProjectForm,
@@ -117,7 +117,7 @@ def _staff_release(release_id: int) -> Release:
 @staff_member_required
 def staff_release(request, release_id: int):
     release = _staff_release(release_id)
-    context = selectors.readiness(release)
+    context = presenters.readiness(release)
     context.update(
         comment_form=CommentForm(),
         respin_form=RespinForm(),
@@ -172,7 +172,7 @@ def _confirm(
     status: int = 200,
 ):
     """The page that stands between a release manager and a move that is hard to undo."""
-    summary = selectors.release_summary(release)
+    summary = presenters.release_summary(release)
     return render(
         request,
         "releases/staff_confirm.html",
@@ -237,7 +237,7 @@ def staff_release_unfreeze(request, release_id: int):
 @require_POST
 def staff_release_remind(request, release_id: int):
     def run(release):
-        lagging = selectors.readiness(release)["lagging"]
+        lagging = presenters.readiness(release)["lagging"]
         reminded = services.release_remind(release=release, actor=request.user, distros=lagging)
         if not reminded:
             return (
@@ -270,7 +270,7 @@ def staff_release_remind_distro(request, release_id: int, distro: str):
 def staff_release_publish(request, release_id: int):
     release = _staff_release(release_id)
     if not _confirmed(request):
-        accepted = selectors.release_summary(release)["accepted"]
+        accepted = presenters.release_summary(release)["accepted"]
         names = ", ".join(row["distro"].name for row in accepted)
         return _confirm(
             request,
@@ -341,7 +341,7 @@ def staff_reopen_distro(request, release_id: int, distro: str):
 
 
 def _respin_consequences(release) -> list[str]:
-    summary = selectors.release_summary(release)
+    summary = presenters.release_summary(release)
     accepted, passing = len(summary["accepted"]), len(summary["passing"])
     deadline = release.submission_deadline
     until = f"until {deadline:%Y-%m-%d %H:%M} UTC" if deadline else "with no deadline set"

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 
 
 def matrix_row(release, slug):
-    from releases.coordination.selectors import readiness
+    from releases.coordination.presenters import readiness
 
     row = next(r for r in readiness(release)["rows"] if r["distro"].slug == slug)
     return {cell["column"]: cell["status"] for cell in row["cells"]} | {"late": row["late"]}

@@ -1,0 +1,232 @@
+"""The release dashboard's presentation: the readiness matrix and the summary a
+release manager reads, built from what `selectors` read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from releases import rules, submission_lifecycle
+from releases.models import Distro, Release, Submission
+from releases.rules import OPEN_STATES
+from releases.submission_lifecycle import Action as SubmissionAction
+
+from . import selectors
+
+MATRIX_COLUMNS = [
+    ("invited", "Invited"),
+    ("downloaded", "Pre-release downloaded"),
+    ("submitted", "Submitted"),
+    ("verifying", "Verified"),
+    ("failed", "Failed"),
+    ("passed", "Passed"),
+    ("accepted", "Accepted"),
+    ("link", "Package link healthy"),
+]
+
+LATE_WINDOW_DAYS = 3
+
+
+def _cell(status: str, label: str, url: str | None) -> dict:
+    return {"status": status, "label": label, "url": url}
+
+
+def readiness(release: Release, now=None) -> dict:
+    """The readiness matrix: one row per distro, one cell per stage, in a fixed number of queries."""
+    now = now or timezone.now()
+    project = release.project
+    facts = selectors.readiness_facts(release)
+    claims, invited, downloaded, live = facts.claims, facts.invited, facts.downloaded, facts.live
+    links, reminded, reopened = facts.links, facts.reminded, facts.reopened
+
+    distros: dict[int, Distro] = {c.distro_id: c.distro for c in claims}
+    distros.update({s.distro_id: s.distro for s in live.values()})
+    maintainers: dict[int, list] = {}
+    for claim in claims:
+        maintainers.setdefault(claim.distro_id, []).append(claim.user)
+
+    # Decisions shape the source tarball: only until publishing starts.
+    deciding = release.state in OPEN_STATES
+    deadline = release.submission_deadline
+    closing = (
+        deciding and deadline is not None and deadline - now <= timedelta(days=LATE_WINDOW_DAYS)
+    )
+    rows = []
+    for distro in sorted(distros.values(), key=lambda d: d.slug):
+        people = maintainers.get(distro.pk, [])
+        submission = live.get(distro.pk)
+        page = reverse("release-distro", args=[project.slug, release.version, distro.slug])
+        sub_url = reverse("submission-detail", args=[submission.pk]) if submission else page
+        state = submission.state if submission else None
+        distro_links = links.get(distro.pk, [])
+        health = {link.health for link in distro_links}
+        cells = {
+            "invited": _cell(
+                "done" if any(u.pk in invited for u in people) else "todo",
+                "mailed" if any(u.pk in invited for u in people) else "not yet",
+                page,
+            ),
+            "downloaded": _cell(
+                "done" if any(u.pk in downloaded for u in people) else "todo",
+                "yes" if any(u.pk in downloaded for u in people) else "no",
+                page,
+            ),
+            "submitted": _cell(
+                "done" if submission else "todo",
+                f"#{submission.pk}" if submission else "nothing",
+                sub_url,
+            ),
+            "verifying": _cell(
+                "active"
+                if state in ("received", "verifying")
+                else ("na" if state in ("failed", "rejected") else ("done" if state else "todo")),
+                f"{submission.progress}%"
+                if state in ("received", "verifying")
+                else ("verified" if state else "—"),
+                sub_url,
+            ),
+            "failed": _cell(
+                "bad" if state in ("failed", "rejected") else "na",
+                state if state in ("failed", "rejected") else "—",
+                sub_url,
+            ),
+            "passed": _cell(
+                "done" if state in ("passed", "accepted") else "todo",
+                "yes" if state in ("passed", "accepted") else "no",
+                sub_url,
+            ),
+            "accepted": _cell(
+                "done" if state == "accepted" else "todo",
+                "yes" if state == "accepted" else "no",
+                sub_url,
+            ),
+            "link": _cell(
+                "bad"
+                if "broken" in health
+                else "done"
+                if "ok" in health
+                else "active"
+                if "unchecked" in health
+                else "todo",
+                "broken"
+                if "broken" in health
+                else "ok"
+                if "ok" in health
+                else "unchecked"
+                if "unchecked" in health
+                else "none",
+                page + "#links",
+            ),
+        }
+        ready = state in ("passed", "accepted")
+        actions = submission_lifecycle.allowed_actions(submission, release) if submission else set()
+        rows.append(
+            {
+                "distro": distro,
+                "maintainers": people,
+                "submission": submission,
+                "cells": [cells[key] | {"column": key} for key, _ in MATRIX_COLUMNS],
+                "late": closing and not ready,
+                "lagging": not ready,
+                "reminded_at": reminded.get(distro.pk),
+                "reminded_today": distro.pk in reminded
+                and reminded[distro.pk] >= now - timedelta(days=1),
+                "can_remind": rules.remind_refusal(release) is None and not ready,
+                "reopened": distro.pk in reopened,
+                "can_decide": SubmissionAction.ACCEPT in actions,
+                "can_reject": SubmissionAction.REJECT in actions,
+                "page": page,
+            }
+        )
+    counts = [
+        (
+            label,
+            sum(
+                row["cells"][i]["status"] == ("bad" if key == "failed" else "done") for row in rows
+            ),
+        )
+        for i, (key, label) in enumerate(MATRIX_COLUMNS)
+    ]
+    return {
+        "release": release,
+        "project": project,
+        "columns": MATRIX_COLUMNS,
+        "rows": rows,
+        "counts": counts,
+        "late": sum(row["late"] for row in rows),
+        "lagging": [row["distro"] for row in rows if row["lagging"]],
+        "deadline": deadline,
+        "deadline_passed": deadline is not None and deadline <= now,
+        "release_date": release.release_date,
+        "now": now,
+    }
+
+
+def _names(rows) -> str:
+    return ", ".join(row["distro"].name for row in rows)
+
+
+def release_summary(release: Release, matrix: dict | None = None, now=None) -> dict:
+    """What a release manager should know before a decision that is hard to undo:
+    where each distro stands, the days to the release date, the broken links."""
+    now = now or timezone.now()
+    matrix = matrix or readiness(release, now=now)
+    rows = matrix["rows"]
+
+    def state(row):
+        return row["submission"].state if row["submission"] else None
+
+    accepted = [r for r in rows if state(r) == Submission.State.ACCEPTED]
+    passing = [r for r in rows if state(r) == Submission.State.PASSED]
+    failed = [r for r in rows if state(r) in (Submission.State.FAILED, Submission.State.REJECTED)]
+    verifying = [r for r in rows if state(r) in (Submission.State.RECEIVED, "verifying")]
+    missing = [r for r in rows if state(r) is None]
+    broken = selectors.broken_links(release)
+    days = (release.release_date - now).days if release.release_date else None
+    maintainers = {person.pk for row in rows for person in row["maintainers"]}
+    return {
+        "distros": len(rows),
+        "accepted": accepted,
+        "passing": passing,
+        "failed": failed,
+        "verifying": verifying,
+        "missing": missing,
+        "broken_links": broken,
+        "days_to_release": days,
+        "maintainers": len(maintainers),
+        "lines": _summary_lines(
+            len(rows), accepted, passing, failed, verifying, missing, broken, days
+        ),
+    }
+
+
+def _summary_lines(total, accepted, passing, failed, verifying, missing, broken, days):
+    lines = [
+        f"{len(accepted)} of {total} distros accepted"
+        + (f": {_names(accepted)}." if accepted else ".")
+    ]
+    for rows, what in (
+        (passing, "passed but not accepted yet"),
+        (verifying, "still being verified"),
+        (failed, "failed or rejected"),
+        (missing, "with nothing submitted"),
+    ):
+        if rows:
+            lines.append(f"{len(rows)} {what}: {_names(rows)}.")
+    if days is not None:
+        lines.append(
+            f"The release date is in {days} day{'s' if days != 1 else ''}."
+            if days >= 0
+            else f"The release date passed {-days} day{'s' if days != -1 else ''} ago."
+        )
+    else:
+        lines.append("No release date is set.")
+    if broken:
+        lines.append(
+            f"{len(broken)} package link{'s are' if len(broken) != 1 else ' is'} broken: "
+            + ", ".join(f"{link.distro.name} ({link.url or 'staged file'})" for link in broken)
+            + "."
+        )
+    return lines
