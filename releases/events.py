@@ -330,11 +330,23 @@ def event_dispatch(record: AuditEvent) -> None:
 
 
 def events_dispatch_lost(*, older_than, limit: int = 500) -> list[int]:
-    """Dispatch again the events whose process died between commit and subscribers."""
+    """Dispatch again the events whose process died between commit and subscribers.
+
+    Each row is taken under its lock (skipping rows another sweeper holds) and
+    checked again, so two sweepers never dispatch the same event twice.
+    """
     lost = []
-    for record in AuditEvent.objects.filter(
+    candidates = AuditEvent.objects.filter(
         dispatched_at__isnull=True, created_at__lte=older_than
-    ).order_by("created_at", "pk")[:limit]:
-        event_dispatch(record)
-        lost.append(record.pk)
+    ).order_by("created_at", "pk")
+    for pk in candidates.values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            record = (
+                AuditEvent.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, dispatched_at__isnull=True)
+                .first()
+            )
+            if record is not None:
+                event_dispatch(record)
+                lost.append(record.pk)
     return lost
