@@ -194,13 +194,14 @@ def page_data(*, project: Project) -> dict:
             "name": project.name,
             "homepage": selectors.safe_http_url(project.homepage),
         },
-        "generated_at": now.isoformat(),
+        "generated_at": now.isoformat(timespec="seconds"),
         "generated_display": now.strftime("%Y-%m-%d %H:%M UTC"),
         "page_url": reverse("publishing:page", kwargs={"project": project.slug}),
         "feed_url": reverse("publishing:feed", kwargs={"project": project.slug}),
         "json_url": reverse("publishing:json", kwargs={"project": project.slug}),
         "current": items[0] if current else None,
         "older": items[1:] if current else items,
+        "preparing": rows.preparing,
     }
 
 

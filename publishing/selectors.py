@@ -22,6 +22,7 @@ from releases.models import (
 )
 
 PUBLIC_STATES = (Release.State.RELEASED, Release.State.WITHDRAWN)
+PREPARING_STATES = (Release.State.PRERELEASE, Release.State.FROZEN, Release.State.PUBLISHING)
 
 STATUS_LABELS = {
     Submission.State.ACCEPTED: "verified and accepted",
@@ -54,12 +55,14 @@ class PageRows:
     links: dict[int, dict[int, list[dict]]]  # release -> distro -> links
     maintainers: dict[int, list[int]]  # distro -> user ids, oldest claim first
     names: dict[int, str]  # user id -> the name the page credits
+    # A release is being prepared with the distributions (its version stays private).
+    preparing: bool = False
 
 
 def public_page_rows(*, project: Project) -> PageRows:
     """Everything the download page shows, in six queries whatever its size."""
-    releases = list(
-        Release.objects.filter(project=project, state__in=PUBLIC_STATES)
+    rows = list(
+        Release.objects.filter(project=project, state__in=PUBLIC_STATES + PREPARING_STATES)
         .order_by("-published_at", "-created_at", "-pk")
         .values(
             "id",
@@ -76,6 +79,8 @@ def public_page_rows(*, project: Project) -> PageRows:
             "source_tarball__signed_by",
         )
     )
+    releases = [r for r in rows if r["state"] in PUBLIC_STATES]
+    preparing = len(releases) < len(rows)
     release_ids = [r["id"] for r in releases]
     submissions: dict[int, dict[int, tuple[str, int]]] = defaultdict(dict)
     for release_id, distro_id, state, submitter_id in Submission.objects.filter(
@@ -127,7 +132,7 @@ def public_page_rows(*, project: Project) -> PageRows:
         .objects.filter(pk__in=user_ids)
         .values_list("pk", "username", "first_name", "last_name", "profile__display_name")
     }
-    return PageRows(releases, distros, submissions, links, maintainers, names)
+    return PageRows(releases, distros, submissions, links, maintainers, names, preparing)
 
 
 def credit_line(distro_name: str, names: list[str]) -> str:
@@ -183,7 +188,8 @@ def home_projects() -> list[dict]:
                 "current": current,
                 "current_in_words": release_in_words(current) if current else "",
                 "downloads_url": reverse("publishing:page", args=[project.slug]),
-                "published": any(r.published_at for r in releases),
+                # Only then is there a download page with something to download.
+                "published": any(r.state in PUBLIC_STATES for r in releases),
                 "others": [
                     {"release": r, "in_words": release_in_words(r)}
                     for r in releases

@@ -14,6 +14,9 @@ from .webhooks import webhook_emit_event
 # Events after which what the download page (and its JSON and feed) shows may
 # have changed: releases, the accepted distros, their links and packagers.
 PAGE_EVENTS = (
+    # The page says what is being prepared, before anything is published.
+    Event.PROJECT_CREATED,
+    Event.RELEASE_OPENED,
     Event.RELEASE_RESPUN,
     Event.RELEASE_PUBLISHED,
     Event.RELEASE_WITHDRAWN,

@@ -41,6 +41,34 @@ def upload_refusal(release: Release, distro: Distro) -> str | None:
     return f"{release} takes no uploads for {distro}: {reason}."
 
 
+def dates_refusal(deadline, release_date) -> str | None:
+    """Why a release's dates cannot stand: submissions must close before the release."""
+    if deadline is not None and release_date is not None and deadline >= release_date:
+        return (
+            f"The submission deadline ({deadline:%Y-%m-%d %H:%M} UTC) must come before the "
+            f"release date ({release_date:%Y-%m-%d %H:%M} UTC): the distros' work goes into "
+            "the released tarball. Move the deadline earlier or the release later."
+        )
+    return None
+
+
+_STANDING = {
+    None: "has no submission yet",
+    "received": "has a submission waiting for verification",
+    "verifying": "has a submission being verified",
+    "failed": "has a submission that failed verification: read its report and upload a fixed one",
+    "rejected": "had its submission rejected by the release team: read their comment and upload "
+    "a revised one",
+    "passed": "has a passing submission waiting for the release team",
+    "accepted": "has an accepted submission",
+}
+
+
+def distro_standing(state: str | None) -> str:
+    """Where a distro's work stands for a release, from its live submission's state."""
+    return _STANDING.get(state, "has a submission")
+
+
 def remind_refusal(release: Release) -> str | None:
     """Why maintainers cannot be reminded to upload now: only while the release takes
     uploads, since a reminder to upload to a frozen release would ask for what it refuses."""

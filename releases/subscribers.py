@@ -12,11 +12,11 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from .events import Event, subscribe
-from .models import AuditEvent, Distro, Release
+from .models import AuditEvent, Distro, Release, Submission
 from .notifications import mail_event, maintainer_addresses, staff_addresses
 from .policies import rules_for
 from .prereleases.services import changes_for_distros, prerelease_changes, prerelease_link
-from .rules import next_step
+from .rules import distro_standing, next_step
 
 
 def _url(name: str, *args) -> str:
@@ -87,11 +87,20 @@ def reminded(record: AuditEvent) -> None:
     if release is None:
         return
     for distro in Distro.objects.filter(slug__in=record.detail.get("distros", [])):
+        live = (
+            Submission.objects.filter(
+                release=release, distro=distro, state__in=Submission.LIVE_STATES
+            )
+            .order_by("-created_at")
+            .values_list("state", flat=True)
+            .first()
+        )
         mail_event(
             record,
             to=maintainer_addresses(release.project, distro),
             release=release,
             distro=distro,
+            standing=distro_standing(live),
             url=_url("release-distro", release.project.slug, release.version, distro.slug),
         )
 

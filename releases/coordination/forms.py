@@ -7,7 +7,7 @@ import re
 from bundlecheck.policyspec import toml_value
 from django import forms
 
-from releases import publication
+from releases import publication, rules
 from releases.models import Project, Release
 from releases.policies import MAX_TEXT_CHARS
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
@@ -90,13 +90,26 @@ class ReleaseForm(forms.Form):
         help_text="UTC.",
     )
     open_now = forms.BooleanField(
-        required=False, initial=True, label="Open it now (mail the maintainers their link)"
+        required=False,
+        initial=False,
+        label="Open it now and mail the maintainers their link",
+        help_text="Left unticked, the release stays a draft: check it on its dashboard, "
+        "then open it from there.",
     )
 
     def clean_version(self):
         value = self.cleaned_data["version"].strip()
         Release._meta.get_field("version").run_validators(value)
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        refused = rules.dates_refusal(
+            cleaned.get("submission_deadline"), cleaned.get("release_date")
+        )
+        if refused:
+            self.add_error("submission_deadline", refused)
+        return cleaned
 
     def clean_tarball(self):
         tarball = self.cleaned_data["tarball"]

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.errors import BadInput, Conflict
+from releases import rules
 from releases.events import Event, event_record
 from releases.models import Artifact, Distro, Release, Submission
 from releases.prereleases.services import prerelease_delivery_queue, prerelease_store
@@ -190,6 +191,10 @@ def release_respin(*, release: Release, actor, tarball, deadline=None) -> Releas
     """Replace the pre-release tarball: live submissions go stale, a frozen release
     opens again (until `deadline`, when given), maintainers learn what changed."""
     locked, target = _take(release, Action.RESPIN)
+    if deadline is not None:
+        refused = rules.dates_refusal(deadline, locked.release_date)
+        if refused:
+            raise BadInput(refused, field="submission_deadline")
     old_manifest = locked.manifest
     manifest, artifact = prerelease_store(tarball, locked.project)
     stale_ids = submissions_move_all(

@@ -28,6 +28,9 @@ MATRIX_COLUMNS = [
 
 LATE_WINDOW_DAYS = 3
 
+# The states a verdict has been given in (verification finished, whatever followed).
+JUDGED = ("passed", "failed", "accepted", "rejected")
+
 
 def _cell(status: str, label: str, url: str | None) -> dict:
     return {"status": status, "label": label, "url": url}
@@ -81,15 +84,17 @@ def readiness(release: Release, now=None) -> dict:
             "verifying": _cell(
                 "active"
                 if state in ("received", "verifying")
-                else ("na" if state in ("failed", "rejected") else ("done" if state else "todo")),
+                else ("done" if state in JUDGED else "todo"),
                 f"{submission.progress}%"
                 if state in ("received", "verifying")
-                else ("verified" if state else "—"),
+                else ("verified" if state in JUDGED else "—"),
                 sub_url,
             ),
+            # Failed verification only: a release team's rejection is a decision,
+            # shown in the Accepted column.
             "failed": _cell(
-                "bad" if state in ("failed", "rejected") else "na",
-                state if state in ("failed", "rejected") else "—",
+                "bad" if state == "failed" else "na",
+                "failed" if state == "failed" else "—",
                 sub_url,
             ),
             "passed": _cell(
@@ -98,8 +103,8 @@ def readiness(release: Release, now=None) -> dict:
                 sub_url,
             ),
             "accepted": _cell(
-                "done" if state == "accepted" else "todo",
-                "yes" if state == "accepted" else "no",
+                "done" if state == "accepted" else ("bad" if state == "rejected" else "todo"),
+                "yes" if state == "accepted" else ("rejected" if state == "rejected" else "no"),
                 sub_url,
             ),
             "link": _cell(

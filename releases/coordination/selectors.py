@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Max, Prefetch, Q, Subquery
 from django.urls import reverse
 
 from releases.events import Event
 from releases.models import (
+    Artifact,
     AuditEvent,
     Maintainership,
     PackageLink,
@@ -60,9 +61,16 @@ def readiness_facts(release: Release) -> ReadinessFacts:
     links: dict[int, list[PackageLink]] = {}
     for link in PackageLink.objects.filter(release=release).only("distro_id", "health"):
         links.setdefault(link.distro_id, []).append(link)
+    reminders = Reminder.objects.filter(release=release)
+    if release.prerelease_id:
+        # Reminders about a pre-release a respin replaced are history, not state.
+        reminders = reminders.filter(
+            sent_at__gte=Subquery(
+                Artifact.objects.filter(pk=release.prerelease_id).values("created_at")
+            )
+        )
     reminded = dict(
-        Reminder.objects.filter(release=release)
-        .values("distro_id")
+        reminders.values("distro_id")
         .annotate(last=Max("sent_at"))
         .values_list("distro_id", "last")
     )

@@ -58,6 +58,9 @@ def release_create(
     """A new release with its pre-release tarball; opened at once unless asked not to."""
     if Release.objects.filter(project=project, version=version).exists():
         raise Conflict(f"{project} {version} exists already.")
+    refused = rules.dates_refusal(deadline, release_date)
+    if refused:
+        raise BadInput(refused, field="submission_deadline")
     manifest, artifact = prerelease_store(tarball, project)
     try:
         with transaction.atomic():
@@ -121,6 +124,9 @@ def release_remind(*, release: Release, actor, distros) -> list[Distro]:
     if refused:
         raise Conflict(refused)
     since = timezone.now() - REMIND_EVERY
+    if release.prerelease_id:
+        # A respin starts afresh: reminders of the replaced pre-release do not count.
+        since = max(since, release.prerelease.created_at)
     recent = set(
         Reminder.objects.filter(release=release, sent_at__gte=since).values_list(
             "distro_id", flat=True

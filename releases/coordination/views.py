@@ -122,7 +122,10 @@ def staff_release(request, release_id: int):
         comment_form=CommentForm(),
         respin_form=RespinForm(),
         publish_failure=selectors.publish_failure(release),
-        reverification=latest_reverification(release.project, release),
+        # A re-verification concerns live submissions: once the release is out, it is history.
+        reverification=latest_reverification(release.project, release)
+        if release.state in rules.OPEN_STATES
+        else None,
         # What staff may do now, from the lifecycle table: the buttons below.
         actions=_staff_actions(release),
         public_page=release.state in publication.SERVED_STATES,
@@ -427,10 +430,9 @@ def staff_submission_reject(request, submission_id: int):
 def staff_audit(request):
     """The audit log: every change, who made it, filterable, each event linked to its object."""
     release = distro = None
-    if request.GET.get("release", "").isdigit():
-        release = (
-            Release.objects.select_related("project").filter(pk=request.GET["release"]).first()
-        )
+    wanted = request.GET.get("release", "")
+    if wanted.isascii() and wanted.isdigit():
+        release = Release.objects.select_related("project").filter(pk=int(wanted)).first()
     if request.GET.get("distro"):
         distro = Distro.objects.filter(slug=request.GET["distro"]).first()
     actor, verb = request.GET.get("actor", "").strip(), request.GET.get("verb", "").strip()

@@ -207,8 +207,9 @@ def staff_policy_progress(request, project: str):
     """The re-verification's progress box, polled by the policy page and the dashboard."""
     project_obj = get_object_or_404(Project, slug=project)
     release = None
-    if request.GET.get("release", "").isascii() and request.GET["release"].isdigit():
-        release = get_object_or_404(Release, pk=int(request.GET["release"]), project=project_obj)
+    wanted = request.GET.get("release", "")
+    if wanted.isascii() and wanted.isdigit():
+        release = get_object_or_404(Release, pk=int(wanted), project=project_obj)
     progress = latest_reverification(project_obj, release)
     if progress is None:
         raise Http404("No re-verification of this project yet.")

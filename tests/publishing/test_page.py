@@ -113,7 +113,7 @@ def test_unpublished_releases_are_not_public(project, ubuntu):
     html, data = render(project)
     assert "3.0-pre" not in html
     assert data["releases"] == []
-    assert "No release is available" in html
+    assert "has not published a release here yet" in html
 
 
 def test_page_is_phone_friendly_and_has_no_javascript(project, ubuntu):

@@ -374,7 +374,7 @@ def test_no_page_or_mail_of_the_second_project_names_convirt(
         "accepted",
         "rejected",
         "reopened for Fedora uploads",
-        "reminder: Fedora has no passing submission yet",
+        "reminder for Fedora: the submission deadline approaches",
         "Package link broken",
     ]
     for words in expected:
