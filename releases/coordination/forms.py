@@ -36,7 +36,7 @@ class ProjectForm(forms.ModelForm):
         max_length=MAX_TEXT_CHARS,
         required=False,
         widget=forms.Textarea(
-            attrs={"rows": 20, "spellcheck": "false", "class": "code", "wrap": "off"}
+            attrs={"rows": 20, "spellcheck": "false", "class": "code"}
         ),
         help_text="Left empty, a starter policy is written for you: one top-level directory "
         "named after the project, each distro's work under packaging/$DISTRO/. "

@@ -235,3 +235,56 @@ def _summary_lines(total, accepted, passing, failed, verifying, missing, broken,
             + "."
         )
     return lines
+
+
+_OBJECT_PAGES = {
+    "releases.release": "staff-release",
+    "releases.submission": "submission-detail",
+}
+
+
+def audit_page(events_page) -> list[dict]:
+    """Rows for the audit page: each event with a link to its object, where it has a page."""
+    events = list(events_page)
+    project_ids = {
+        int(e.object_id)
+        for e in events
+        if e.object_type == "releases.project" and e.object_id.isdigit()
+    }
+    slugs = selectors.project_slugs(project_ids)
+    rows = []
+    for event in events:
+        name = _OBJECT_PAGES.get(event.object_type)
+        url = reverse(name, args=[event.object_id]) if name and event.object_id.isdigit() else None
+        slug = slugs.get(int(event.object_id)) if event.object_id.isdigit() else None
+        if event.object_type == "releases.project" and slug:
+            # A project's events are its policy's: the version saved, or the policy page.
+            version = event.detail.get("version") if isinstance(event.detail, dict) else None
+            url = (
+                reverse("staff-policy-version", args=[slug, version])
+                if isinstance(version, int)
+                else reverse("staff-policy", args=[slug])
+            )
+        rows.append({"event": event, "url": url, "details": audit_details(event.detail)})
+    return rows
+
+
+def _said(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_said(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_said(v)}" for k, v in value.items()) or "none"
+    return "—" if value is None or value == "" else str(value)
+
+
+def audit_details(detail) -> list[tuple[str, str]]:
+    """An event's detail as words: lists and values written out, empty ones left out."""
+    if not isinstance(detail, dict):
+        return [("detail", _said(detail))]
+    return [
+        (key.replace("_", " "), _said(value))
+        for key, value in detail.items()
+        if value not in ([], {}, "", None)
+    ]

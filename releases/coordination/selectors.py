@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Max, Prefetch, Q, Subquery
-from django.urls import reverse
 
 from releases.events import Event
 from releases.models import (
@@ -110,42 +109,15 @@ def audit_events(*, release=None, distro=None, actor: str = "", verb: str = ""):
     if distro is not None:
         events = events.filter(Q(distro=distro) | Q(detail__distro=distro.slug))
     if actor:
-        events = events.filter(actor__username=actor)
+        # Part of a name finds the person, as people remember names.
+        events = events.filter(actor__username__icontains=actor)
     if verb:
         events = events.filter(verb=verb)
     return events.order_by("-created_at", "-id")
 
 
-_OBJECT_PAGES = {
-    "releases.release": "staff-release",
-    "releases.submission": "submission-detail",
-}
-
-
-def audit_page(events_page) -> list[dict]:
-    """Rows for the audit page: each event with a link to its object, where it has a page."""
-    events = list(events_page)
-    project_ids = {
-        int(e.object_id)
-        for e in events
-        if e.object_type == "releases.project" and e.object_id.isdigit()
-    }
-    slugs = dict(Project.objects.filter(pk__in=project_ids).values_list("pk", "slug"))
-    rows = []
-    for event in events:
-        name = _OBJECT_PAGES.get(event.object_type)
-        url = reverse(name, args=[event.object_id]) if name and event.object_id.isdigit() else None
-        slug = slugs.get(int(event.object_id)) if event.object_id.isdigit() else None
-        if event.object_type == "releases.project" and slug:
-            # A project's events are its policy's: the version saved, or the policy page.
-            version = event.detail.get("version") if isinstance(event.detail, dict) else None
-            url = (
-                reverse("staff-policy-version", args=[slug, version])
-                if isinstance(version, int)
-                else reverse("staff-policy", args=[slug])
-            )
-        rows.append({"event": event, "url": url})
-    return rows
+def project_slugs(ids) -> dict[int, str]:
+    return dict(Project.objects.filter(pk__in=ids).values_list("pk", "slug"))
 
 
 def audit_verbs() -> list[str]:

@@ -445,7 +445,7 @@ def staff_audit(request):
         "releases/staff_audit.html",
         {
             "page": page,
-            "rows": selectors.audit_page(page),
+            "rows": presenters.audit_page(page),
             "releases": Release.objects.select_related("project").order_by("-created_at"),
             "distros": Distro.objects.order_by("slug"),
             "verbs": selectors.audit_verbs(),

@@ -13,7 +13,7 @@ class PolicyForm(forms.Form):
         strip=False,
         max_length=MAX_TEXT_CHARS,
         widget=forms.Textarea(
-            attrs={"rows": 30, "spellcheck": "false", "class": "code", "wrap": "off"}
+            attrs={"rows": 30, "spellcheck": "false", "class": "code"}
         ),
         help_text="The rules every upload is checked against; the format is in "
         "packaging/README.md (Policy format).",

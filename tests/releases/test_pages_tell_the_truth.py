@@ -137,3 +137,21 @@ def test_an_old_reverification_box_leaves_the_dashboard_once_released(client, re
         state=Release.State.RELEASED, source_tarball=ArtifactFactory()
     )
     assert "Re-verification against" not in client.get(url).content.decode()
+
+
+def test_the_audit_log_speaks_words_and_finds_people_by_part_of_their_name(
+    client, release, staff
+):
+    from django.db import transaction
+
+    from releases.events import Event, event_record
+
+    with transaction.atomic():
+        event_record(
+            Event.RELEASE_RESPUN, actor=staff, target=release, stale=[], compromised=False, n=[1, 2]
+        )
+    client.force_login(staff)
+    page = client.get(reverse("staff-audit"), {"actor": staff.username[:5]}).content.decode()
+    assert "release.respun" in page
+    assert "[]" not in page and "False" not in page and "[1, 2]" not in page
+    assert "compromised: no" in page and "n: 1, 2" in page
