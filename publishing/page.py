@@ -185,7 +185,7 @@ def page_data(*, project: Project) -> dict:
             "keys_url": public.url(publication.BY_ROLE["keys"].key(project.slug, ""))
             if signed
             else None,
-            "example": _verify_example(items[0]["source"])
+            "example": _verify_example(items[0]["source"], project.slug, public)
             if signed and items[0]["source"]
             else None,
         },
@@ -205,9 +205,19 @@ def page_data(*, project: Project) -> dict:
     }
 
 
-def _verify_example(source: dict) -> dict:
+def _verify_example(source: dict, project_slug: str, public) -> dict:
+    """The files to fetch and the names to verify, for the page's one-paste block."""
     name = source["name"]
-    return {"name": name, "asc": f"{name}.asc"}
+    keys_url = public.url(publication.BY_ROLE["keys"].key(project_slug, ""))
+    return {
+        "name": name,
+        "asc": f"{name}.asc",
+        "sha256": f"{name}.sha256",
+        "urls": [
+            absolute(url)
+            for url in (source["url"], source["signature_url"], source["sha256_url"], keys_url)
+        ],
+    }
 
 
 def absolute(url: str | None) -> str | None:

@@ -213,6 +213,19 @@ def test_a_packager_verifies_a_release_the_worker_signed_on_s3(
     assert fingerprint in html
     assert f"sqv --keyring KEYS {name}.asc {name}" in html
     assert "pgpsigurlmangle=s/$/.asc/" in html
+    # The page's one-paste block, pasted into a shell in an empty folder, verifies.
+    paste = html.split('<pre class="paste">', 1)[1].split("</pre>", 1)[0]
+    folder = tmp_path / "pasted"
+    folder.mkdir()
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", __import__("html").unescape(paste)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"{name}: OK" in ran.stdout and fingerprint in ran.stdout + ran.stderr
 
     # Anyone rebuilds the same bytes with bundlecheck from the same inputs.
     prerelease = tmp_path / "prerelease.tar.gz"
