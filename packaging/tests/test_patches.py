@@ -259,3 +259,161 @@ def test_mbox_keeps_markup_and_odd_lines_out_of_the_mail_structure():
     mbox = ledger_mbox(build_ledger([result]), date=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert "\n ---\n diff -u x y\n" in mbox  # indented: not taken for the start of the diff
     assert "From: =?utf-8?q?Ann_M=C3=BCller?= <packagers@invalid>" in mbox
+
+
+# --- bad input: a problem in plain words, a bounded cost ------------------------------------------
+
+
+def problems_of(files: dict[str, bytes], distro: str = "debian") -> list[tuple[str, str]]:
+    result = found(f"{distro}.tar.gz", fx.bundle(distro, files))
+    assert result.patches == [] or all(p.path.endswith("ok.patch") for p in result.patches)
+    return [(p.check, p.message) for p in result.problems]
+
+
+SERIES = "debian/patches/series"
+
+
+@pytest.mark.parametrize(("files", "check", "words"), [
+    ({SERIES: b"notes.patch\n", "debian/patches/notes.patch": b"Remember to fix the keepalive.\n"},
+     "patch-not-a-diff", "holds no unified diff"),
+    ({SERIES: b"icon.patch\n", "debian/patches/icon.patch":
+      b"diff --git a/icon.png b/icon.png\nBinary files a/icon.png and b/icon.png differ\n"},
+     "patch-binary", "binary diff of icon.png"),
+    ({SERIES: b"climb.patch\n", "debian/patches/climb.patch":
+      fx.fix_diff("a/../../", "b/../../").encode()}, "patch-unsafe-path", "outside the source tree"),
+    ({SERIES: b"abs.patch\n", "debian/patches/abs.patch":
+      fx.udiff("a\n", "b\n", "/etc/passwd", "/etc/passwd").encode()}, "patch-unsafe-path", "absolute"),
+    ({SERIES: b"gone.patch\n"}, "patch-missing", "debian/patches/gone.patch (named by "
+     "distros/debian/debian/patches/series line 1) is not in the bundle"),
+    ({SERIES: b"../../../etc/shadow\n"}, "patch-unsafe-path", "outside the packaging directory"),
+    ({SERIES: b"ok.patch\nok.patch\n", "debian/patches/ok.patch": fx.fix_diff("a/", "b/").encode()},
+     "patch-listed-twice", "line 2 names ok.patch again"),
+    ({SERIES: b"series\n"}, "patch-not-a-diff", "series holds no unified diff"),
+    ({SERIES: b"cut.patch\n", "debian/patches/cut.patch":
+      b"--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n"}, "patch-malformed", "not a well-formed diff"),
+    ({"convirt.spec": b"Name: convirt\nPatch1: %{oddmacro}-fix.patch\n"}, "patch-unresolved",
+     "checked by hand"),
+])
+def test_bad_patches_give_a_problem(files, check, words):
+    problems = problems_of(files)
+    assert check in [c for c, _ in problems]
+    assert any(words in message for c, message in problems if c == check), problems
+
+
+def test_markup_in_a_dep3_header_is_kept_as_text_with_a_note():
+    header = b"Description: <script>alert(1)</script> fix\nAuthor: <img src=x onerror=alert(1)>\n---\n"
+    result = found("d.tar.gz", fx.bundle("debian", {
+        SERIES: b"x.patch\n", "debian/patches/x.patch": header + fx.fix_diff("a/", "b/").encode()}))
+    (patch,) = result.patches
+    assert patch.header["description"] == "<script>alert(1)</script> fix"
+    assert sorted(p.message.split(": the ")[1].split(" ")[0] for p in result.problems) == [
+        "author", "description"]
+
+
+def test_a_50_mb_diff_is_not_read(policy):
+    import time
+
+    big = b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n" + b"#" * (50 << 20)
+    data = fx.bundle("debian", {SERIES: b"big.patch\n", "debian/patches/big.patch": big})
+    started = time.monotonic()
+    result = found("d.tar.gz", data)
+    assert time.monotonic() - started < 10
+    (problem,) = result.problems
+    assert problem.check == "patch-too-large"
+    assert "over the 1048576 bytes the ledger reads" in problem.message
+
+
+def test_100000_hunks_are_refused_before_parsing():
+    import time
+
+    from bundlecheck.patches import parse_patch
+
+    text = b"--- a/x\n+++ b/x\n" + b"@@ -1 +1 @@\n-a\n+b\n" * 100_000
+    problems: list = []
+    started = time.monotonic()
+    assert parse_patch(text, bundle="b", distro="debian", path="p.patch", via="patches/", strip=None,
+                       problems=problems) is None
+    assert time.monotonic() - started < 1
+    assert problems[0].check == "patch-too-large"
+    assert "100000 hunks" in problems[0].message
+
+
+def test_a_corrupt_bundle_gives_one_problem_and_no_patches():
+    result = found("bad.tar.gz", fx.debian_bundle()[:-40])
+    assert result.patches == []
+    assert [p.severity for p in result.problems] == ["error"]
+    assert "no patches read" in result.problems[0].message
+
+
+def links(name: str, target: str) -> bytes:
+    return gz(tar_bytes([d("distros"), d("distros/debian"), d("distros/debian/debian"),
+                         d("distros/debian/debian/patches"),
+                         E("distros/debian/debian/patches/series", f"{name}\n".encode()),
+                         E("distros/debian/debian/patches/real.diff", fx.fix_diff("a/", "b/").encode()),
+                         E(f"distros/debian/debian/patches/{name}", type=b"2", linkname=target)]))
+
+
+def test_a_symlinked_patch_is_not_followed():
+    result = found("d.tar.gz", links("alias.patch", "real.diff"))
+    assert result.patches == []
+    assert any("is a symlink, not a patch file" in p.message for p in result.problems)
+
+
+def test_a_symlink_loop_is_refused_by_the_reader():
+    result = found("d.tar.gz", links("loop.patch", "loop.patch"))
+    assert result.patches == []
+    assert [p.check for p in result.problems] == ["archive-unsafe-link"]
+
+
+@needs_patch
+def test_patches_never_touch_the_scratch_copy_or_anything_else(tmp_path, monkeypatch):
+    # GNU patch runs in dry-run mode inside a temporary directory: nothing else is written.
+    monkeypatch.chdir(tmp_path)
+    ledger = field_ledger()
+    ledger_status(ledger, io.BytesIO(fx.prerelease(fx.transport())), name="pre")
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_patch
+def test_a_hunk_already_upstream_in_a_conflicting_patch_is_marked():
+    ledger, entry = status_against(fx.transport(fixed=True))  # client.py not fixed yet
+    bigger = ledger.entry(entry.contained_in[0])
+    (conflict,) = bigger.status.conflicts
+    assert (conflict["file"], conflict["hunk"], conflict["upstream"]) == (fx.TRANSPORT, 1, True)
+    assert "already upstream" in bigger.status.detail
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@needs_patch
+def test_cli_prints_the_merged_ledger_and_exits_0(tmp_path, capsys):
+    from bundlecheck.cli import main
+
+    paths = []
+    for name, make in [("debian", fx.debian_bundle), ("fedora", fx.fedora_bundle), ("arch", fx.arch_bundle)]:
+        path = tmp_path / f"{name}.tar.gz"
+        path.write_bytes(make())
+        paths.append(str(path))
+    pre = tmp_path / "convirt-2.0.tar.gz"
+    pre.write_bytes(fx.prerelease(fx.transport(fixed=True)))
+    assert main(["patches", *paths, "--against", str(pre), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (entry,) = data["entries"]
+    assert [c["distro"] for c in entry["carriers"]] == ["arch", "debian", "fedora"]
+    assert entry["status"]["state"] == "already-upstream"
+    assert main(["patches", *paths, "--against", str(pre)]) == 0
+    text = capsys.readouterr().out
+    assert f"{entry['id']}  Stop the transport loop spinning on a closed socket" in text
+    assert "carried by fedora: " in text and "[convirt.spec Patch0] — already-upstream" in text
+    assert text.rstrip().endswith("1 fix(es) in 3 patch(es) from 3 bundle(s), against " + str(pre))
+
+
+def test_cli_bad_bundle_is_a_problem_not_a_crash(tmp_path, capsys):
+    from bundlecheck.cli import main
+
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not an archive")
+    assert main(["patches", str(junk)]) == 0
+    assert "is not a source bundle" in capsys.readouterr().out
+    assert main(["patches", str(tmp_path / "missing.tar.gz")]) == 2

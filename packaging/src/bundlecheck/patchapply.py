@@ -204,7 +204,7 @@ def _status(patch: Patch, binary: str, scratch: str, tree: str, timeout: float) 
         return Status("applies-with-fuzz", _moved_detail(patch, forward.output))
     if forward.code not in (0, 1):
         return Status("unknown", f"GNU patch could not read the patch: {_first_line(forward.output)}")
-    return _conflicts(patch, forward.output)
+    return _conflicts(patch, forward.output, reverse.output if reverse.code in (0, 1) else "")
 
 
 def _per_file(output: str) -> list[tuple[str, str]]:
@@ -227,8 +227,10 @@ def _moved_detail(patch: Patch, output: str) -> str:
     return "applies with " + ("; ".join(notes) if notes else "offset or fuzz")
 
 
-def _conflicts(patch: Patch, output: str) -> Status:
+def _conflicts(patch: Patch, output: str, reverse_output: str) -> Status:
+    """The failed hunks, each marked ``upstream`` when it alone reverse-applies (the rest is new)."""
     by_path = {f.path: f for f in patch.files}
+    reversed_ok = _clean_hunks(reverse_output, patch)
     conflicts: list[dict[str, Any]] = []
     for path, text in _per_file(output):
         rel = _rel(path)
@@ -236,17 +238,31 @@ def _conflicts(patch: Patch, output: str) -> Status:
         for m in _FAILED.finditer(text):
             number = int(m.group(1))
             header = fd.hunks[number - 1].split("\n", 1)[0] if fd and 0 < number <= len(fd.hunks) else ""
-            conflicts.append({"file": rel, "hunk": number, "at": int(m.group(2)), "header": header})
+            conflicts.append({"file": rel, "hunk": number, "at": int(m.group(2)), "header": header,
+                              "upstream": (rel, number) in reversed_ok})
         if "No file to patch" in text or "No such file" in text:
-            conflicts.append({"file": rel, "hunk": None, "at": None,
+            conflicts.append({"file": rel, "hunk": None, "at": None, "upstream": False,
                               "header": "the file is not in the pre-release"})
     if "can't find file to patch" in output and not conflicts:
         missing = [f.old for f in patch.files if f.old]
-        conflicts.append({"file": missing[0] if missing else "", "hunk": None, "at": None,
+        conflicts.append({"file": missing[0] if missing else "", "hunk": None, "at": None, "upstream": False,
                           "header": "the file is not in the pre-release"})
-    detail = "; ".join(f"{c['file']} hunk #{c['hunk']} ({c['header']})" if c["hunk"] else
-                       f"{c['file']}: {c['header']}" for c in conflicts) or _first_line(output)
+    detail = "; ".join(
+        f"{c['file']} hunk #{c['hunk']} ({c['header']})" + (", already upstream" if c["upstream"] else "")
+        if c["hunk"] else f"{c['file']}: {c['header']}" for c in conflicts) or _first_line(output)
     return Status("conflicts", f"conflicts: {detail}", conflicts)
+
+
+def _clean_hunks(output: str, patch: Patch) -> set[tuple[str, int]]:
+    """(file, hunk number) of the hunks a run applied: GNU patch names only the moved or failed ones."""
+    counts = {f.path: len(f.hunks) for f in patch.files}
+    done: set[tuple[str, int]] = set()
+    for path, text in _per_file(output):
+        rel = _rel(path)
+        failed = {int(n) for n in re.findall(r"Hunk #(\d+) FAILED", text)}
+        if "No file to patch" not in text:
+            done |= {(rel, n) for n in range(1, counts.get(rel, 0) + 1) if n not in failed}
+    return done
 
 
 def _rel(path: str) -> str:
