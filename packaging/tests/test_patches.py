@@ -65,6 +65,19 @@ def test_plain_patches_directory_and_a_bundle_under_the_release_root():
         ("suse", "distros/suse/patches/keepalive.diff", "patches/")]
 
 
+@pytest.mark.parametrize(("old", "new", "suffix"), [
+    ("convirt-2.0/", "convirt-2.0/", ".orig"),  # gendiff, no recipe saying -p1
+    ("a/", "b/", ""),
+    ("convirt-2.0.orig/", "convirt-2.0/", ""),
+    ("", "", ""),  # diff -u run inside the tree: -p0
+])
+def test_prefix_depth_is_found_without_a_recipe(old, new, suffix):
+    plain = fx.bundle("suse", {"patches/fix.patch": fx.fix_diff(old, new, old_suffix=suffix).encode()})
+    ledger = build_ledger([found("debian.tar.gz", fx.debian_bundle()), found("suse.tar.gz", plain)])
+    (entry,) = ledger.entries
+    assert [c.patch.distro for c in entry.carriers] == ["debian", "suse"]
+
+
 def test_dep3_header_is_read():
     (patch,) = found("debian.tar.gz", fx.debian_bundle()).patches
     h = patch.header
