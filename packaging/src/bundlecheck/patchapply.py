@@ -5,8 +5,10 @@ whole (an unsafe or corrupt archive gives no status at all); only then are the
 files the patches touch written, as plain files, into a fresh temporary
 directory.  GNU ``patch --dry-run`` runs there on the ledger's own rendering of
 each diff (unified hunks only, so no ed script ever reaches it), with ``--force``
-(never asks, never guesses a reversed patch), a time limit, an empty
-environment, and no network.  Nothing outside the scratch copy is touched, and
+(never asks, never guesses a reversed patch), ``--get=0`` (never fetches a file
+from a version control system), ``--ignore-whitespace`` (the ledger ignores
+whitespace at line ends too), a time limit, an almost empty environment, and no
+network.  Nothing outside the scratch copy is touched, and
 the scratch copy itself is never changed.
 
 A patch that applies as it is *applies*; with hunks moved or fuzzed it *applies
@@ -167,7 +169,8 @@ def _write(tree: str, rel: str, spool: IO[bytes], offset: int, size: int) -> Non
 
 
 def _run(binary: str, diff_file: str, tree: str, scratch: str, reverse: bool, timeout: float) -> _Run:
-    cmd = [binary, "--dry-run", "--force", "-p1", "--unified", "--ignore-whitespace",
+    # --get=0: never check a missing file out of RCS, SCCS, ClearCase or Perforce (no other program).
+    cmd = [binary, "--dry-run", "--force", "-p1", "--unified", "--ignore-whitespace", "--get=0",
            "--no-backup-if-mismatch",
            "--reject-file=-", "--quoting-style=literal", "--directory", tree, "--input", diff_file]
     if reverse:
