@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterable
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any
 
-from .patches import Entry, Ledger
+from .patches import Ledger
 
 #: Used when an entry names no author: the commit is then credited to its carriers.
 UNKNOWN_AUTHOR = ("Distribution packagers", "packagers@invalid")
@@ -23,10 +24,16 @@ _TRAILERS = (("origin", "Origin"), ("forwarded", "Forwarded"), ("applied_upstrea
              ("reviewed_by", "Reviewed-by"))
 
 
-def ledger_mbox(ledger: Ledger, ids: Iterable[str] | None = None, *, date: dt.datetime | None = None) -> str:
-    """The entries named by ``ids`` (all when None), in ledger order, as one mbox text."""
+def ledger_mbox(ledger: Ledger | dict[str, Any], ids: Iterable[str] | None = None, *,
+                date: dt.datetime | None = None) -> str:
+    """The entries named by ``ids`` (all when None), in ledger order, as one mbox text.
+
+    ``ledger`` is a :class:`Ledger` or what its ``to_dict()`` gave (as stored by the portal).
+    """
+    data = ledger.to_dict() if isinstance(ledger, Ledger) else ledger
     wanted = None if ids is None else set(ids)
-    entries = [e for e in ledger.entries if wanted is None or e.id in wanted or e.fingerprint in wanted]
+    entries = [e for e in data["entries"]
+               if wanted is None or e["id"] in wanted or e["fingerprint"] in wanted]
     when = date or dt.datetime.now(dt.UTC)
     return "".join(entry_mail(e, i, len(entries), when) for i, e in enumerate(entries, 1))
 
@@ -50,31 +57,32 @@ def _body_line(line: str) -> str:
     return line
 
 
-def _date(entry: Entry, default: dt.datetime) -> dt.datetime:
-    value = entry.dep3().get("last_update", "")
+def _date(entry: dict[str, Any], default: dt.datetime) -> dt.datetime:
+    value = entry.get("last_update") or ""
     try:
         return dt.datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=dt.UTC)
     except ValueError:
         return default
 
 
-def entry_mail(entry: Entry, number: int, total: int, date: dt.datetime) -> str:
-    """One message: git format-patch's headers, the description, the trailers, the diff."""
-    dep3 = entry.dep3()
-    description = (dep3.get("description") or "").strip()
+def entry_mail(entry: dict[str, Any], number: int, total: int, date: dt.datetime) -> str:
+    """One message (from an entry's ``to_dict()``): git format-patch's headers, the description,
+    the trailers, the diff."""
+    description = (entry.get("description") or "").strip()
     subject_text, _, long_text = description.partition("\n")
-    subject_text = _one_line(subject_text) or f"Fix carried by {len(entry.carriers)} distributions"
+    carriers = entry["carriers"]
+    subject_text = _one_line(subject_text) or f"Fix carried by {len(carriers)} distributions"
     prefix = f"[PATCH {number}/{total}] " if total > 1 else "[PATCH] "
     subject = Header(prefix + subject_text[:200], "utf-8").encode() if not subject_text.isascii() \
         else prefix + subject_text[:200]
     body = [_body_line(line.rstrip()) for line in long_text.strip().splitlines()]
-    trailers = [f"Bug: {_one_line(b)}" for b in dep3.get("bug", [])]
-    trailers += [f"{label}: {_one_line(dep3[key])}" for key, label in _TRAILERS if dep3.get(key)]
-    trailers += [f"Carried-by: {c.patch.distro} ({c.patch.bundle}: {c.patch.path})" for c in entry.carriers]
-    trailers.append(f"Ledger-Fingerprint: {entry.fingerprint}")
+    trailers = [f"Bug: {_one_line(b)}" for b in entry.get("bug", [])]
+    trailers += [f"{label}: {_one_line(entry[key])}" for key, label in _TRAILERS if entry.get(key)]
+    trailers += [f"Carried-by: {c['distro']} ({c['bundle']}: {c['path']})" for c in carriers]
+    trailers.append(f"Ledger-Fingerprint: {entry['fingerprint']}")
     lines = [
-        f"From {entry.fingerprint[:40]} Mon Sep 17 00:00:00 2001",
-        f"From: {_author(dep3.get('author', ''))}",
+        f"From {entry['fingerprint'][:40]} Mon Sep 17 00:00:00 2001",
+        f"From: {_author(entry.get('author') or '')}",
         f"Date: {format_datetime(_date(entry, date))}",
         f"Subject: {subject}",
         "MIME-Version: 1.0",
@@ -84,7 +92,7 @@ def entry_mail(entry: Entry, number: int, total: int, date: dt.datetime) -> str:
         *([*body, ""] if body else []),
         *trailers,
         "---",
-        entry.representative.diff.rstrip("\n"),
+        entry["diff"].rstrip("\n"),
         "-- ",
         "bundlecheck patch ledger",
         "",
