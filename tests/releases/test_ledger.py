@@ -177,3 +177,23 @@ def test_a_verified_upload_recomputes_the_ledger(field, eager):
     with transaction.atomic():
         event_record(Event.SUBMISSION_VERIFIED, actor=None, target=submission, verdict="pass")
     assert len(ledger_data(release)["entries"][0]["carriers"]) == 3
+
+
+def test_the_demo_ledger(db, capsys):
+    """seed_demo --with-patches: one fix in three formats, one already in 2.0, one conflicting."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--with-patches")
+    call_command("seed_demo", "--with-patches")  # safe to run twice
+    release = Release.objects.get(project__slug="convirt", version="2.0")
+    assert Submission.objects.filter(release=release).count() == 3
+    entries = {
+        tuple(sorted(c["distro"] for c in e["carriers"])): e["status"]["state"]
+        for e in ledger_data(release)["entries"]
+    }
+    assert entries == {
+        ("fedora", "suse", "ubuntu"): "applies",
+        ("fedora",): "already-upstream",
+        ("suse",): "conflicts",
+    }
+    assert "Patch ledger of ConVirt 2.0: 3 fixes." in capsys.readouterr().out
