@@ -197,3 +197,26 @@ def test_the_demo_ledger(db, capsys):
         ("suse",): "conflicts",
     }
     assert "Patch ledger of ConVirt 2.0: 3 fixes." in capsys.readouterr().out
+
+
+def test_the_staff_api_serves_the_ledger(field, client):
+    from accounts.models import ApiToken
+
+    release, people = field
+    url = reverse("api-release-patches", args=["convirt", "2.0"])
+    staff = UserFactory(username="api-boss", is_staff=True)
+    headers = {"HTTP_AUTHORIZATION": "Token " + ApiToken.issue(user=staff, name="ci")[1]}
+    before = client.get(url, **headers).json()
+    assert (before["release"], before["computed_at"], before["entries"]) == (
+        "convirt 2.0",
+        None,
+        [],
+    )
+    services.patch_ledger_compute(release_id=release.pk)
+    data = client.get(url, **headers).json()
+    (entry,) = data["entries"]
+    assert entry["status"]["state"] == "applies" and len(entry["carriers"]) == 3
+    assert entry["author"] == "Jane Packager <jane@debian.example>"
+    maintainer = people["debian"][1]
+    headers = {"HTTP_AUTHORIZATION": "Token " + ApiToken.issue(user=maintainer, name="ci")[1]}
+    assert client.get(url, **headers).status_code == 403
