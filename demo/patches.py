@@ -26,7 +26,7 @@ README_2_0 = "ConVirt: manage virtual machines on Xen hosts.\n"
 VM_CONF = "image_store/linux_cd_install/vm_conf.template"
 
 DEP3 = """\
-Description: Load the patched paramiko before the system's
+Description: Load the patched paramiko first
  paramiko's Channel hangs on a closed transport; ConVirt ships a fixed copy
  under /usr/share/convirt/paramiko and the launcher must put it first.
 Author: Ubuntu Packager <ubuntu@example.org>

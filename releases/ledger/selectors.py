@@ -31,17 +31,27 @@ def ledger_data(release: Release) -> dict[str, Any] | None:
     }
     data = dict(row.data)
     data["computed_at"] = row.computed_at.isoformat()
-    data["entries"] = [
-        {
-            **entry,
-            "answer": answers.get(entry["fingerprint"]),
-            "state_label": STATE_LABELS.get(
-                (entry.get("status") or {}).get("state", "unknown"), "unknown"
-            ),
-        }
-        for entry in data.get("entries", [])
-    ]
+    data["entries"] = [_entry(entry, answers) for entry in data.get("entries", [])]
     return data
+
+
+def _state_label(status: dict | None) -> str:
+    return STATE_LABELS.get((status or {}).get("state", "unknown"), "unknown")
+
+
+def _entry(entry: dict[str, Any], answers: dict[str, dict]) -> dict[str, Any]:
+    """An entry as the pages show it: a title and a body from its description, labels."""
+    title, _, body = (entry.get("description") or "").partition("\n")
+    return {
+        **entry,
+        "title": title.strip() or "(no description)",
+        "body": body.strip(),
+        "answer": answers.get(entry["fingerprint"]),
+        "state_label": _state_label(entry.get("status")),
+        "carriers": [
+            {**c, "state_label": _state_label(c.get("status"))} for c in entry["carriers"]
+        ],
+    }
 
 
 def distro_patches(release: Release, distro: Distro) -> list[dict[str, Any]]:
@@ -61,7 +71,7 @@ def distro_patches(release: Release, distro: Distro) -> list[dict[str, Any]]:
                 {
                     "id": entry["id"],
                     "path": carrier["path"],
-                    "description": (entry.get("description") or "").split("\n", 1)[0],
+                    "description": entry["title"],
                     "state": state,
                     "state_label": STATE_LABELS.get(state, "unknown"),
                     "detail": status.get("detail", ""),
