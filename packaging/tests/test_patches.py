@@ -430,3 +430,26 @@ def test_cli_bad_bundle_is_a_problem_not_a_crash(tmp_path, capsys):
     assert main(["patches", str(junk)]) == 0
     assert "is not a source bundle" in capsys.readouterr().out
     assert main(["patches", str(tmp_path / "missing.tar.gz")]) == 2
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("PKGBUILD", "source=(\"x.patch\n" * 60_000),  # unclosed quotes, one array per line
+    ("PKGBUILD", "source=(x.patch)\n" + "patch -p1 " * 100_000 + "x.patch\n"),  # one 1 MB line
+    ("convirt-2.0.ebuild", "PATCHES=(" + "(" * 10_000 + ")" * 10_000 + ")\n" * 1000),
+    ("convirt.spec", ("Patch0: x.patch\n%patch0 " + "-" * 100_000 + "\n") * 9),
+])
+def test_hostile_recipes_cost_a_bounded_time(name, text):
+    import time
+
+    data = fx.bundle("arch", {name: text.encode()[: 1 << 20]})
+    started = time.monotonic()
+    found("arch.tar.gz", data)
+    assert time.monotonic() - started < 3
+
+
+def test_problems_are_capped_with_a_closing_count():
+    series = "".join(f"missing-{n}.patch\n" for n in range(500)).encode()
+    result = found("d.tar.gz", fx.bundle("debian", {SERIES: series}))
+    assert len(result.problems) == 201
+    assert result.problems[-1].check == "patch-problems-omitted"
+    assert "300 more problems were left out" in result.problems[-1].message

@@ -56,6 +56,7 @@ PATCH_PROBLEMS: dict[str, tuple[Severity, str]] = {
     "patch-header-markup": ("info", "a DEP-3 header holding markup: kept as plain text"),
     "patch-too-many": ("warning", "more patches than the ledger reads from one bundle"),
     "patch-status-unknown": ("warning", "the status against the pre-release could not be computed"),
+    "patch-problems-omitted": ("info", "more problems than the ledger lists for one bundle"),
     "prerelease-unusable": ("error", "the pre-release could not be read safely: no status computed"),
 }
 
@@ -63,6 +64,8 @@ PATCH_PROBLEMS: dict[str, tuple[Severity, str]] = {
 MAX_HUNKS = 5000
 #: At most this many patches read from one bundle.
 MAX_PATCHES = 1000
+#: At most this many problems listed for one bundle; a closing one says how many more there were.
+MAX_PROBLEMS = 200
 #: DEP-3 values are cut to this many characters.
 MAX_FIELD = 2000
 #: Lines of a series file, a spec or a recipe array read at most.
@@ -276,10 +279,33 @@ def find_patches(fileobj: IO[bytes], *, bundle: str, policy: str | Policy = "con
     members = _relative(scan.members, root)
     files = _relative(scan.captured, root)
     too_large = set(_relative(dict.fromkeys(scan.too_large_to_capture), root))
+    problems = _CappedProblems()
+    out.problems = problems
     reader = _BundleReader(out, pol, members, files, too_large)
     for distro in sorted({d for rel in members if (d := owner_distro(pattern, rel)) is not None}):
         reader.read_distro(distro)
+    out.problems = problems.closed(bundle)
     return out
+
+
+class _CappedProblems(list):
+    """A list of problems that keeps the first MAX_PROBLEMS and counts the rest."""
+
+    omitted = 0
+
+    def append(self, item: Finding) -> None:
+        if len(self) < MAX_PROBLEMS:
+            super().append(item)
+        else:
+            self.omitted += 1
+
+    def closed(self, bundle: str) -> list[Finding]:
+        done = list(self)
+        if self.omitted:
+            done.append(problem("patch-problems-omitted", None, f"{bundle}: {self.omitted} more problems "
+                                f"were left out (at most {MAX_PROBLEMS} are listed)",
+                                "Fix the problems listed first: they are usually one mistake repeated."))
+        return done
 
 
 def _root(members: dict[str, Member], pol: Policy) -> str | None:
@@ -453,9 +479,8 @@ class _BundleReader:
                     "patch-unresolved", rel, f"{rel}: source entry {entry!r} uses a variable the engine does "
                     "not expand: checked by hand", "Nothing to do; the patch is not in the ledger."))
             elif self._safe_name(name, rel):
-                strip = re.search(rf"patch\b[^\n]*-\w*p\s*(\d)[^\n]*{re.escape(name)}", text)
-                self._add(distro, _join(directory, name), "PKGBUILD source",
-                          int(strip.group(1)) if strip else None, named_by=rel)
+                self._add(distro, _join(directory, name), "PKGBUILD source", _patch_strip(text, name),
+                          named_by=rel)
 
     def _ebuild(self, distro: str, rel: str) -> None:
         text = "\n".join(self._lines(rel))
@@ -478,6 +503,16 @@ class _BundleReader:
                 self._add(distro, posixpath.normpath(value), "ebuild PATCHES", None, named_by=rel)
 
 
+def _patch_strip(text: str, name: str) -> int | None:
+    """The -pN of the ``patch`` command line naming ``name`` in a build function, if any."""
+    for line in text.splitlines():
+        if len(line) <= 1000 and name in line and "patch" in line:
+            m = re.search(r"\bpatch\b.*?\s-\w*p\s*(\d)", line)
+            if m:
+                return int(m.group(1))
+    return None
+
+
 def _join(directory: str, name: str) -> str:
     return posixpath.normpath(f"{directory}/{name}") if directory else posixpath.normpath(name)
 
@@ -490,13 +525,27 @@ def _expand(value: str, variables: dict[str, str], pattern: str) -> str:
     return re.sub(pattern, sub, value.strip("'\""))
 
 
+#: A recipe's arrays are read over at most this many characters in all, and at most this many arrays.
+MAX_ARRAY_CHARS = 64 * 1024
+MAX_ARRAYS = 64
+
+
 def _bash_array(text: str, name: str) -> Iterator[str]:
-    """The words of ``NAME=( ... )`` arrays: quotes honoured, comments dropped; linear in the text."""
-    for m in re.finditer(rf"^\s*(?:{name})\+?=\(", text, re.M):
+    """The words of ``NAME=( ... )`` arrays: quotes honoured, comments dropped.
+
+    Each array is read over at most MAX_ARRAY_CHARS, and at most MAX_ARRAYS of
+    them, so an unclosed quote or parenthesis costs a bounded time.
+    """
+    budget = MAX_ARRAY_CHARS
+    for count, m in enumerate(re.finditer(rf"^\s*(?:{name})\+?=\(", text, re.M)):
+        if count >= MAX_ARRAYS or budget <= 0:
+            return
         word: list[str] = []
         quote = ""
         i = m.end()
-        while i < len(text):
+        end = min(len(text), i + budget)
+        budget -= end - i
+        while i < end:
             ch = text[i]
             if quote:
                 if ch == quote:
