@@ -453,3 +453,11 @@ def test_problems_are_capped_with_a_closing_count():
     assert len(result.problems) == 201
     assert result.problems[-1].check == "patch-problems-omitted"
     assert "300 more problems were left out" in result.problems[-1].message
+
+
+def test_a_spec_saying_p0_is_believed():
+    spec = b"Name: convirt\nPatch0: fix.patch\n%prep\n%autosetup -p0\n"
+    data = fx.bundle("fedora", {"convirt.spec": spec, "fix.patch": fx.fix_diff("", "").encode()})
+    ledger = build_ledger([found("debian.tar.gz", fx.debian_bundle()), found("fedora.tar.gz", data)])
+    (entry,) = ledger.entries
+    assert [c.patch.via for c in entry.carriers] == ["debian/patches/series", "convirt.spec Patch0"]

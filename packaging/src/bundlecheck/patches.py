@@ -440,7 +440,7 @@ class _BundleReader:
                 macros[m.group(1).lower()] = m.group(2)
             elif m := re.match(r"\s*%(?:define|global)\s+(\w+)\s+(\S+)", line):
                 macros[m.group(1)] = m.group(2)
-        default_strip = 0
+        default_strip: int | None = None
         strips: dict[str, int] = {}
         for line in lines:
             if m := re.match(r"\s*%(?:autosetup|autopatch)\b.*?-p\s*(\d)", line):
@@ -463,7 +463,7 @@ class _BundleReader:
             name = value.rsplit("/", 1)[-1]
             if self._safe_name(name, where):
                 self._add(distro, _join(directory, name), f"{rel.rsplit('/', 1)[-1]} Patch{m.group(1)}",
-                          strips.get(m.group(1) or "0", default_strip or None), named_by=where)
+                          strips.get(m.group(1) or "0", default_strip), named_by=where)
 
     def _pkgbuild(self, distro: str, rel: str) -> None:
         text = "\n".join(self._lines(rel))
