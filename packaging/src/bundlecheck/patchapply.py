@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -42,6 +43,8 @@ MAX_SCRATCH_BYTES = 256 << 20
 #: Bytes of patch's output read, at most.
 MAX_OUTPUT = 256 << 10
 COPY_CHUNK = 1 << 20
+#: GNU patch runs at once (each a short process; the machine's cores, at most 4).
+PARALLEL_RUNS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(slots=True)
@@ -77,16 +80,21 @@ def ledger_status(ledger: Ledger, prerelease: IO[bytes], *, name: str,
                                            f"{name}: {exc.message}", exc.hint))
             _all_unknown(ledger, f"the pre-release {name} could not be read safely")
             return ledger
-        by_diff: dict[str, Status] = {}
+        first: dict[str, Patch] = {}
         for c in carriers:
-            diff = c.patch.diff
-            if diff not in by_diff:
-                by_diff[diff] = _status(c.patch, binary, scratch, tree, timeout)
-                if by_diff[diff].state == "unknown":
-                    ledger.problems.append(problem("patch-status-unknown", c.patch.path,
-                                                   f"{c.patch.path}: {by_diff[diff].detail}",
-                                                   "Try again later; if it lasts, split the patch."))
-            c.status = by_diff[diff]
+            first.setdefault(c.patch.diff, c.patch)
+        # GNU patch runs are independent (dry runs on the same read-only copy): a few at once.
+        with ThreadPoolExecutor(max_workers=PARALLEL_RUNS) as pool:
+            statuses = pool.map(lambda job: _status(job[1], job[0], binary, scratch, tree, timeout),
+                                enumerate(first.values()))
+            by_diff = dict(zip(first, statuses, strict=True))
+        for diff, patch in first.items():
+            if by_diff[diff].state == "unknown":
+                ledger.problems.append(problem("patch-status-unknown", patch.path,
+                                               f"{patch.path}: {by_diff[diff].detail}",
+                                               "Try again later; if it lasts, split the patch."))
+        for c in carriers:
+            c.status = by_diff[c.patch.diff]
     return ledger
 
 
@@ -190,8 +198,8 @@ _FAILED = re.compile(r"Hunk #(\d+) FAILED at (\d+)")
 _FILE = re.compile(r"^(?:checking|patching) file (.+)$", re.M)
 
 
-def _status(patch: Patch, binary: str, scratch: str, tree: str, timeout: float) -> Status:
-    diff_file = os.path.join(scratch, "candidate.diff")
+def _status(patch: Patch, number: int, binary: str, scratch: str, tree: str, timeout: float) -> Status:
+    diff_file = os.path.join(scratch, f"candidate-{number}.diff")
     with open(diff_file, "w", encoding="utf-8", errors="surrogateescape") as f:
         f.write(patch.diff)
     forward = _run(binary, diff_file, tree, scratch, False, timeout)
