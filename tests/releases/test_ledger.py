@@ -156,6 +156,15 @@ def test_a_maintainer_reads_their_patches_and_only_theirs(field, client):
     page = client.get(url).content.decode()
     assert "already upstream</strong>: drop it" in page
     assert "debian/patches/fix-paramiko-spin.patch" in page
+    fingerprint = ledger_data(release)["entries"][0]["fingerprint"]
+    PatchAnswer.objects.create(
+        release=release,
+        fingerprint=fingerprint,
+        decision="wont_take",
+        comment="<i>fixed otherwise</i>",
+    )
+    page = client.get(url).content.decode()
+    assert "won&#x27;t take: &lt;i&gt;fixed otherwise&lt;/i&gt;" in page
     stranger = UserFactory(username="stranger")
     client.force_login(stranger)
     assert client.get(url).status_code == 404
