@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # nginx-light is the front server. tests/deploy/test_dockerfile.py checks this
 # list against the code and against Debian's archive.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gnupg sqv lintian rpmlint rpm nginx-light \
+    && apt-get install -y --no-install-recommends gnupg sqv lintian rpmlint rpm nginx-light patch \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY packaging/ packaging/

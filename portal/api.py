@@ -23,6 +23,7 @@ from accounts.api_auth import TokenAuth
 from portal.errors import PortalError
 from publishing.webhooks import openapi_webhooks
 from releases.coordination.api import router as staff_router
+from releases.ledger.api import router as ledger_router
 from releases.submissions.api import router as maintainers_router
 
 UNAUTHORIZED = (
@@ -44,6 +45,7 @@ api = NinjaAPI(
 )
 api.add_router("", maintainers_router)
 api.add_router("", staff_router)
+api.add_router("", ledger_router)
 
 
 def error(message: str, status: int, **headers: str) -> JsonResponse:

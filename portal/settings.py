@@ -363,6 +363,8 @@ CELERY_TASK_KINDS = {
     "publishing.tasks.page_regenerate_task": "pages",
     "publishing.tasks.release_assemble_task": "pages",
     "releases.prereleases.tasks.release_deliver_prerelease_task": "mail",
+    # GNU patch on a scratch copy of the pre-release: verification-like work.
+    "releases.ledger.tasks.patch_ledger_compute_task": "verify",
 }
 # The router reads the default queue when it routes, so a process that
 # changes it (a test's own queue) routes to that queue's siblings.

@@ -8,3 +8,4 @@ class ReleasesConfig(AppConfig):
     def ready(self) -> None:
         # The domain's own reactions to its events (mail).
         from . import subscribers  # noqa: F401
+        from .ledger import subscribers as ledger_subscribers  # noqa: F401

@@ -210,6 +210,14 @@ class Event(StrEnum):
         "found a package link working",
     )
 
+    # The patch ledger: the patches distros carry, against the pre-release.
+    PATCHES_CHANGED = (
+        "patches.changed",
+        Audience.MAINTAINERS,
+        "found that carried patches changed status against the pre-release",
+    )
+    PATCHES_DECIDED = "patches.decided", Audience.MAINTAINERS, "answered a carried patch"
+
     # Webhooks.
     WEBHOOK_CREATED = "webhook.created", Audience.STAFF, "added a webhook endpoint"
     WEBHOOK_RESENT = "webhook.resent", Audience.STAFF, "sent a webhook event again"

@@ -646,3 +646,41 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint.url} ({self.outcome or 'waiting'})"
+
+
+class PatchLedger(models.Model):
+    """The patches the distros carry for a release, merged, with their status against its
+    pre-release: bundlecheck's ledger as JSON, recomputed at each verified upload and respin."""
+
+    release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="patch_ledger")
+    prerelease_sha256 = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"patch ledger of {self.release}"
+
+
+class PatchAnswer(models.Model):
+    """Upstream's answer to one ledger entry, which its carriers read."""
+
+    class Decision(models.TextChoices):
+        PLANNED = "planned", "planned upstream"
+        WONT_TAKE = "wont_take", "won't take"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="patch_answers")
+    fingerprint = models.CharField(max_length=64, validators=[SHA256_HEX])
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    comment = models.TextField(max_length=2000, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "fingerprint"], name="one_answer_per_patch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint[:16]}: {self.get_decision_display()}"

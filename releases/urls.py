@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .coordination import views as staff
+from .ledger import views as ledger
 from .maintainers import views as maintainers
 from .prereleases import views as prereleases
 from .recovery import views as recovery
@@ -97,6 +98,24 @@ urlpatterns = [
         name="staff-release-new",
     ),
     path(staff_release, staff.staff_release, name="staff-release"),
+    # The patch ledger
+    path(staff_release + "patches/", ledger.staff_release_patches, name="staff-release-patches"),
+    path(
+        staff_release + "patches.json",
+        ledger.staff_release_patches_json,
+        name="staff-release-patches-json",
+    ),
+    path(
+        staff_release + "patches.mbox",
+        ledger.staff_release_patches_mbox,
+        name="staff-release-patches-mbox",
+    ),
+    path(
+        staff_release + "patches/<str:fingerprint>/answer/",
+        ledger.staff_release_patch_answer,
+        name="staff-release-patch-answer",
+    ),
+    path(release_distro + "patches/", ledger.release_distro_patches, name="release-distro-patches"),
     path(staff_release + "open/", staff.staff_release_open, name="staff-release-open"),
     path(staff_release + "freeze/", staff.staff_release_freeze, name="staff-release-freeze"),
     path(staff_release + "unfreeze/", staff.staff_release_unfreeze, name="staff-release-unfreeze"),

@@ -53,6 +53,7 @@ DEBIAN_EXECUTABLES = {
     "tar": "tar",
     "bsdtar": "libarchive-tools",
     "sqv": "sqv",
+    "patch": "patch",
 }
 # What a tool the code runs runs in turn, when Debian only recommends the
 # package that has it (the Dockerfile installs with --no-install-recommends).

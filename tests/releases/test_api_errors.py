@@ -28,6 +28,7 @@ ROUTES = {
     "api-release-publish": (["convirt", "2.0"], ["POST"]),
     "api-release-withdraw": (["convirt", "2.0"], ["POST"]),
     "api-release-audit": (["convirt", "2.0"], ["GET"]),
+    "api-release-patches": (["convirt", "2.0"], ["GET"]),
     "api-policy": (["convirt"], ["GET", "POST"]),
     "api-policy-save": (["convirt"], ["GET", "POST"]),
 }

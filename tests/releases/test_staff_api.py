@@ -167,6 +167,7 @@ def staff_routes(release, submission):
         ("POST", reverse("api-release-respin", args=[project, version]), {}, tarball),
         ("POST", reverse("api-release-withdraw", args=[project, version]), {"reason": "x"}, None),
         ("GET", reverse("api-release-audit", args=[project, version]), None, None),
+        ("GET", reverse("api-release-patches", args=[project, version]), None, None),
         ("GET", reverse("api-policy", args=[project]), None, None),
         ("POST", reverse("api-policy", args=[project]), {"text": "schema = 1", "base": 1}, None),
     ]

@@ -21,10 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from demo import builders as demo
+from demo import patches as demo_patches
 from portal import openpgp
 from publishing.services import public_page_regenerate, release_assemble
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_open, release_publish
+from releases.ledger.services import patch_ledger_compute
 from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission
 from releases.policies import current_version, seed_version
 
@@ -53,8 +55,14 @@ class Command(BaseCommand):
             action="store_true",
             help=f"also publish an earlier release ({PUBLISHED_VERSION}), signed with the demo key",
         )
+        parser.add_argument(
+            "--with-patches",
+            action="store_true",
+            help=f"also give {VERSION} a verified upload per distro carrying patches, and compute "
+            "the patch ledger (demo/patches.py)",
+        )
 
-    def handle(self, *args, force=False, published=False, **options):
+    def handle(self, *args, force=False, published=False, with_patches=False, **options):
         if settings.PRODUCTION and not force:
             raise CommandError(
                 "seed_demo creates demo logins; it will not run in production without --force."
@@ -63,9 +71,38 @@ class Command(BaseCommand):
         logins = self._seed()
         if published:
             self._publish_earlier()
+        if with_patches:
+            self._patch_ledger()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (user / password):"))
         for username, password, role in logins:
             self.stdout.write(f"  {username:<20} {password:<24} {role}")
+
+    def _patch_ledger(self):
+        """Each ConVirt distro's upload to the open release, carrying patches (demo/patches.py),
+        marked verified, and the ledger computed from them (the worker's service, run here)."""
+        release = Release.objects.get(project__slug="convirt", version=VERSION)
+        User = get_user_model()
+        for slug, make in demo_patches.BUNDLES.items():
+            distro = Distro.objects.get(slug=slug)
+            if Submission.objects.filter(release=release, distro=distro).exists():
+                continue
+            artifact = artifact_create(
+                kind=Artifact.Kind.SUBMISSION,
+                content=io.BytesIO(make()),
+                original_name=f"{slug}-patches.tar.gz",
+            )
+            Submission.objects.create(
+                release=release,
+                distro=distro,
+                submitter=User.objects.get(username=f"{slug}-packager"),
+                artifact=artifact,
+                state=Submission.State.PASSED,
+                progress=100,
+                verified_at=timezone.now(),
+            )
+        ledger = patch_ledger_compute(release_id=release.pk)
+        entries = len(ledger.data.get("entries", [])) if ledger else 0
+        self.stdout.write(f"Patch ledger of ConVirt {VERSION}: {entries} fixes.")
 
     def _demo_key(self):
         """The throwaway demo release key; never the key of anything real."""

@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--mtime", type=int, default=None, help="the one mtime of every member")
     build.add_argument("-o", "--output", required=True, help="the .tar.gz to write")
     build.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    patches = sub.add_parser("patches", help="the patches the bundles carry, merged into one entry per "
+                             "fix, with their status against a pre-release (exits 0)")
+    patches.add_argument("bundles", nargs="+", metavar="BUNDLE", help="a distro bundle or source package")
+    patches.add_argument("--against", metavar="TARBALL", help="the pre-release tarball to try them on")
+    patches.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    patches.add_argument("--format", choices=("text", "json", "mbox"), default="text")
     policy = sub.add_parser("policy", help="check a policy file, print its guide or the policy schema")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_sub.add_parser("check", help="validate a policy: FILE:LINE:COL: message per problem"
@@ -165,6 +171,28 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _cmd_patches(args: argparse.Namespace) -> int:
+    from .patchapply import ledger_status
+    from .patches import build_ledger, find_patches
+    from .patchmbox import ledger_mbox
+    from .report import ledger_text
+
+    policy = _load_policy(args.policy)
+    assert policy is not None
+    with ExitStack() as stack:
+        found = [find_patches(_open(stack, path), bundle=path, policy=policy) for path in args.bundles]
+        ledger = build_ledger(found)
+        if args.against:
+            ledger_status(ledger, _open(stack, args.against), name=args.against, policy=policy)
+    if args.format == "json":
+        print(json.dumps(ledger.to_dict(), indent=2))
+    elif args.format == "mbox":
+        sys.stdout.write(ledger_mbox(ledger))
+    else:
+        print(ledger_text(ledger))
+    return EXIT_PASS
+
+
 def _cmd_policy(args: argparse.Namespace) -> int:
     if args.policy_command == "schema":
         sys.stdout.write(json_schema_text())
@@ -188,7 +216,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"check": _cmd_check, "manifest": _cmd_manifest, "checks": _cmd_checks,
-               "assemble": _cmd_assemble, "policy": _cmd_policy}
+               "assemble": _cmd_assemble, "policy": _cmd_policy, "patches": _cmd_patches}
     try:
         return command[args.command](args)
     except UsageError as exc:
