@@ -165,6 +165,10 @@ def test_a_maintainer_reads_their_patches_and_only_theirs(field, client):
     )
     page = client.get(url).content.decode()
     assert "won&#x27;t take: &lt;i&gt;fixed otherwise&lt;/i&gt;" in page
+    # The maintainer's report of their upload has the same section.
+    submission = Submission.objects.filter(release=release, distro=distro).latest("pk")
+    report = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    assert "Your patches against 2.0" in report and "already upstream</strong>: drop it" in report
     stranger = UserFactory(username="stranger")
     client.force_login(stranger)
     assert client.get(url).status_code == 404
