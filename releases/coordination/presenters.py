@@ -288,3 +288,103 @@ def audit_details(detail) -> list[tuple[str, str]]:
         for key, value in detail.items()
         if value not in ([], {}, "", None)
     ]
+
+
+# The progress picture: each distro's stage, day by day, up to the deadline.
+STAGES = [
+    ("none", "nothing yet"),
+    ("downloaded", "pre-release downloaded"),
+    ("uploaded", "uploaded"),
+    ("failed", "failed verification or rejected"),
+    ("passed", "passed verification"),
+    ("accepted", "accepted"),
+]
+STAGE_LABELS = dict(STAGES)
+_RANK = {name: rank for rank, (name, _) in enumerate(STAGES)}
+MAX_DAYS = 60
+CELL, ROW, LEFT, TOP = 14, 22, 110, 24
+
+
+def _stage_after(stage: str, verb: str, detail: dict) -> str:
+    state = (detail or {}).get("state", "")
+    if verb == "submission.created":
+        return "uploaded"
+    if verb in ("submission.verified", "submission.reverified"):
+        return "passed" if state in ("passed", "accepted") else "failed"
+    if verb == "submission.accepted":
+        return "accepted"
+    if verb == "submission.rejected":
+        return "failed"
+    if verb == "release.respun":
+        return "none"  # a new pre-release: everyone starts again
+    return stage
+
+
+def progress_picture(release: Release, rows: list[dict], now=None) -> dict | None:
+    """Each distro's stage at the end of each day from opening to the deadline (or today),
+    as SVG cells with a table of the same; None before the release opened."""
+    now = now or timezone.now()
+    history = selectors.progress_history(release)
+    opened = history["opened"]
+    if opened is None or not rows:
+        return None
+    first = opened.date()
+    end = max(filter(None, [now, release.submission_deadline])).date()
+    days = [first + timedelta(days=i) for i in range(min((end - first).days + 1, MAX_DAYS))]
+    by_distro: dict[int, list[tuple]] = {}
+    everyone = []
+    for distro_id, verb, detail, at in history["events"]:
+        if distro_id is None:
+            everyone.append((at, verb, detail))
+        else:
+            by_distro.setdefault(distro_id, []).append((at, verb, detail))
+    downloaded: dict[int, object] = {}
+    for distro_id, at in history["downloads"]:
+        downloaded[distro_id] = min(at, downloaded.get(distro_id, at))
+    today = now.date()
+    lines = []
+    for index, row in enumerate(rows):
+        distro = row["distro"]
+        stage, changes = "none", sorted(
+            by_distro.get(distro.pk, []) + everyone, key=lambda c: c[0]
+        )
+        cells = []
+        for column, day in enumerate(days):
+            if day > today:
+                break
+            while changes and changes[0][0].date() <= day:
+                _, verb, detail = changes.pop(0)
+                stage = _stage_after(stage, verb, detail)
+            shown = stage
+            if shown == "none" and distro.pk in downloaded and downloaded[distro.pk].date() <= day:
+                shown = "downloaded"
+            cells.append(
+                {
+                    "x": LEFT + column * CELL,
+                    "stage": shown,
+                    "label": f"{distro.name}, {day:%Y-%m-%d}: {STAGE_LABELS[shown]}",
+                }
+            )
+        lines.append({"distro": distro, "y": TOP + index * ROW, "cells": cells})
+    deadline = release.submission_deadline
+    deadline_x = (
+        LEFT + ((deadline.date() - first).days + 1) * CELL
+        if deadline and deadline.date() >= first and (deadline.date() - first).days < MAX_DAYS
+        else None
+    )
+    return {
+        "days": days,
+        "lines": lines,
+        "width": LEFT + len(days) * CELL + 10,
+        "height": TOP + len(rows) * ROW + 6,
+        "cell": CELL,
+        "deadline_x": deadline_x,
+        "stages": STAGES,
+        "first": days[0],
+        "last": days[-1],
+        "summary": ", ".join(
+            f"{line['distro'].name} {STAGE_LABELS[line['cells'][-1]['stage']]}"
+            for line in lines
+            if line["cells"]
+        ),
+    }

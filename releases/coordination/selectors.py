@@ -78,6 +78,45 @@ def readiness_facts(release: Release) -> ReadinessFacts:
     return ReadinessFacts(claims, invited, downloaded, live, links, reminded, reopened)
 
 
+def progress_history(release: Release) -> dict:
+    """What the progress picture is drawn from: when the release opened, each distro's
+    submission events and each maintainer's pre-release download, in three queries."""
+    opened = (
+        AuditEvent.objects.filter(release=release, verb=Event.RELEASE_OPENED)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    events = list(
+        AuditEvent.objects.filter(release=release)
+        .filter(
+            Q(
+                distro__isnull=False,
+                verb__in=[
+                    Event.SUBMISSION_CREATED,
+                    Event.SUBMISSION_VERIFIED,
+                    Event.SUBMISSION_REVERIFIED,
+                    Event.SUBMISSION_ACCEPTED,
+                    Event.SUBMISSION_REJECTED,
+                ],
+            )
+            # A respin concerns every distro: its row has none.
+            | Q(verb=Event.RELEASE_RESPUN)
+        )
+        .order_by("created_at", "pk")
+        .values_list("distro_id", "verb", "detail", "created_at")
+    )
+    downloads = list(
+        PrereleaseDownload.objects.filter(release=release)
+        .filter(
+            user__maintainerships__project=release.project_id,
+            user__maintainerships__state=Maintainership.State.APPROVED,
+        )
+        .values_list("user__maintainerships__distro_id", "downloaded_at")
+    )
+    return {"opened": opened, "events": events, "downloads": downloads}
+
+
 def broken_links(release: Release) -> list[PackageLink]:
     return list(
         PackageLink.objects.filter(release=release, health=PackageLink.Health.BROKEN)

@@ -119,6 +119,7 @@ def staff_release(request, release_id: int):
     release = _staff_release(release_id)
     context = presenters.readiness(release)
     context.update(
+        progress=presenters.progress_picture(release, context["rows"]),
         comment_form=CommentForm(),
         respin_form=RespinForm(),
         publish_failure=selectors.publish_failure(release),

@@ -155,3 +155,38 @@ def test_the_audit_log_speaks_words_and_finds_people_by_part_of_their_name(
     assert "release.respun" in page
     assert "[]" not in page and "False" not in page and "[1, 2]" not in page
     assert "compromised: no" in page and "n: 1, 2" in page
+
+
+def test_the_dashboard_draws_each_distros_stage_day_by_day(
+    client, release, ubuntu, fedora, maintainer, other_maintainer, staff, clock
+):
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from releases.events import Event, event_record
+
+    start = clock.now
+    with transaction.atomic():
+        event_record(Event.RELEASE_OPENED, actor=staff, target=release)
+    clock.advance(days=1)
+    submission = SubmissionFactory(release=release, distro=ubuntu, submitter=maintainer)
+    with transaction.atomic():
+        event_record(Event.SUBMISSION_CREATED, actor=maintainer, target=submission)
+    clock.advance(days=1)
+    submission.state = "accepted"
+    with transaction.atomic():
+        event_record(Event.SUBMISSION_ACCEPTED, actor=staff, target=submission)
+    Release.objects.filter(pk=release.pk).update(submission_deadline=start + timedelta(days=4))
+    release.refresh_from_db()
+
+    client.force_login(staff)
+    page = client.get(reverse("staff-release", args=[release.pk])).content.decode()
+    picture = page.split('<section class="card progress-picture"', 1)[1].split("</section>")[0]
+    assert 'role="img"' in picture and "deadline-line" in picture
+    day = [(start + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(3)]
+    assert f"Ubuntu, {day[0]}: nothing yet" in picture
+    assert f"Ubuntu, {day[1]}: uploaded" in picture
+    assert f"Ubuntu, {day[2]}: accepted" in picture
+    assert f"Fedora, {day[2]}: nothing yet" in picture
+    assert "<table" in picture  # the same, for whoever does not see the picture
