@@ -5,8 +5,9 @@ from __future__ import annotations
 import bundlecheck
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, When
+from django.db.models import Case, Count, Q, When
 
+from releases.events import Event
 from releases.models import (
     AuditEvent,
     Distro,
@@ -65,6 +66,7 @@ def release_distro_context(release: Release, distro: Distro, user) -> dict:
             release=release, user=user, artifact=release.prerelease_id
         ).first(),
         "closed_reason": upload_refusal(release, distro),
+        "submitted_ever": bool(submissions),
         "links_refusal": links_refusal(release),
         "links_changeable": links_refusal(release) is None,
     }
@@ -129,9 +131,35 @@ def submission_context(submission: Submission, page=1) -> dict:
         "final": final,
         "next_step": next_step(submission.state),
         "decision": decision_of(submission),
+        "rejudged": rejudged_of(submission),
         "policy": policy_of(submission),
         "retention_days": settings.UPLOAD_RETENTION_DAYS,
     }
+
+
+def rejudged_of(submission: Submission) -> str | None:
+    """Why the verdict is not the one first given: the newest re-verification that changed
+    it, as a sentence (the decision above it may be older than this verdict)."""
+    event = (
+        AuditEvent.objects.filter(
+            object_type="releases.submission",
+            object_id=str(submission.pk),
+            verb=Event.SUBMISSION_REVERIFIED,
+            detail__verdict_changed=True,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if event is None:
+        return None
+    detail = event.detail or {}
+    version = detail.get("policy_version")
+    return (
+        f"Judged again on {event.created_at:%Y-%m-%d %H:%M} UTC"
+        + (f" under version {version} of the packaging policy" if version else "")
+        + f": it was {detail.get('was', 'judged otherwise')}, it is now {detail.get('state', submission.state)}."
+        + (f" {detail['policy_note']}" if detail.get("policy_note") else "")
+    )
 
 
 def policy_of(submission: Submission) -> dict | None:
@@ -228,3 +256,46 @@ def submission_report(submission: Submission, page=None) -> dict:
         **paging,
         "findings": [_finding_data(f) for f in findings],
     }
+
+
+# Where a distro stands for a release: the maintainer's stepper.
+STEPS = [
+    ("claimed", "Claimed"),
+    ("downloaded", "Pre-release downloaded"),
+    ("uploaded", "Uploaded"),
+    ("verified", "Verified"),
+    ("accepted", "Accepted"),
+    ("released", "Released"),
+]
+
+# What others did that a maintainer of the distro should hear of on its page.
+NEWS_EVENTS = (
+    Event.RELEASE_RESPUN,
+    Event.RELEASE_FROZEN,
+    Event.RELEASE_UNFROZEN,
+    Event.RELEASE_DISTRO_REOPENED,
+    Event.RELEASE_PUBLISHED,
+    Event.RELEASE_WITHDRAWN,
+    Event.SUBMISSION_ACCEPTED,
+    Event.SUBMISSION_REJECTED,
+    Event.SUBMISSION_REVERIFIED,
+    Event.POLICY_SAVED,
+)
+
+
+def distro_news(release: Release, distro: Distro, user, since) -> list:
+    """What others changed for this release and distro since `since` (None: nothing
+    to compare with yet), oldest first: respins, freezes, decisions, policy versions."""
+    if since is None:
+        return []
+    return list(
+        AuditEvent.objects.filter(created_at__gt=since, verb__in=NEWS_EVENTS)
+        .filter(
+            Q(release=release, distro=distro)
+            | Q(release=release, distro__isnull=True)
+            | Q(project=release.project_id, verb=Event.POLICY_SAVED)
+        )
+        .exclude(actor=user)
+        .select_related("actor")
+        .order_by("created_at", "pk")[:20]
+    )

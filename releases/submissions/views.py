@@ -3,12 +3,15 @@ verification report."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +20,7 @@ from portal.ratelimit import rate_limit
 from releases.models import Distro, PackageLink, Release
 from releases.permissions import can_see_distro_work, report_read_count
 
-from . import selectors, services
+from . import presenters, selectors, services
 from .forms import PackageLinkForm, PackageLinksForm, UploadForm
 from .uploads import check_upload, prepare_upload
 
@@ -110,7 +113,14 @@ def _upload_refused(request, release, distro, error: PortalError, form=None):
 
 def _release_distro_page(request, release, distro, form, status=200):
     context = selectors.release_distro_context(release, distro, request.user)
+    # What changed since this person last looked at this page (in this browser).
+    seen_key = f"seen:{release.pk}:{distro.pk}"
+    seen = request.session.get(seen_key)
+    since = datetime.fromisoformat(seen) if isinstance(seen, str) else None
+    news = selectors.distro_news(release, distro, request.user, since)
+    request.session[seen_key] = timezone.now().isoformat()
     context.update(
+        status=presenters.distro_status(context, release, news),
         form=form,
         # Its own ids: the upload form has a package_links field too.
         links_form=PackageLinksForm(auto_id="more_%s"),

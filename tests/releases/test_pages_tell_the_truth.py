@@ -190,3 +190,58 @@ def test_the_dashboard_draws_each_distros_stage_day_by_day(
     assert f"Ubuntu, {day[2]}: accepted" in picture
     assert f"Fedora, {day[2]}: nothing yet" in picture
     assert "<table" in picture  # the same, for whoever does not see the picture
+
+
+def test_the_distro_page_says_where_it_stands_what_changed_and_what_next(
+    client, release, ubuntu, maintainer, staff, clock
+):
+    from io import BytesIO
+
+    url = reverse("release-distro", args=["convirt", "2.0", "ubuntu"])
+    client.force_login(maintainer)
+
+    def status():
+        page = client.get(url).content.decode()
+        return page.split('<section class="card distro-status"', 1)[1].split("</section>")[0]
+
+    first = status()
+    assert 'class="step step-done"' in first and "Claimed" in first
+    assert 'aria-current="step"><span class="visually-hidden">now: </span>Pre-release downloaded' in first
+    assert "Download the pre-release tarball below" in first
+    assert "Since you last looked" not in first
+
+    SubmissionFactory(release=release, distro=ubuntu, submitter=maintainer, state="rejected")
+    clock.advance(minutes=5)
+    lifecycle.release_respin(
+        release=release, actor=staff, tarball=BytesIO(prerelease_bytes("2.0"))
+    )
+    later = status()
+    assert "Since you last looked" in later
+    assert "replaced the pre-release" in later and "download it again" in later
+    assert status().count("Since you last looked") == 0  # said once, then it is known
+
+
+def test_a_report_whose_verdict_was_judged_again_says_why(
+    client, release, ubuntu, maintainer, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from releases.submission_lifecycle import Action, submission_move
+
+    submission = SubmissionFactory(
+        release=release, distro=ubuntu, submitter=maintainer, state="accepted"
+    )
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
+        submission_move(
+            submission,
+            Action.REVERIFY_FAIL,
+            actor=None,
+            policy_version=3,
+            policy_note="paramiko 1.7.4 is now required.",
+            verdict_changed=True,
+        )
+    client.force_login(maintainer)
+    page = client.get(reverse("submission-detail", args=[submission.pk])).content.decode()
+    assert "Judged again on" in page and "under version 3 of the packaging policy" in page
+    assert "it was accepted, it is now failed" in page
+    assert "paramiko 1.7.4 is now required." in page
