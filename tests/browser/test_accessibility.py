@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 
 from publishing.services import public_page_regenerate
 from releases.artifacts import artifact_create
@@ -101,7 +102,8 @@ def portal(settings, tmp_path):
         state="passed",
         progress=100,
     )
-    event_record("release.opened", actor=staff, target=release)
+    with transaction.atomic():
+        event_record("release.opened", actor=staff, target=release)
     public_page_regenerate(project=project)
     return {"release": release, "failed": failed, "project": project}
 
@@ -182,6 +184,43 @@ def test_every_page_passes_axe_without_serious_violations(new_context, portal, s
 
     serious = {page: violations for page, violations in found.items() if violations}
     assert not serious, json.dumps(serious, indent=1)
+
+
+NARROW = {"width": 390, "height": 844}
+
+
+def test_no_page_scrolls_sideways_on_a_390_px_phone(new_context, portal, shots):
+    release, failed = portal["release"], portal["failed"]
+    pages = [
+        (None, "home", "/"),
+        (None, "sign-up", "/accounts/signup/"),
+        (None, "log-in", "/accounts/login/"),
+        (None, "guide", "/projects/convirt/guide/"),
+        (None, "public-page", "/downloads/convirt/"),
+        ("ubuntu-dev", "my-distros", "/maintain/"),
+        ("ubuntu-dev", "distro-upload", f"/projects/convirt/releases/{release.version}/distros/ubuntu/"),
+        ("ubuntu-dev", "report", f"/submissions/{failed.pk}/"),
+        ("ubuntu-dev", "profile", "/accounts/profile/"),
+        ("release-manager", "staff-releases", "/staff/"),
+        ("release-manager", "staff-release", f"/staff/releases/{release.pk}/"),
+        ("release-manager", "withdraw-confirmation", f"/staff/releases/{release.pk}/publish/"),
+        ("release-manager", "audit-log", "/staff/audit/"),
+        ("release-manager", "webhooks", "/staff/projects/convirt/webhooks/"),
+        ("release-manager", "policy-editor", "/staff/projects/convirt/policy/"),
+    ]
+    sessions: dict = {}
+    wide = {}
+    for who, label, path in pages:
+        if who not in sessions:
+            context = new_context(viewport=NARROW)
+            sessions[who] = _log_in(context, who) if who else context.new_page()
+        page = sessions[who]
+        page.goto(path)
+        width, viewport = no_horizontal_scroll(page)
+        if width > viewport:
+            shots(page, f"{label}-390")
+            wide[label] = width
+    assert not wide, f"pages wider than 390 px: {wide}"
 
 
 def test_keyboard_users_skip_to_the_content_and_the_matrix_fits_a_phone(new_context, portal, shots):
