@@ -246,3 +246,72 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
     checks = set(submission.findings.values_list("check_id", flat=True))
     assert "rpmlint:no-url-tag" in checks  # rpmlint ran
     assert ("rpmlint:no-signature" in checks) is (not with_rpmlintrc)
+
+
+def _bomb_bundle(inflated: int) -> bytes:
+    """A good ubuntu bundle plus distros/ubuntu/big.img of ``inflated`` zero bytes, as a
+    .tar.gz of about a thousandth of that: one 16 MiB deflate block, flushed, repeated."""
+    import struct
+    import tarfile
+    import zlib
+
+    from demo import builders as demo
+
+    head = b""
+    for name, data, mode in demo.ubuntu_bundle_members():
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), mode
+        head += info.tobuf(format=tarfile.PAX_FORMAT) + data
+        head += bytes(-len(data) % tarfile.BLOCKSIZE)
+    big = tarfile.TarInfo("distros/ubuntu/big.img")
+    big.size = inflated
+    prefix = head + big.tobuf(format=tarfile.PAX_FORMAT)  # no end blocks yet
+    chunk = bytes(16 << 20)
+    assert inflated % len(chunk) == 0
+
+    def deflated(data: bytes, end: bool = False) -> bytes:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush(zlib.Z_FINISH if end else zlib.Z_FULL_FLUSH)
+
+    tail = bytes(2 * tarfile.BLOCKSIZE)
+    crc = zlib.crc32(prefix)
+    for _ in range(inflated // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(tail, crc)
+    body = deflated(prefix) + deflated(chunk) * (inflated // len(chunk)) + deflated(tail, end=True)
+    size = len(prefix) + inflated + len(tail)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+@pytest.mark.django_db
+def test_a_package_with_a_bomb_bundle_is_judged_as_fast_as_the_bundle_alone(
+    release, ubuntu, maintainer
+):
+    """The bundle is read once, by the engine, within its limits: the .rpmlintrc the
+    package's rpmlint needs comes from that same pass, not from a second walk."""
+    import time
+
+    bomb = _bomb_bundle(1 << 30)
+    alone, _ = submission_create(
+        release=release, distro=ubuntu, submitter=maintainer, upload=Upload(bomb)
+    )
+    started = time.monotonic()
+    services.submission_verify(submission_id=alone.pk)
+    bundle_seconds = time.monotonic() - started
+    alone.refresh_from_db()
+    assert "archive-too-large" in set(alone.findings.values_list("check_id", flat=True))
+
+    with_package, _ = submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bomb),
+        package=Upload(b"not really an rpm\n" * 64, "convirt-2.0-1.noarch.rpm"),
+    )
+    started = time.monotonic()
+    services.submission_verify(submission_id=with_package.pk)
+    both_seconds = time.monotonic() - started
+    with_package.refresh_from_db()
+    assert with_package.state == Submission.State.FAILED
+    # Inflating the whole GiB, as a second walk of the bundle did, takes seconds.
+    assert both_seconds < 2 * bundle_seconds + 0.5, (both_seconds, bundle_seconds)
