@@ -20,6 +20,7 @@ from . import policyspec
 from .errors import PolicyError, Problem
 from .findings import Severity
 from .limits import Limits
+from .patterns import Compiled, compile_pattern
 from .registry import CHECKS, PINNED
 from .tomlpos import Positions, syntax_error_position
 
@@ -74,7 +75,7 @@ class ConfigRules:
 class PatchedPrereq:
     prereq: str
     fixed_version: str
-    patch_pattern: re.Pattern[str]
+    patch_pattern: Compiled
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,7 @@ def _config(data: dict[str, Any] | None) -> ConfigRules | None:
 def _patched(data: dict[str, Any] | None) -> PatchedPrereq | None:
     if data is None:
         return None
-    return PatchedPrereq(data["prereq"], data["fixed_version"], re.compile(data["patch_pattern"]))
+    return PatchedPrereq(data["prereq"], data["fixed_version"], compile_pattern(data["patch_pattern"]))
 
 
 def _deployment(data: dict[str, Any] | None) -> Deployment | None:

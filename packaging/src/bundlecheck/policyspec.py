@@ -18,7 +18,7 @@ from typing import Any
 
 from .findings import SEVERITIES
 from .limits import Limits
-from .patterns import MAX_PATTERN_CHARS, slow_pattern
+from .patterns import MAX_PATTERN_CHARS, pattern_problem
 from .registry import CHECKS, PINNED
 from .versions import version_problem
 
@@ -135,16 +135,7 @@ def _mode(value: str) -> str | None:
 
 
 def _regex(value: str) -> str | None:
-    if len(value) > MAX_PATTERN_CHARS:
-        return (f"it is {len(value):,} characters long; a pattern may be at most {MAX_PATTERN_CHARS} "
-                "characters, and one that finds a file name is far shorter")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        return f"it is not a valid regular expression ({exc})"
-    except RecursionError:
-        return "it nests groups too deeply"
-    return slow_pattern(value)
+    return pattern_problem(value)
 
 
 _NAME = r"^[a-z0-9][a-z0-9._-]*$"
@@ -330,7 +321,8 @@ POLICY = Table("Top level", "The keys before any table header.", (
             Key("prereq", STRING, "The name of one of the [[prereqs]].", "libfoo", required=True),
             Key("fixed_version", STRING, "The first version without the bug.", "2.1", required=True,
                 rule=VERSION),
-            Key("patch_pattern", STRING, "Regular expression matching the patch in a recipe or file name.",
+            Key("patch_pattern", STRING, "Regular expression (RE2 syntax, see Policy patterns) matching "
+                "the patch in a recipe line or file name.",
                 r"libfoo[\w.+-]*\.patch", required=True, rule=REGEX),
         ))),
     Key("advice", TABLE, "Things recommended, never required.",
