@@ -198,18 +198,11 @@ def test_the_report_shows_lintians_tags_beside_convirts_checks_with_its_version(
     assert body["checked_with"] == submission.checked_with
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("with_rpmlintrc", [False, True])
-def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
-    release, ubuntu, maintainer, tmp_path, with_rpmlintrc
-):
-    """A maintainer keeps rpmlint's overrides where openSUSE and Fedora keep them,
-    beside the spec: distros/$DISTRO/.rpmlintrc in the bundle."""
+def _built_rpm(tmp_path) -> bytes:
+    """The engine tests' convirt .rpm, built with rpmbuild."""
     import os
     import shutil
     import subprocess
-
-    from demo import builders as demo
 
     for tool in ("rpmbuild", "rpmlint"):
         if not shutil.which(tool):
@@ -231,7 +224,19 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
         check=True,
         capture_output=True,
     )
-    rpm = (tmp_path / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+    return (tmp_path / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_rpmlintrc", [False, True])
+def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
+    release, ubuntu, maintainer, tmp_path, with_rpmlintrc
+):
+    """A maintainer keeps rpmlint's overrides where openSUSE and Fedora keep them,
+    beside the spec: distros/$DISTRO/.rpmlintrc in the bundle."""
+    from demo import builders as demo
+
+    rpm = _built_rpm(tmp_path)
     members = list(demo.ubuntu_bundle_members())
     if with_rpmlintrc:
         members.append(("distros/ubuntu/.rpmlintrc", b'addFilter("no-signature")\n', 0o644))
@@ -246,6 +251,42 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
     checks = set(submission.findings.values_list("check_id", flat=True))
     assert "rpmlint:no-url-tag" in checks  # rpmlint ran
     assert ("rpmlint:no-signature" in checks) is (not with_rpmlintrc)
+
+
+@pytest.mark.django_db
+def test_a_maintainers_rpmlintrc_cannot_silence_what_the_policy_blocks(
+    release, ubuntu, maintainer, staff, tmp_path
+):
+    """addFilter(".*") hides every rpmlint line; a check the project's policy blocks is
+    reported all the same, as an error: "override refused (blocking)"."""
+    from demo import builders as demo
+    from releases.policies import current_version
+
+    rpm = _built_rpm(tmp_path)
+    base = current_version(release.project)
+    services.policy_version_save(
+        project=release.project,
+        text=base.text + "\n[linters]\nblocking = ['rpmlint:no-signature']\n",
+        note="rpmlint's no-signature blocks",
+        author=staff,
+        base_number=base.number,
+        reverify=False,
+    )
+    members = [*demo.ubuntu_bundle_members(), ("distros/ubuntu/.rpmlintrc", b'addFilter(".*")\n', 0o644)]
+    submission, _ = submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bundle_bytes(members)),
+        package=Upload(rpm, "convirt-2.0-1.noarch.rpm"),
+    )
+    services.submission_verify(submission_id=submission.pk)
+    found = {f.check_id: f for f in submission.findings.all()}
+    assert "rpmlint:no-url-tag" not in found  # filtered, as the maintainer asked
+    refused = found["rpmlint:no-signature"]
+    assert refused.severity == "error" and "override refused (blocking)" in refused.message
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.FAILED
 
 
 def _bomb_bundle(inflated: int) -> bytes:
