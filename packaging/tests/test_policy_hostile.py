@@ -315,7 +315,7 @@ def test_the_patched_prereq_finding_names_the_policys_prerequisite():
     archive = gz(tar_bytes([d("pkg"), d("pkg/deb"), E("pkg/deb/other.ini", b"[main]\nprefix=/usr\n"),
                             E("pkg/deb/debian/control", b"Depends: libfoo2 (>= 2.0)\n")]))
     report = bundlecheck.verify(io.BytesIO(archive), distro="deb", policy=policy)
-    [finding] = [f for f in report.findings if f.check == "paramiko-patch-missing"]
+    [finding] = [f for f in report.findings if f.check == "prereq-patch-missing"]
     assert "libfoo patch" in finding.message and "libfoo >= 2.1" in finding.message
     assert "paramiko" not in (finding.message + finding.hint).lower()
 
