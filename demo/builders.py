@@ -10,12 +10,12 @@ of the repository.
 
 from __future__ import annotations
 
-import gzip
 import io
-import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
+
+import bundlecheck
 
 FIXED_MTIME = 1_700_000_000
 
@@ -89,47 +89,9 @@ ln -sf /usr/share/convirt/install/client/ConVirt /usr/bin/convirt
 """
 
 
-def _add(
-    tar: tarfile.TarFile,
-    name: str,
-    data: bytes | None = None,
-    mode: int = 0o644,
-    kind: bytes = tarfile.REGTYPE,
-    linkname: str = "",
-) -> None:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mode = mode
-    info.mtime = FIXED_MTIME
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    info.linkname = linkname
-    if kind == tarfile.REGTYPE:
-        payload = data or b""
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
-    else:
-        tar.addfile(info)
-
-
 def _write_tree(out: IO[bytes], members: Iterable[tuple[str, bytes | None, int]]) -> None:
-    """Write a gzip-compressed tar, directories implied by files made explicit."""
-    entries = dict()
-    for name, data, mode in members:
-        parts = name.split("/")
-        for depth in range(1, len(parts)):
-            entries.setdefault("/".join(parts[:depth]) + "/", (None, 0o755))
-        entries[name] = (data, mode)
-    with (
-        gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="") as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for name in sorted(entries):
-            data, mode = entries[name]
-            if name.endswith("/"):
-                _add(tar, name.rstrip("/"), mode=mode, kind=tarfile.DIRTYPE)
-            else:
-                _add(tar, name, data, mode)
+    """Write a reproducible .tar.gz, directories implied by files made explicit."""
+    bundlecheck.write_tarball(out, members, mtime=FIXED_MTIME)
 
 
 def prerelease_members(version: str) -> list[tuple[str, bytes | None, int]]:

@@ -106,3 +106,17 @@ def test_assembled_tarball_verifies_against_its_pre_release():
 def test_unsafe_or_corrupt_contribution_is_refused(contribution):
     with pytest.raises(bundlecheck.ArchiveError, match="the ubuntu contribution"):
         _assemble(PRE, [("ubuntu", contribution)])
+
+
+def test_write_tarball_is_reproducible_and_read_back_whole():
+    members = [("tern-1.0/tern/cli.py", b"print('hi')\n", 0o644), ("tern-1.0/run.sh", b"#!/bin/sh\n", 0o755),
+               ("tern-1.0/empty/", None, 0o755)]
+    first, second = io.BytesIO(), io.BytesIO()
+    bundlecheck.write_tarball(first, members)
+    bundlecheck.write_tarball(second, list(reversed(members)))
+    assert first.getvalue() == second.getvalue()
+    manifest = bundlecheck.build_manifest(io.BytesIO(first.getvalue()))
+    assert manifest["root"] == "tern-1.0"
+    got = {path: (m["type"], m["mode"], m["size"]) for path, m in manifest["members"].items()}
+    assert got == {"tern": ("dir", 0o755, 0), "tern/cli.py": ("file", 0o644, 12),
+                   "run.sh": ("file", 0o755, 10), "empty": ("dir", 0o755, 0)}

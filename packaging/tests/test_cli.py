@@ -171,3 +171,11 @@ def test_check_with_a_policy_file_still_works(files, tmp_path, capsys):
     broken = str(files["policy"])
     assert cli.main(["check", str(files["good"]), "--distro", "ubuntu", "--policy", broken]) == 2
     assert f"{files['policy']}:4:8: `root` in [layout] must be a string" in capsys.readouterr().err
+
+
+def test_checks_lists_what_a_policy_declares_with_policy(capsys):
+    assert cli.main(["checks"]) == 0
+    assert "paramiko-patch-missing" not in capsys.readouterr().out
+    assert cli.main(["checks", "--policy", "convirt"]) == 0
+    out = capsys.readouterr().out
+    assert {"paramiko-patch-missing", "config-html-browser-missing", "archive-corrupt"} <= set(out.split())

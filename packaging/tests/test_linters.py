@@ -264,3 +264,37 @@ def test_the_checks_command_lists_the_linter_families(capsys):
     assert "lintian:*" in out and "rpmlint:*" in out and "lintian-unavailable" in out
     assert is_family_id("lintian:no-copyright-file") and not is_family_id("lintian:")
     assert not is_family_id("shellcheck:x") and "lintian-failed" in CHECKS
+
+
+def test_lintian_overrides_cannot_silence_a_tag_the_policy_blocks(tmp_path, policy):
+    strict = replace(policy, linters_blocking=frozenset({"lintian:no-manual-page"}))
+    package = build(tmp_path, override=True)
+    report = lint(package, policy=strict)
+    [man] = [f for f in report.findings if f.check == "lintian:no-manual-page"]
+    assert man.severity == "error" and report.verdict == "fail"
+    assert "override refused (blocking)" in man.message and "lintian-overrides" in man.message
+    # Without the policy's say-so the override holds, as before.
+    [held] = [f for f in lint(package).findings if f.check == "lintian:no-manual-page"]
+    assert held.severity == "info" and "override refused" not in held.message
+
+
+def test_an_rpmlintrc_cannot_silence_a_check_the_policy_blocks(rpm, policy):
+    strict = replace(policy, linters_blocking=frozenset({"rpmlint:no-signature"}))
+    report = lint(rpm, policy=strict, rpmlintrc=b'addFilter(".*")\n')
+    rpmlint = {f.check: f for f in report.findings if f.check.startswith("rpmlint:")}
+    # What the policy does not block stays filtered, as the maintainer asked.
+    assert "rpmlint:no-url-tag" not in rpmlint
+    refused = rpmlint["rpmlint:no-signature"]
+    assert refused.severity == "error" and report.verdict == "fail"
+    assert "override refused (blocking)" in refused.message and ".rpmlintrc" in refused.message
+    assert refused.hint  # rpmlint's explanation, as for any check
+
+
+def test_without_blocking_checks_rpmlint_runs_once(rpm, monkeypatch):
+    from bundlecheck import linters
+
+    runs = []
+    real = linters._rpmlint
+    monkeypatch.setattr(linters, "_rpmlint", lambda *a: runs.append(a[2]) or real(*a))
+    lint(rpm, rpmlintrc=b'addFilter("no-signature")\n')
+    assert len(runs) == 1 and runs[0] is not None

@@ -272,14 +272,14 @@ def test_another_projects_findings_name_its_own_files_not_convirts(tmp_path):
                 gz(tar_bytes([d("pkg"), d("pkg/deb"), E("/abs", b"x"), control]))]
     reports = [bundlecheck.verify(io.BytesIO(a), distro="deb", policy=policy) for a in archives]
     findings = [f for r in reports for f in r.findings]
-    assert {"archive-unreadable", "distro-dir-missing", "archive-unsafe-path", "paramiko-patch-missing"} <= {
+    assert {"archive-unreadable", "distro-dir-missing", "archive-unsafe-path", "prereq-patch-missing"} <= {
         f.check for f in findings}
     for f in findings:
         assert "convirt" not in (f.message + f.hint).lower() and "patches/" not in f.message + f.hint, f
     hints = {f.check: f.hint for f in findings}
     assert "tar -czf other-1.0.tar.gz other-1.0/" in hints["archive-unreadable"]
     assert "other.ini" in hints["distro-dir-missing"]
-    assert "/libfoo-fix/" in hints["paramiko-patch-missing"]
+    assert "/libfoo-fix/" in hints["prereq-patch-missing"]
 
 
 def test_with_ceilings_a_policy_may_tighten_a_limit_but_not_loosen_it():
@@ -295,3 +295,70 @@ def test_with_ceilings_a_policy_may_tighten_a_limit_but_not_loosen_it():
     (problem,) = refused.value.problems
     assert problem.key == "limits.max_members" and problem.line == len(loose.splitlines())
     assert "not loosen it" in problem.message
+
+
+# --- checks a policy declares ([[checks]]) --------------------------------------------
+
+DECLARED = ('[[checks]]\nid = "other-prefix-missing"\nseverity = "warning"\n'
+            'description = "other.ini does not say where Other is installed"\n')
+
+
+def _declaring(*, check: str = "other-prefix-missing", checks: str = DECLARED) -> str:
+    """MINIMAL with [[checks]] (after the top-level keys, as TOML wants) and the required
+    key reported under ``check``."""
+    head, rest = MINIMAL.split("[layout]\n", 1)
+    rest = rest.replace('key = "prefix"\n', f'key = "prefix"\ncheck = "{check}"\n')
+    return head + checks + "[layout]\n" + rest
+
+
+def test_a_policy_reports_a_missing_key_under_a_check_it_declares():
+    policy = bundlecheck.parse_policy(_declaring())
+    assert policy.declared == {"other-prefix-missing": ("warning", "other.ini does not say where Other is "
+                                                                  "installed")}
+    archive = gz(tar_bytes([d("pkg"), d("pkg/deb"), E("pkg/deb/other.ini", b"[main]\nname=x\n")]))
+    report = bundlecheck.verify(io.BytesIO(archive), distro="deb", policy=policy)
+    [finding] = [f for f in report.findings if f.check == "other-prefix-missing"]
+    assert finding.severity == "warning" and "does not set [main] prefix" in finding.message
+    assert "config-key-missing" not in {f.check for f in report.findings}
+    # [severity] may raise it like any check.
+    strict = bundlecheck.parse_policy(_declaring().replace(
+        '"prereq-unversioned" = "error"', '"prereq-unversioned" = "error"\n"other-prefix-missing" = "error"'))
+    report = bundlecheck.verify(io.BytesIO(archive), distro="deb", policy=strict)
+    assert {f.check: f.severity for f in report.findings}["other-prefix-missing"] == "error"
+    assert "other-prefix-missing" in {c["id"] for c in bundlecheck.guide_data(policy)["checks"]}
+
+
+@pytest.mark.parametrize(("text", "line_starts", "said"), [
+    (_declaring(check="other-prefx-missing"), "check =",
+     "is \"other-prefx-missing\": it is not a check id (did you mean 'other-prefix-missing'?)"),
+    (_declaring(check="config-missing"), "check =", "one of the engine's checks, for something else"),
+    (_declaring(checks=DECLARED.replace("other-prefix-missing", "config-missing")), "id =",
+     "config-missing is one of the engine's own checks"),
+    (_declaring(checks=DECLARED + DECLARED), "id =", "declare each check once"),
+    (_declaring(checks=DECLARED + DECLARED.replace("other-prefix", "other-unused")), "id =",
+     "declares 'other-unused-missing', but no rule reports under it"),
+    (_declaring(checks=DECLARED.replace('"warning"', '"fatal"')), "severity =",
+     "one of error, warning, info"),
+    (_declaring(checks=DECLARED.replace('id = "other-prefix-missing"', 'id = "Other Prefix"')), "id =",
+     "lower-case letters, digits and '-'"),
+])
+def test_a_declared_check_that_does_not_hold_together_is_refused_at_its_line(text, line_starts, said):
+    with pytest.raises(bundlecheck.PolicyError) as refused:
+        bundlecheck.parse_policy(text)
+    problem = refused.value.problems[0]
+    assert said in problem.message, problem.message
+    assert text.split("\n")[problem.line - 1].startswith(line_starts), (problem, text)
+
+
+def test_the_patched_prereq_is_reported_under_the_id_the_policy_declares():
+    declared = ('[[checks]]\nid = "libfoo-patch-missing"\nseverity = "error"\n'
+                'description = "libfoo is neither patched nor fixed"\n')
+    text = _declaring(checks=declared, check="config-key-missing")
+    text += ('[patched_prereq]\nprereq = "libfoo"\nfixed_version = "2.1"\npatch_pattern = "libfoo-fix"\n'
+             'check = "libfoo-patch-missing"\n')
+    policy = bundlecheck.parse_policy(text)
+    archive = gz(tar_bytes([d("pkg"), d("pkg/deb"), E("pkg/deb/other.ini", b"[main]\nprefix=/usr\n"),
+                            E("pkg/deb/debian/control", b"Depends: libfoo2 (>= 2.0)\n")]))
+    report = bundlecheck.verify(io.BytesIO(archive), distro="deb", policy=policy)
+    [finding] = [f for f in report.findings if f.check == "libfoo-patch-missing"]
+    assert finding.severity == "error" and "libfoo >= 2.1" in finding.message

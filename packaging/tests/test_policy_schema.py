@@ -54,9 +54,9 @@ def test_policies_the_loader_accepts_validate(text):
     ('distro_dir = "pkg/{distro}/"', 'distro_dir = "pkg/"'),
     ('min_version = "2.0"', 'min_version = "latest"'),
     ('"prereq-unversioned" = "error"', '"prereq-unversioned" = "fatal"'),
-    ('"prereq-unversioned" = "error"', '"no-such-check" = "error"'),
+    ('"prereq-unversioned" = "error"', '"No Such Check!" = "error"'),
     ("schema = 1", "schema = 2"),
-    ('key = "prefix"', 'key = "prefix"\ncheck = "nope"'),
+    ('key = "prefix"', 'key = "prefix"\ncheck = "Nope!"'),
 ])
 def test_what_the_loader_refuses_the_schema_refuses(old, new):
     text = MINIMAL.replace(old, new)

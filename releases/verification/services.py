@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tarfile
 import tempfile
 import time
 
@@ -67,30 +66,6 @@ class _ProgressWriter:
             self.last_percent, self.last_time = percent, now
 
 
-RPMLINTRC_MAX = 64 * 1024
-
-
-def _bundle_rpmlintrc(submission: Submission, rules) -> bytes | None:
-    """The maintainer's rpmlint overrides, .rpmlintrc in their distro's directory (the
-    policy's distro_dir, e.g. distros/$DISTRO/) in their bundle
-    (read after the bundle was judged safe; small, or not at all)."""
-    wanted = bundlecheck.fill_distro(rules.distro_dir, submission.distro.slug) + ".rpmlintrc"
-    try:
-        with (
-            artifact_open(submission.artifact) as stored,
-            tarfile.open(fileobj=stored, mode="r|*") as bundle,
-        ):
-            for member in bundle:
-                name = member.name.removeprefix("./")
-                if member.isfile() and (name == wanted or name.endswith("/" + wanted)):
-                    if member.size > RPMLINTRC_MAX:
-                        return None
-                    return bundle.extractfile(member).read()
-    except (tarfile.TarError, OSError, EOFError):
-        return None
-    return None
-
-
 def _verify_artifact(
     artifact: Artifact, *, submission: Submission, rules, reference, progress, **extra
 ):
@@ -132,18 +107,14 @@ def _judge(submission: Submission, version: PolicyVersion, *, progress: bool) ->
     reference = release_index(release=submission.release) if submission.release.prerelease else None
     sizes = [submission.artifact.size, submission.package.size if submission.package else 0]
     bundle_span = 100 * sizes[0] // max(1, sum(sizes))
-    reports = [
-        (
-            Finding.Subject.BUNDLE,
-            _verify_artifact(
-                submission.artifact,
-                submission=submission,
-                rules=rules,
-                reference=reference,
-                progress=_ProgressWriter(submission_id, 0, bundle_span) if progress else None,
-            ),
-        )
-    ]
+    bundle = _verify_artifact(
+        submission.artifact,
+        submission=submission,
+        rules=rules,
+        reference=reference,
+        progress=_ProgressWriter(submission_id, 0, bundle_span) if progress else None,
+    )
+    reports = [(Finding.Subject.BUNDLE, bundle)]
     if submission.package:
         reports.append(
             (
@@ -156,9 +127,8 @@ def _judge(submission: Submission, version: PolicyVersion, *, progress: bool) ->
                     progress=_ProgressWriter(submission_id, bundle_span, 100 - bundle_span)
                     if progress
                     else None,
-                    rpmlintrc=_bundle_rpmlintrc(submission, rules)
-                    if submission.package.original_name.endswith(".rpm")
-                    else None,
+                    # The bundle's overrides, from the engine's one bounded pass over it.
+                    rpmlintrc=bundle.rpmlintrc,
                 ),
             )
         )

@@ -304,6 +304,14 @@ BASE = shipped_text("convirt")
             BASE + "\n[limits]\nmax_member_in_memory = 10737418240\n",
             "a policy may tighten a limit, not loosen it",
         ),
+        (
+            re.sub(r"(?m)^patch_pattern = .*$", "patch_pattern = '(?<!old-)paramiko.*\\\\.patch'", BASE),
+            "it uses a negative lookbehind",
+        ),
+        (
+            BASE.replace('check = "paramiko-patch-missing"', 'check = "paramiko-fix-missing"'),
+            "it is not a check id",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -312,6 +320,8 @@ BASE = shipped_text("convirt")
         "conflicting-modes",
         "bad-version",
         "limit-loosened",
+        "pattern-lookbehind",
+        "undeclared-check",
     ],
 )
 @pytest.mark.django_db

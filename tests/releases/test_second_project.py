@@ -41,7 +41,7 @@ from tests.factories import (
     link,
     released,
 )
-from tests.helpers import Upload, bundle_bytes, submit
+from tests.helpers import Upload, broken_bundle_bytes, bundle_bytes, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +147,20 @@ def test_a_convirt_shaped_bundle_fails_by_terns_policy_with_a_layout_finding():
         for f in outside
     )
     assert "tern.ini" in errors["config-missing"].message
+
+
+def test_tern_names_its_own_check_as_convirt_does():
+    """The engine's catalogue names no project: each policy declares its own checks."""
+    tern = bundlecheck.parse_policy(demo.tern_policy_text())
+    assert set(tern.declared) == {"tern-libvirt-uri-missing"}
+    assert not {"config-html-browser-missing", "paramiko-patch-missing"} & set(tern.catalogue)
+    report = bundlecheck.verify(io.BytesIO(broken_tern_bundle()), distro="ubuntu", policy=tern)
+    [uri] = [f for f in report.findings if f.check == "tern-libvirt-uri-missing"]
+    assert uri.severity == "error" and "does not set [libvirt] uri" in uri.message
+    convirt = bundlecheck.verify(
+        io.BytesIO(broken_bundle_bytes()), distro="ubuntu", policy="convirt"
+    )
+    assert "config-html-browser-missing" in {f.check for f in convirt.findings}
 
 
 # --- The report names the policy version -------------------------------------------
@@ -268,7 +282,7 @@ def test_no_page_or_mail_of_the_second_project_names_convirt(
         )
     broken.refresh_from_db()
     assert broken.state == "superseded"
-    assert {"config-key-missing", "prereq-version-too-low", "prereq-missing"} <= set(
+    assert {"tern-libvirt-uri-missing", "prereq-version-too-low", "prereq-missing"} <= set(
         broken.findings.values_list("check_id", flat=True)
     )
 

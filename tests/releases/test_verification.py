@@ -198,18 +198,11 @@ def test_the_report_shows_lintians_tags_beside_convirts_checks_with_its_version(
     assert body["checked_with"] == submission.checked_with
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("with_rpmlintrc", [False, True])
-def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
-    release, ubuntu, maintainer, tmp_path, with_rpmlintrc
-):
-    """A maintainer keeps rpmlint's overrides where openSUSE and Fedora keep them,
-    beside the spec: distros/$DISTRO/.rpmlintrc in the bundle."""
+def _built_rpm(tmp_path) -> bytes:
+    """The engine tests' convirt .rpm, built with rpmbuild."""
     import os
     import shutil
     import subprocess
-
-    from demo import builders as demo
 
     for tool in ("rpmbuild", "rpmlint"):
         if not shutil.which(tool):
@@ -231,7 +224,19 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
         check=True,
         capture_output=True,
     )
-    rpm = (tmp_path / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+    return (tmp_path / "RPMS/noarch/convirt-2.0-1.noarch.rpm").read_bytes()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_rpmlintrc", [False, True])
+def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
+    release, ubuntu, maintainer, tmp_path, with_rpmlintrc
+):
+    """A maintainer keeps rpmlint's overrides where openSUSE and Fedora keep them,
+    beside the spec: distros/$DISTRO/.rpmlintrc in the bundle."""
+    from demo import builders as demo
+
+    rpm = _built_rpm(tmp_path)
     members = list(demo.ubuntu_bundle_members())
     if with_rpmlintrc:
         members.append(("distros/ubuntu/.rpmlintrc", b'addFilter("no-signature")\n', 0o644))
@@ -246,3 +251,108 @@ def test_the_bundles_rpmlintrc_reaches_rpmlint_for_a_staged_rpm(
     checks = set(submission.findings.values_list("check_id", flat=True))
     assert "rpmlint:no-url-tag" in checks  # rpmlint ran
     assert ("rpmlint:no-signature" in checks) is (not with_rpmlintrc)
+
+
+@pytest.mark.django_db
+def test_a_maintainers_rpmlintrc_cannot_silence_what_the_policy_blocks(
+    release, ubuntu, maintainer, staff, tmp_path
+):
+    """addFilter(".*") hides every rpmlint line; a check the project's policy blocks is
+    reported all the same, as an error: "override refused (blocking)"."""
+    from demo import builders as demo
+    from releases.policies import current_version
+
+    rpm = _built_rpm(tmp_path)
+    base = current_version(release.project)
+    services.policy_version_save(
+        project=release.project,
+        text=base.text + "\n[linters]\nblocking = ['rpmlint:no-signature']\n",
+        note="rpmlint's no-signature blocks",
+        author=staff,
+        base_number=base.number,
+        reverify=False,
+    )
+    members = [*demo.ubuntu_bundle_members(), ("distros/ubuntu/.rpmlintrc", b'addFilter(".*")\n', 0o644)]
+    submission, _ = submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bundle_bytes(members)),
+        package=Upload(rpm, "convirt-2.0-1.noarch.rpm"),
+    )
+    services.submission_verify(submission_id=submission.pk)
+    found = {f.check_id: f for f in submission.findings.all()}
+    assert "rpmlint:no-url-tag" not in found  # filtered, as the maintainer asked
+    refused = found["rpmlint:no-signature"]
+    assert refused.severity == "error" and "override refused (blocking)" in refused.message
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.FAILED
+
+
+def _bomb_bundle(inflated: int) -> bytes:
+    """A good ubuntu bundle plus distros/ubuntu/big.img of ``inflated`` zero bytes, as a
+    .tar.gz of about a thousandth of that: one 16 MiB deflate block, flushed, repeated."""
+    import struct
+    import tarfile
+    import zlib
+
+    from demo import builders as demo
+
+    head = b""
+    for name, data, mode in demo.ubuntu_bundle_members():
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), mode
+        head += info.tobuf(format=tarfile.PAX_FORMAT) + data
+        head += bytes(-len(data) % tarfile.BLOCKSIZE)
+    big = tarfile.TarInfo("distros/ubuntu/big.img")
+    big.size = inflated
+    prefix = head + big.tobuf(format=tarfile.PAX_FORMAT)  # no end blocks yet
+    chunk = bytes(16 << 20)
+    assert inflated % len(chunk) == 0
+
+    def deflated(data: bytes, end: bool = False) -> bytes:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush(zlib.Z_FINISH if end else zlib.Z_FULL_FLUSH)
+
+    tail = bytes(2 * tarfile.BLOCKSIZE)
+    crc = zlib.crc32(prefix)
+    for _ in range(inflated // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(tail, crc)
+    body = deflated(prefix) + deflated(chunk) * (inflated // len(chunk)) + deflated(tail, end=True)
+    size = len(prefix) + inflated + len(tail)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+@pytest.mark.django_db
+def test_a_package_with_a_bomb_bundle_is_judged_as_fast_as_the_bundle_alone(
+    release, ubuntu, maintainer
+):
+    """The bundle is read once, by the engine, within its limits: the .rpmlintrc the
+    package's rpmlint needs comes from that same pass, not from a second walk."""
+    import time
+
+    bomb = _bomb_bundle(1 << 30)
+    alone, _ = submission_create(
+        release=release, distro=ubuntu, submitter=maintainer, upload=Upload(bomb)
+    )
+    started = time.monotonic()
+    services.submission_verify(submission_id=alone.pk)
+    bundle_seconds = time.monotonic() - started
+    alone.refresh_from_db()
+    assert "archive-too-large" in set(alone.findings.values_list("check_id", flat=True))
+
+    with_package, _ = submission_create(
+        release=release,
+        distro=ubuntu,
+        submitter=maintainer,
+        upload=Upload(bomb),
+        package=Upload(b"not really an rpm\n" * 64, "convirt-2.0-1.noarch.rpm"),
+    )
+    started = time.monotonic()
+    services.submission_verify(submission_id=with_package.pk)
+    both_seconds = time.monotonic() - started
+    with_package.refresh_from_db()
+    assert with_package.state == Submission.State.FAILED
+    # Inflating the whole GiB, as a second walk of the bundle did, takes seconds.
+    assert both_seconds < 2 * bundle_seconds + 0.5, (both_seconds, bundle_seconds)

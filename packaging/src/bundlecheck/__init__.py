@@ -6,7 +6,7 @@ the same checks.
 
 from __future__ import annotations
 
-from .assemble import assemble
+from .assemble import assemble, write_tarball
 from .engine import build_manifest, verify
 from .errors import ArchiveError, BundlecheckError, PolicyError, Problem, RegistryError
 from .findings import Finding, Report
@@ -35,5 +35,6 @@ __all__ = [
     "parse_policy",
     "policy_schema",
     "verify",
+    "write_tarball",
 ]
 __version__ = "0.1.0"

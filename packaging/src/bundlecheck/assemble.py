@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import tarfile
 import tempfile
 from collections.abc import Iterable
@@ -176,3 +177,23 @@ def _info(name: str, m: Member, mtime: int) -> tarfile.TarInfo:
     info.uname = info.gname = "root"
     info.mtime = mtime
     return info
+
+
+def write_tarball(out: IO[bytes], members: Iterable[tuple[str, bytes | None, int]],
+                  *, mtime: int = DEFAULT_MTIME) -> None:
+    """Write ``members`` ((name, data, mode); data None for a directory) to ``out`` as a
+    reproducible .tar.gz, like :func:`assemble`: the directories above each name made
+    explicit, sorted, root:root, one ``mtime``, a gzip header that never varies."""
+    entries: dict[str, tuple[bytes | None, int]] = {}
+    for name, data, mode in members:
+        parts = name.rstrip("/").split("/")
+        for depth in range(1, len(parts)):
+            entries.setdefault("/".join(parts[:depth]), (None, 0o755))
+        entries[name.rstrip("/")] = (data, mode)
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(entries):
+            data, mode = entries[name]
+            kind = "dir" if data is None else "file"
+            info = _info(name, Member(name, name, kind, mode, len(data or b"")), mtime)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)

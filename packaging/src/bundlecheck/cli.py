@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     manifest = sub.add_parser("manifest", help="print the reference manifest of a tarball as JSON")
     manifest.add_argument("file")
     manifest.add_argument("--policy", default=None, help="policy whose [limits] apply")
-    sub.add_parser("checks", help="list the check ids")
+    sub.add_parser("checks", help="list the check ids").add_argument(
+        "--policy", default=None, help="also the checks this policy declares ([[checks]])")
     build = sub.add_parser("assemble", help="merge a pre-release and distro contributions "
                            "into the reproducible source tarball")
     build.add_argument("prerelease", help="the pre-release tarball")
@@ -137,8 +138,9 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def _cmd_checks(_args: argparse.Namespace) -> int:
-    for check_id, (severity, description) in CHECKS.items():
+def _cmd_checks(args: argparse.Namespace) -> int:
+    policy = _load_policy(args.policy)
+    for check_id, (severity, description) in (policy.catalogue if policy else CHECKS).items():
         print(f"{check_id:32} {severity:8} {description}")
     for prefix, description in FAMILIES.items():
         print(f"{prefix + '*':32} {'(tool)':8} {description}")

@@ -11,13 +11,13 @@ from typing import IO, Any
 from .checks import default_registry
 from .decompress import RawReader
 from .errors import ArchiveError
-from .findings import Finding, FindingLog, Report
+from .findings import RPMLINTRC_MAX, Finding, FindingLog, Report
 from .formats import BLOCK, DEB, RPM, detect_kind, kind_from_name
 from .limits import Limits
 from .manifest import manifest_from_scan, split_root
 from .members import Member, Scan
 from .names import shown
-from .policy import Policy, load_policy
+from .policy import Policy, fill_distro, load_policy
 from .registry import CHECKS, Registry, is_family_id
 from .safety import link_findings
 from .tarscan import scan_tar_stream
@@ -76,8 +76,8 @@ def verify(
     """Verify a source submission or a binary package for ``distro``; never raises on bad input.
 
     With ``lint`` (the default), a .deb is also checked with lintian and a .rpm with
-    rpmlint, when installed; ``rpmlintrc`` (the bytes of the bundle's
-    distros/$DISTRO/.rpmlintrc) is given to rpmlint with -r.
+    rpmlint, when installed; ``rpmlintrc`` (the bundle's, as its own Report.rpmlintrc
+    carries it from its one pass) is given to rpmlint with -r.
     """
     tools: dict[str, str] = {}
     started = time.monotonic()
@@ -91,6 +91,7 @@ def verify(
     kind = detect_kind(head)
     log = FindingLog()
     members = 0
+    own_rpmlintrc = None
     if kind is None:
         log.add(_not_an_archive(head, pol))
     else:
@@ -102,7 +103,7 @@ def verify(
                                            lint=lint, rpmlintrc=rpmlintrc, tools=tools)
             log.extend(found)
         else:
-            members = _verify_source(raw, kind, distro, pol, reference, reg, log)
+            members, own_rpmlintrc = _verify_source(raw, kind, distro, pol, reference, reg, log)
     raw.finish()
     findings = [_printable(_with_policy_severity(f, pol)) for f in log.findings()]
     if log.omitted:
@@ -114,7 +115,8 @@ def verify(
         ))
     stats = {"members": members, "bytes_read": raw.bytes_read,
              "seconds": round(time.monotonic() - started, 3)}
-    return Report(findings=findings, stats=stats, omitted=log.omitted, tools=tools)
+    return Report(findings=findings, stats=stats, omitted=log.omitted, tools=tools,
+                  rpmlintrc=own_rpmlintrc)
 
 
 def _with_policy_severity(f: Finding, pol: Policy) -> Finding:
@@ -202,15 +204,19 @@ def _hash_for(pol: Policy, distro: str, reference: dict[str, Any] | None) -> Cal
 def _verify_source(
     raw: RawReader, kind: str, distro: str, pol: Policy, reference: dict[str, Any] | None,
     registry: Registry, log: FindingLog,
-) -> int:
+) -> tuple[int, bytes | None]:
+    """(members read, the distro's .rpmlintrc) of a source archive; its findings go to ``log``."""
     scan = scan_source(raw, kind, pol.limits, capture=_capture_for(pol, distro),
                        hash_members=_hash_for(pol, distro, reference), log=log)
     if not scan.complete:
         # The tree is partial: layout and content checks would only mislead.
-        return scan.members_seen
+        return scan.members_seen, None
     view = source_view(scan, distro, pol, reference)
     log.extend(registry.run("source", view))
-    return scan.members_seen
+    rpmlintrc = view.captured.get(fill_distro(pol.distro_dir, distro) + ".rpmlintrc")
+    if rpmlintrc is not None and len(rpmlintrc) > RPMLINTRC_MAX:
+        rpmlintrc = None
+    return scan.members_seen, rpmlintrc
 
 
 def source_view(scan: Scan, distro: str, pol: Policy, reference: dict[str, Any] | None) -> SourceView:

@@ -34,6 +34,10 @@ class Report:
     omitted: int = 0
     #: External tools that ran, by name, with their version line (e.g. lintian).
     tools: dict[str, str] = field(default_factory=dict)
+    #: A bundle's rpmlint overrides (the .rpmlintrc in its distro_dir), read in the same
+    #: single pass as the rest, for verifying the package that comes with it; None when
+    #: absent, over RPMLINTRC_MAX, or when the archive could not be read to its end.
+    rpmlintrc: bytes | None = None
 
     @property
     def verdict(self) -> Literal["pass", "fail"]:
@@ -50,6 +54,8 @@ class Report:
         }
 
 
+#: Bytes of a .rpmlintrc handed on; a longer one is not a list of overrides.
+RPMLINTRC_MAX = 64 * 1024
 #: At most this many findings in one report; a closing finding says how many more there were.
 MAX_FINDINGS = 1000
 Summary = Callable[[Finding, int], Finding]

@@ -12,7 +12,7 @@ import textwrap
 from typing import Any
 
 from .policy import Policy
-from .registry import CHECKS, FAMILIES
+from .registry import FAMILIES
 
 FAMILY_DOCS = {"lintian:": "https://lintian.debian.org/tags/"}
 
@@ -63,7 +63,7 @@ def guide_data(policy: Policy) -> dict[str, Any]:
         "image_store": policy.image_store,
         "linters": {"blocking": sorted(policy.linters_blocking), "advisory": sorted(policy.linters_advisory)},
         "checks": [{"id": check_id, "severity": policy.severity_of(check_id), "description": description}
-                   for check_id, (_, description) in sorted(CHECKS.items())],
+                   for check_id, (_, description) in sorted(policy.catalogue.items())],
         "families": [{"prefix": prefix, "description": description, "docs": FAMILY_DOCS.get(prefix)}
                      for prefix, description in FAMILIES.items()],
     }

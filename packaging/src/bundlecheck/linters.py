@@ -37,6 +37,12 @@ _LINE = re.compile(r"(?P<code>[EWIPXO]): (?P<pkg>[^:\s]+)(?: [a-z]+)?: (?P<tag>[
 _ENV = {"PATH": "", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
+#: How a report lists an override of a tag the policy blocks: kept, as an error.
+OVERRIDE_REFUSED = "override refused (blocking)"
+_REFUSED_WHY = ("the package's %s silence it, but the project's policy lists this tag as "
+                "blocking ([linters] blocking), which no override can lift")
+
+
 def tag_url(tag: str) -> str:
     return f"https://lintian.debian.org/tags/{tag}"
 
@@ -90,8 +96,10 @@ def _package_copy(spool: IO[bytes], tool: str, name: str) -> Iterator[tuple[str,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str, str]]:
-    """lintian's findings on the package in ``spool`` (read from its start) and its version."""
+def lint_deb(spool: IO[bytes], timeout: float,
+             blocking: frozenset[str] = frozenset()) -> tuple[list[Finding], dict[str, str]]:
+    """lintian's findings on the package in ``spool`` (read from its start) and its version;
+    a tag in ``blocking`` that the package's lintian-overrides silence is an error all the same."""
     binary = shutil.which("lintian")
     if binary is None:
         return [Finding("lintian-unavailable", "info", None,
@@ -107,51 +115,75 @@ def lint_deb(spool: IO[bytes], timeout: float) -> tuple[list[Finding], dict[str,
             return [Finding("lintian-failed", "warning", None,
                             f"lintian could not finish on the package: {exc}",
                             "The other checks ran; ask the release managers if it persists.")], {}
-        return [_finding(code, tag, context, explained.get(tag, "")) for code, tag, context in tags], \
-            {"lintian": version}
+        return [_finding(code, tag, context, explained.get(tag, ""), LINTIAN_PREFIX + tag in blocking)
+                for code, tag, context in tags], {"lintian": version}
 
 
-def lint_rpm(spool: IO[bytes], timeout: float,
-             rpmlintrc: bytes | None = None) -> tuple[list[Finding], dict[str, str]]:
+def lint_rpm(spool: IO[bytes], timeout: float, rpmlintrc: bytes | None = None,
+             blocking: frozenset[str] = frozenset()) -> tuple[list[Finding], dict[str, str]]:
     """rpmlint's findings on the package in ``spool`` (read from its start) and its version;
-    ``rpmlintrc`` (the .rpmlintrc in the bundle's distro directory) is passed with -r."""
+    ``rpmlintrc`` (the .rpmlintrc in the bundle's distro directory) is passed with -r.
+
+    A filter of the .rpmlintrc hides a line from rpmlint's output altogether, so when the
+    policy blocks some rpmlint checks rpmlint also runs without it: a blocking check that
+    only the filtered run lacks is kept, as an error ("override refused (blocking)").
+    """
     binary = shutil.which("rpmlint")
     if binary is None:
         return [Finding("rpmlint-unavailable", "info", None,
                         "rpmlint is not installed: the package was not checked with rpmlint",
                         "apt-get install rpmlint, then verify again.")], {}
     with _package_copy(spool, "rpmlint", "package.rpm") as (scratch, target):
-        cmd = [binary]
+        rc = None
         if rpmlintrc is not None:
             rc = os.path.join(scratch, "rpmlintrc")
             with open(rc, "wb") as out:
                 out.write(rpmlintrc)
-            cmd += ["-r", rc]
-        ok = (0, 64, 66)
         try:
-            version = "rpmlint " + _version(binary, scratch, timeout, ok)
-            text = _run([*cmd, "--", target], scratch, timeout, ok)
-            tags = []
-            for line in text.splitlines():
-                m = _RPMLINT_LINE.fullmatch(line.strip())
-                # The file name is bundlecheck's own (package.rpm), not the packager's.
-                if m and m["tag"] != "non-coherent-filename":
-                    tags.append((m["code"], m["tag"], (m["context"] or "").strip()))
-            explained = _explain_rpmlint(binary, sorted({t for _c, t, _x in tags}), scratch, timeout)
+            version = "rpmlint " + _version(binary, scratch, timeout, _RPMLINT_OK)
+            tags = _rpmlint(binary, target, rc, scratch, timeout)
+            refused: list[tuple[str, str, str]] = []
+            if rc is not None and any(t.startswith(RPMLINT_PREFIX) for t in blocking):
+                kept = set(tags)
+                refused = [t for t in _rpmlint(binary, target, None, scratch, timeout)
+                           if RPMLINT_PREFIX + t[1] in blocking and t not in kept]
+            explained = _explain_rpmlint(binary, sorted({t for _c, t, _x in tags + refused}), scratch,
+                                         timeout)
         except (_Failed, OSError) as exc:
             return [Finding("rpmlint-failed", "warning", None,
                             f"rpmlint could not finish on the package: {exc}",
                             "The other checks ran; ask the release managers if it persists.")], {}
-        return [Finding(RPMLINT_PREFIX + tag, RPMLINT_SEVERITY[code], None,
-                        f"rpmlint: {tag}{' ' + context if context else ''}", explained.get(tag, ""))
-                for code, tag, context in tags], {"rpmlint": version}
+        found = [Finding(RPMLINT_PREFIX + tag, RPMLINT_SEVERITY[code], None,
+                         f"rpmlint: {tag}{' ' + context if context else ''}", explained.get(tag, ""))
+                 for code, tag, context in tags]
+        found += [Finding(RPMLINT_PREFIX + tag, "error", None,
+                          f"rpmlint: {tag}{' ' + context if context else ''} ({OVERRIDE_REFUSED}: "
+                          f"{_REFUSED_WHY % '.rpmlintrc filters'})", explained.get(tag, ""))
+                  for _code, tag, context in refused]
+        return found, {"rpmlint": version}
+
+
+_RPMLINT_OK = (0, 64, 66)
+
+
+def _rpmlint(binary: str, target: str, rc: str | None, cwd: str,
+             timeout: float) -> list[tuple[str, str, str]]:
+    """(code, check, context) of each line rpmlint reports on ``target``, with ``rc`` as -r."""
+    cmd = [binary, *(["-r", rc] if rc is not None else []), "--", target]
+    tags = []
+    for line in _run(cmd, cwd, timeout, _RPMLINT_OK).splitlines():
+        m = _RPMLINT_LINE.fullmatch(line.strip())
+        # The file name is bundlecheck's own (package.rpm), not the packager's.
+        if m and m["tag"] != "non-coherent-filename":
+            tags.append((m["code"], m["tag"], (m["context"] or "").strip()))
+    return tags
 
 
 def _explain_rpmlint(binary: str, tags: list[str], cwd: str, timeout: float) -> dict[str, str]:
     """Each check's explanation, from one 'rpmlint --explain' run for all of them."""
     if not tags:
         return {}
-    text = _run([binary, "--explain", *tags], cwd, timeout, (0, 64, 66))
+    text = _run([binary, "--explain", *tags], cwd, timeout, _RPMLINT_OK)
     out: dict[str, list[str]] = {}
     current: str | None = None
     for line in text.splitlines():
@@ -192,10 +224,13 @@ def _explain(tags: list[str], cwd: str, timeout: float) -> dict[str, str]:
     return {tag: " ".join(lines)[:1000] for tag, lines in out.items()}
 
 
-def _finding(code: str, tag: str, context: str, explanation: str) -> Finding:
+def _finding(code: str, tag: str, context: str, explanation: str, blocked: bool = False) -> Finding:
     severity = LINTIAN_SEVERITY[code]
     where = f" {context}" if context else ""
-    if code == "O":
+    if code == "O" and blocked:
+        severity = "error"
+        message = f"lintian: {tag}{where} ({OVERRIDE_REFUSED}: {_REFUSED_WHY % 'lintian-overrides'})"
+    elif code == "O":
         message = f"lintian: {tag}{where} (overridden by the package's lintian-overrides)"
     else:
         message = f"lintian: {tag}{where}"

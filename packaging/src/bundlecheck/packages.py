@@ -49,12 +49,13 @@ def _finding(check: str, path: str | None, message: str, hint: str) -> Finding:
 
 
 def read_package(raw: RawReader, kind: str, limits: Limits, *, lint: bool = False,
-                 rpmlintrc: bytes | None = None) -> Package:
+                 rpmlintrc: bytes | None = None, blocking: frozenset[str] = frozenset()) -> Package:
     """The package's contents; with ``lint``, a .deb is also run through lintian, a .rpm
-    through rpmlint (with ``rpmlintrc``, when given)."""
+    through rpmlint (with ``rpmlintrc``, when given). An override (lintian-overrides, a
+    .rpmlintrc filter) of a tag in ``blocking`` is refused."""
     if kind == RPM:
-        return _read_rpm(raw, limits, lint, rpmlintrc)
-    return _read_deb(raw, limits, lint)
+        return _read_rpm(raw, limits, lint, rpmlintrc, blocking)
+    return _read_deb(raw, limits, lint, blocking)
 
 
 # --- .deb --------------------------------------------------------------------------
@@ -73,7 +74,8 @@ def _spool(raw: RawReader, limits: Limits) -> IO[bytes]:
     return spool
 
 
-def _read_deb(raw: RawReader, limits: Limits, lint: bool = False) -> Package:
+def _read_deb(raw: RawReader, limits: Limits, lint: bool = False,
+              blocking: frozenset[str] = frozenset()) -> Package:
     from debian import arfile  # python-debian's ar reader, as used by debian.debfile.DebFile
 
     pkg = Package(kind=DEB, family="deb")
@@ -96,7 +98,7 @@ def _read_deb(raw: RawReader, limits: Limits, lint: bool = False) -> Package:
         if lint:
             from .linters import lint_deb
 
-            found, pkg.tools = lint_deb(spool, limits.lint_timeout)
+            found, pkg.tools = lint_deb(spool, limits.lint_timeout, blocking)
             pkg.findings += found
     pkg.findings += control_scan.findings + data_scan.findings
     pkg.files_known = data_scan.complete
@@ -186,14 +188,14 @@ class _Tee:
 
 
 def _read_rpm(raw: RawReader, limits: Limits, lint: bool = False,
-              rpmlintrc: bytes | None = None) -> Package:
+              rpmlintrc: bytes | None = None, blocking: frozenset[str] = frozenset()) -> Package:
     if not lint:
         return _read_rpm_headers(raw)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         pkg = _read_rpm_headers(_Tee(raw, spool, limits.max_spool_size))  # type: ignore[arg-type]
         from .linters import lint_rpm
 
-        found, pkg.tools = lint_rpm(spool, limits.lint_timeout, rpmlintrc)
+        found, pkg.tools = lint_rpm(spool, limits.lint_timeout, rpmlintrc, blocking)
         pkg.findings += found
     return pkg
 
@@ -257,7 +259,8 @@ def verify_binary(raw: RawReader, kind: str, *, distro: str, policy: Policy,
                   tools: dict[str, str] | None = None) -> tuple[list[Finding], int]:
     """The package's findings and file count; the linters that ran go into ``tools``."""
     try:
-        pkg = read_package(raw, kind, policy.limits, lint=lint, rpmlintrc=rpmlintrc)
+        pkg = read_package(raw, kind, policy.limits, lint=lint, rpmlintrc=rpmlintrc,
+                           blocking=policy.linters_blocking)
     except ArchiveError as exc:
         return [_finding(exc.check, exc.path, exc.message, exc.hint)], 0
     if tools is not None:

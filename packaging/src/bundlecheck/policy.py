@@ -18,8 +18,9 @@ from typing import Any
 
 from . import policyspec
 from .errors import PolicyError, Problem
-from .findings import Severity
+from .findings import Finding, Severity
 from .limits import Limits
+from .patterns import Compiled, compile_pattern
 from .registry import CHECKS, PINNED
 from .tomlpos import Positions, syntax_error_position
 
@@ -74,7 +75,8 @@ class ConfigRules:
 class PatchedPrereq:
     prereq: str
     fixed_version: str
-    patch_pattern: re.Pattern[str]
+    patch_pattern: Compiled
+    check: str = "prereq-patch-missing"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,21 @@ class Policy:
     linters_blocking: frozenset[str] = frozenset()
     #: ... and those that never do (at most a warning), whatever the tool says.
     linters_advisory: frozenset[str] = frozenset()
+    #: The policy's own checks ([[checks]]), id -> (default severity, description): the
+    #: ids its rules report under beside the engine's catalogue (CHECKS).
+    declared: dict[str, tuple[Severity, str]] = field(default_factory=dict)
+
+    @property
+    def catalogue(self) -> dict[str, tuple[Severity, str]]:
+        """Every check id a report under this policy may hold: the engine's and its own."""
+        return {**CHECKS, **self.declared}
+
+    def finding(self, check: str, path: str | None, message: str, hint: str) -> Finding:
+        """A finding of ``check`` (an id of the catalogue or one the policy declares) at
+        the policy's severity."""
+        if check not in CHECKS and check not in self.declared:
+            raise KeyError(f"undeclared check id {check!r}")
+        return Finding(check, self.severity_of(check), path, message, hint)
 
     def example_root(self) -> str:
         """A directory name matching ``root`` (``myproject-*`` -> ``myproject-1.0``), for hints."""
@@ -151,6 +168,8 @@ class Policy:
     def severity_of(self, check: str, default: Severity | None = None) -> Severity:
         """The policy's severity for ``check``; for a family id ('lintian:tag'), ``default``
         (the tool's own) unless the policy names it."""
+        if check in self.declared:
+            return self.severity.get(check, self.declared[check][0])
         if check not in CHECKS and default is not None:
             if check in self.linters_blocking:
                 return "error"
@@ -328,6 +347,7 @@ def _build(data: dict[str, Any]) -> Policy:
         deployment=_deployment(data.get("deployment")),
         linters_blocking=frozenset(_get(linters, linters_t, "blocking")),
         linters_advisory=frozenset(_get(linters, linters_t, "advisory")),
+        declared={c["id"]: (c["severity"], c["description"]) for c in data.get("checks", [])},
     )
 
 
@@ -347,7 +367,9 @@ def _config(data: dict[str, Any] | None) -> ConfigRules | None:
 def _patched(data: dict[str, Any] | None) -> PatchedPrereq | None:
     if data is None:
         return None
-    return PatchedPrereq(data["prereq"], data["fixed_version"], re.compile(data["patch_pattern"]))
+    patched_t = _sub(policyspec.POLICY, "patched_prereq")
+    return PatchedPrereq(data["prereq"], data["fixed_version"], compile_pattern(data["patch_pattern"]),
+                         _get(data, patched_t, "check"))
 
 
 def _deployment(data: dict[str, Any] | None) -> Deployment | None:
@@ -392,6 +414,8 @@ def _cross_checks(data: dict[str, Any], clean: Callable[..., bool]) -> list[poli
         issues.append(Issue(("patched_prereq", "prereq"), (
             f"`prereq` in [patched_prereq] is {rule['prereq']!r}, which is not the name of one of the "
             f"[[prereqs]] ({names}): name one of them, or add it as a [[prereqs]] entry")))
+    if clean(("checks",), ("config",), ("patched_prereq",), ("severity",)):
+        issues += _declared_checks(data)
     linters = data.get("linters", {})
     if clean(("linters",)):
         both = sorted(set(linters.get("blocking", [])) & set(linters.get("advisory", [])))
@@ -403,6 +427,47 @@ def _cross_checks(data: dict[str, Any], clean: Callable[..., bool]) -> list[poli
         dep = _deployment(data["deployment"])
         assert dep is not None
         issues += _deployment_checks(dep)
+    return issues
+
+
+def _declared_checks(data: dict[str, Any]) -> list[policyspec.Issue]:
+    """The policy's own checks ([[checks]]): each declared once and reported by a rule; each
+    id a rule or [severity] names is the engine's or declared."""
+    Issue = policyspec.Issue
+    issues: list[Issue] = []
+    first: dict[str, int] = {}
+    for i, c in enumerate(data.get("checks", [])):
+        if c["id"] in first:
+            issues.append(Issue(("checks", i, "id"), (
+                f"`id` in [[checks]] #{i + 1} is {c['id']!r}, like [[checks]] #{first[c['id']] + 1}: "
+                "declare each check once")))
+        first.setdefault(c["id"], i)
+    refs: list[tuple[policyspec.Path, str, str, str]] = [
+        (("config", "required", i, "check"), r.get("check", "config-key-missing"), "config-key-missing",
+         f"[[config.required]] #{i + 1}")
+        for i, r in enumerate(data.get("config", {}).get("required", []))]
+    if (rule := data.get("patched_prereq")) is not None:
+        refs.append((("patched_prereq", "check"), rule.get("check", "prereq-patch-missing"),
+                     "prereq-patch-missing", "[patched_prereq]"))
+    for path, check_id, generic, table in refs:
+        if check_id == generic or check_id in first:
+            continue
+        why = (f"it is one of the engine's checks, for something else: use {generic!r}, or an id the "
+               "policy declares in [[checks]]" if check_id in CHECKS
+               else policyspec.unknown_check(check_id, first))
+        issues.append(Issue(path, f"`check` in {table} is {policyspec.toml_value(check_id)}: {why}"))
+    for check_id in data.get("severity", {}):
+        if check_id not in CHECKS and check_id not in first:
+            issues.append(Issue(("severity", check_id), (
+                f"[severity] names {policyspec.toml_value(check_id)}: "
+                f"{policyspec.unknown_check(check_id, first)}"),
+                at_value=False))
+    used = {check_id for _p, check_id, _g, _t in refs}
+    for check_id, i in first.items():
+        if check_id not in used:
+            issues.append(Issue(("checks", i, "id"), (
+                f"[[checks]] #{i + 1} declares {check_id!r}, but no rule reports under it: name it as "
+                "the `check` of a [[config.required]] or of [patched_prereq], or remove it")))
     return issues
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import SEVERITIES
 from .limits import Limits
-from .patterns import MAX_PATTERN_CHARS, slow_pattern
+from .patterns import MAX_PATTERN_CHARS, pattern_problem
 from .registry import CHECKS, PINNED
 from .versions import version_problem
 
@@ -81,6 +81,7 @@ class Table:
 # --- rules ------------------------------------------------------------------------
 
 _MODE = r"^0?[0-7]{3,4}$"
+_CHECK_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _LINTER_TAG = r"^(lintian:[a-z0-9][a-z0-9.+_-]*|rpmlint:[A-Za-z0-9][A-Za-z0-9._+-]*)$"
 _CLIMBS = re.compile(r"(^|/)\.\.(/|$)")
 
@@ -135,16 +136,7 @@ def _mode(value: str) -> str | None:
 
 
 def _regex(value: str) -> str | None:
-    if len(value) > MAX_PATTERN_CHARS:
-        return (f"it is {len(value):,} characters long; a pattern may be at most {MAX_PATTERN_CHARS} "
-                "characters, and one that finds a file name is far shorter")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        return f"it is not a valid regular expression ({exc})"
-    except RecursionError:
-        return "it nests groups too deeply"
-    return slow_pattern(value)
+    return pattern_problem(value)
 
 
 _NAME = r"^[a-z0-9][a-z0-9._-]*$"
@@ -172,10 +164,28 @@ def _version(value: str) -> str | None:
 
 
 def _check_id(value: str) -> str | None:
-    if value not in CHECKS:
-        close = difflib.get_close_matches(value, list(CHECKS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"it is not a check id{hint}; `bundlecheck checks` lists them"
+    """The form of a check id; whether it is one (the engine's, or one the policy declares
+    in [[checks]]) is checked across tables (policy._cross_checks)."""
+    if not re.fullmatch(_CHECK_ID, value):
+        return unknown_check(value, ())
+    return None
+
+
+def unknown_check(value: str, declared: Iterable[str]) -> str:
+    known = [*CHECKS, *declared]
+    close = difflib.get_close_matches(value, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"it is not a check id{hint}; `bundlecheck checks` lists the engine's, and a policy "
+            "declares its own in [[checks]]")
+
+
+def _declared_id(value: str) -> str | None:
+    if not re.fullmatch(_CHECK_ID, value):
+        return ("a check id is lower-case letters, digits and '-', starting with a letter or digit "
+                f"(at most {MAX_NAME_CHARS} characters)")
+    if value in CHECKS:
+        return (f"{value} is one of the engine's own checks (`bundlecheck checks`): give the policy's "
+                "check an id of its own")
     return None
 
 
@@ -212,7 +222,9 @@ MODE = Rule("mode", _mode, {"pattern": _MODE})
 REGEX = Rule("regular expression", _regex, {"format": "regex", "maxLength": MAX_PATTERN_CHARS})
 NAME = Rule("name", _name, {"pattern": _NAME, "maxLength": MAX_NAME_CHARS})
 VERSION = Rule("version", _version, {"pattern": r"^([0-9]+:)?[0-9][A-Za-z0-9.+~^-]*$"})
-CHECK_ID = Rule("check id", _check_id, {"enum": sorted(CHECKS)})
+CHECK_ID = Rule("check id", _check_id, {"pattern": _CHECK_ID})
+DECLARED_ID = Rule("declared check id", _declared_id,
+                   {"pattern": _CHECK_ID, "not": {"enum": sorted(CHECKS)}})
 LINTER_TAG = Rule("linter tag", _linter_tag, {"pattern": _LINTER_TAG})
 SEVERITY = Rule("severity", _severity, {"enum": list(SEVERITIES)})
 SCHEMA_ONE = Rule("schema 1", _schema_one, {"const": 1})
@@ -280,6 +292,16 @@ POLICY = Table("Top level", "The keys before any table header.", (
         {"prereq-unversioned": "error"}, default={}, key_rule=CHECK_ID,
         value=Key("severity", STRING, "A severity.", "error", rule=SEVERITY),
         pair_rule=_pinned_severity, pair_schema={c: {"const": "error"} for c in PINNED}),
+    Key("checks", TABLES, "Checks of the policy's own: ids its rules report under ([[config.required]] "
+        "or [patched_prereq] `check`), beside the engine's.", default=[],
+        table=Table("[[checks]]", "A check the policy declares.", (
+            Key("id", STRING, "Its id: lower-case letters, digits and '-', none of the engine's.",
+                "myproject-browser-missing", required=True, rule=DECLARED_ID),
+            Key("severity", STRING, "Its severity, unless [severity] says otherwise.", "error",
+                required=True, rule=SEVERITY),
+            Key("description", STRING, "One line saying what it finds, as the check list shows it.",
+                "myproject.conf does not name the browser help pages open in", required=True),
+        ))),
     Key("config", TABLE, "The distro's configuration file and the keys it must set.",
         table=Table("[config]", "The distro's configuration file and the keys it must set.", (
             Key("file", STRING, "The configuration file's base name.", "myproject.conf", required=True),
@@ -302,8 +324,9 @@ POLICY = Table("Top level", "The keys before any table header.", (
                     Key("section", STRING, "The INI section of the key.", "CLIENT CONFIGURATION",
                         required=True),
                     Key("key", STRING, "The key.", "html_browser", required=True),
-                    Key("check", STRING, "The check id a missing key is reported under.",
-                        "config-key-missing", default="config-key-missing", rule=CHECK_ID),
+                    Key("check", STRING, "The check id a missing key is reported under: "
+                        "config-key-missing, or one the policy declares in [[checks]].",
+                        "myproject-browser-missing", default="config-key-missing", rule=CHECK_ID),
                 ))),
         ))),
     Key("scripts", TABLE, "The distro's install scripts.",
@@ -330,8 +353,12 @@ POLICY = Table("Top level", "The keys before any table header.", (
             Key("prereq", STRING, "The name of one of the [[prereqs]].", "libfoo", required=True),
             Key("fixed_version", STRING, "The first version without the bug.", "2.1", required=True,
                 rule=VERSION),
-            Key("patch_pattern", STRING, "Regular expression matching the patch in a recipe or file name.",
+            Key("patch_pattern", STRING, "Regular expression (RE2 syntax, see Policy patterns) matching "
+                "the patch in a recipe line or file name.",
                 r"libfoo[\w.+-]*\.patch", required=True, rule=REGEX),
+            Key("check", STRING, "The check id it is reported under: prereq-patch-missing, or one the "
+                "policy declares in [[checks]].", "libfoo-patch-missing", default="prereq-patch-missing",
+                rule=CHECK_ID),
         ))),
     Key("advice", TABLE, "Things recommended, never required.",
         table=Table("[advice]", "Things recommended, never required.", (

@@ -47,8 +47,6 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("config-exec-path-missing", "error", "the configuration does not set the tools' search path"),
     ("config-exec-path-incomplete", "error",
      "the configuration's search path does not reach every tool the policy names"),
-    ("config-html-browser-missing", "error",
-     "a key the policy requires (and reports under this id) is not set in the configuration"),
     ("config-key-missing", "error", "a key the policy requires is not set"),
     ("member-too-large-to-inspect", "warning", "a distro file is too large to be read by checks"),
     ("script-not-executable", "error", "pre/post install script without execute permission"),
@@ -60,7 +58,7 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("prereq-missing", "error", "a prerequisite of the guide is not required by the package"),
     ("prereq-version-too-low", "error", "a prerequisite is required at a version below the minimum"),
     ("prereq-unversioned", "warning", "a prerequisite is required without its minimum version"),
-    ("paramiko-patch-missing", "warning",
+    ("prereq-patch-missing", "warning",
      "a prerequisite with a known bug is neither patched nor required at a fixed version"),
     # Binary packages.
     ("deploy-missing-path", "error", "a path of the deployment layout is not in the package"),
@@ -122,13 +120,16 @@ class RegisteredCheck:
     phase: str  # "source" (a source tree) or "binary" (a .deb/.rpm)
     ids: frozenset[str]
     func: Callable[[Any], Iterable[Finding]]
+    declared: bool = False  # may also emit the ids its view's policy declares ([[checks]])
 
 
-def check(*ids: str, phase: str = "source") -> Callable[[Callable[..., Any]], Any]:
-    """Mark a check function that may emit ``ids``; a :class:`Registry` validates the mark."""
+def check(*ids: str, phase: str = "source",
+          declared: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """Mark a check function that may emit ``ids`` (and, with ``declared``, the ids the
+    policy declares); a :class:`Registry` validates the mark."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(func, _SPEC, (tuple(ids), phase))
+        setattr(func, _SPEC, (tuple(ids), phase, declared))
         return func
 
     return decorate
@@ -143,8 +144,8 @@ def spec(func: Callable[..., Any], *, name: str | None = None) -> RegisteredChec
     marked = getattr(func, _SPEC, None)
     if marked is None:
         raise RegistryError(f"{_name(func)} is not marked with @check")
-    ids, phase = marked
-    return RegisteredCheck(name or _name(func), phase, frozenset(ids), func)
+    ids, phase, declared = marked
+    return RegisteredCheck(name or _name(func), phase, frozenset(ids), func, declared)
 
 
 class Registry:
@@ -187,7 +188,8 @@ class Registry:
         for c in self.checks(phase):
             try:
                 found = list(c.func(view))
-                stray = sorted({f.check for f in found if f.check not in c.ids})
+                own = view.policy.declared if c.declared else {}
+                stray = sorted({f.check for f in found if f.check not in c.ids and f.check not in own})
                 if stray:
                     raise RuntimeError(f"emitted ids it did not register: {stray}")
             except Exception as exc:  # a buggy check must not sink the run

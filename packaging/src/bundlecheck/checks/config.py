@@ -14,8 +14,7 @@ from ..view import SourceView, owner_distro, roots_pattern
 
 
 @check("config-missing", "config-unparsable", "config-exec-path-missing",
-          "config-exec-path-incomplete", "config-html-browser-missing", "config-key-missing",
-          "member-too-large-to-inspect")
+       "config-exec-path-incomplete", "config-key-missing", "member-too-large-to-inspect", declared=True)
 def config_file(view: SourceView) -> Iterator[Finding]:
     rules = view.policy.config
     if rules is None:
@@ -81,7 +80,8 @@ def _check_one(view: SourceView, rules: ConfigRules, loc: str) -> Iterator[Findi
         yield from _exec_path(view, rules.exec_path, parser, loc)
     for req in rules.required:
         if not _value(parser, req.section, req.key):
-            yield view.finding(
+            # The policy's own id, when it declares one for this key ([[checks]]).
+            yield view.policy.finding(
                 req.check, loc, f"{loc} does not set [{req.section}] {req.key}",
                 f"Add '{req.key}=...' under [{req.section}] (the guide explains what it is for).",
             )

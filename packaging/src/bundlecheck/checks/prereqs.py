@@ -31,7 +31,7 @@ def find_recipes(view: SourceView) -> list[tuple[str, str]]:
 
 
 @check("recipe-missing", "prereq-missing", "prereq-version-too-low", "prereq-unversioned",
-          "paramiko-patch-missing", "member-too-large-to-inspect")
+          "prereq-patch-missing", "member-too-large-to-inspect", declared=True)
 def prerequisites(view: SourceView) -> Iterator[Finding]:
     if not view.policy.prereqs:
         return
@@ -98,8 +98,8 @@ def _patched_prereq(view: SourceView, family: str, groups: Groups, path: str, te
              if r.op in _LOWER_BOUND and r.version and compare(family, r.version, rule.fixed_version) >= 0]
     if fixed:
         return
-    yield view.finding(
-        "paramiko-patch-missing", path,
+    yield view.policy.finding(
+        rule.check, path,
         f"{path} neither applies the {rule.prereq} patch nor requires "
         f"{rule.prereq} >= {rule.fixed_version}",
         f"Apply the patch for {rule.prereq} that the source package ships (the policy finds it as "
