@@ -11,18 +11,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portal.clientaddress import client_key
 from portal.errors import PortalError, RateLimited
 from portal.ratelimit import rate_limit
 
 from . import services
 from .forms import OpenPGPKeyForm, ProfileForm, SignupForm, TokenForm
 from .models import ApiToken, OpenPGPKey, Profile
-
-
-def _client_address(request) -> str:
-    # REMOTE_ADDR is the proxy's when one is in front; it must then set it
-    # from X-Forwarded-For (gunicorn: --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",), field=""):
@@ -39,7 +34,7 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
             if request.method == "POST":
                 whos = []
                 if "address" in per:
-                    whos.append("ip:" + _client_address(request))
+                    whos.append("ip:" + client_key(request))
                 if "user" in per and request.user.is_authenticated:
                     whos.append(f"user:{request.user.pk}")
                 if field and request.POST.get(field, "").strip():

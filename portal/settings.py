@@ -12,6 +12,7 @@ in the order the README's configuration table lists them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -278,6 +279,20 @@ FINDINGS_PER_SUBMISSION = env_int("FINDINGS_PER_SUBMISSION", 1000)
 FINDINGS_PER_PAGE = env_int("FINDINGS_PER_PAGE", 100)
 # Reads of a report, its live status and the API per person per minute.
 REPORT_READS_PER_MINUTE = env_int("REPORT_READS_PER_MINUTE", 120)
+# The proxies whose forwarded client address is believed (portal/clientaddress.py):
+# comma-separated addresses or networks, e.g. the front server's fixed address
+# in docker-compose.yml. Empty: the connection's peer is the client, and any
+# forwarding header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network "
+            "(e.g. 10.87.0.10 or 10.87.0.0/24)"
+        ) from None
+
 # Attempts per client address in an hour at the sign-up and password reset
 # forms (and per mail address, for resets), and API tokens one person may
 # create per hour, before answers become 429.
@@ -299,7 +314,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A success does not wipe the address's count (one's own account would reset it).
 AXES_RESET_ON_SUCCESS = False
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_username"
-AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_CLIENT_IP_CALLABLE = "portal.clientaddress.client_address"
 AXES_WHITELIST_CALLABLE = "accounts.throttling.not_a_log_in"
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
