@@ -141,8 +141,18 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'portal.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web, worker and beat share the file: wait for a lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web, worker and beat share the file: a writer waits for the lock instead
+    # of failing with "database is locked". A transaction takes the write lock
+    # when it begins (IMMEDIATE), so the busy timeout applies to it (SQLite
+    # cannot wait for a reader turning writer mid-transaction); WAL lets
+    # readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
