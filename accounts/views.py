@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -63,8 +63,19 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
 # Log-ins are throttled by django-axes (accounts/throttling.py): per account
 # name and address, and per address, counting wrong passwords only.
 login_view = auth_views.LoginView.as_view()
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, whose mail is queued (accounts.services.password_reset_request):
+    the answer is the same redirect, in the same time, for any address."""
+
+    def form_valid(self, form):
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return HttpResponseRedirect(self.get_success_url())
+
+
 password_reset = rate_limited("password-reset", "PASSWORD_RESETS_PER_HOUR", 3600, field="email")(
-    auth_views.PasswordResetView.as_view()
+    PasswordResetView.as_view()
 )
 
 

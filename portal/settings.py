@@ -330,6 +330,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
 PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
 TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)
+# New distro names one account (not staff) may propose in 24 hours; each
+# stays unlisted until staff approve a claim on it.
+NEW_DISTROS_PER_DAY = env_int("NEW_DISTROS_PER_DAY", 3)
 
 # --- Release signing (portal/openpgp.py) ----------------------------------
 # The armored secret key that signs published tarballs. Without one the portal
@@ -388,6 +391,7 @@ CELERY_TASK_KINDS = {
     "publishing.tasks.page_regenerate_task": "pages",
     "publishing.tasks.release_assemble_task": "pages",
     "releases.prereleases.tasks.release_deliver_prerelease_task": "mail",
+    "accounts.tasks.password_reset_mail_task": "mail",
 }
 # The router reads the default queue when it routes, so a process that
 # changes it (a test's own queue) routes to that queue's siblings.
