@@ -19,6 +19,7 @@ from tests.settings import USING_POSTGRES
 
 REPO = Path(__file__).resolve().parent.parent.parent
 UPLOADS, SIZE, QUOTA = 12, 4096, 20_000
+POLICY_SAVES = 10
 
 
 def concurrently(count: int, work) -> list:
@@ -91,6 +92,7 @@ Maintainership.objects.create(user=user, project=project, distro=distro, state="
 pre = artifact_create(kind=Artifact.Kind.PRERELEASE, content=io.BytesIO(b"x"), original_name="p.tar.gz")
 release = Release.objects.create(project=project, version="2.0", state="prerelease", prerelease=pre)
 count = int(sys.argv[1])
+POLICY_SAVES = int(sys.argv[2])
 start = threading.Barrier(count)
 errors = []
 
@@ -107,7 +109,32 @@ def upload(n):
 threads = [threading.Thread(target=upload, args=(n,)) for n in range(count)]
 [t.start() for t in threads]
 [t.join() for t in threads]
+
+# Staff saving the policy at once from the same version: one is saved, the
+# others are told someone saved first; none meets a locked database.
+from releases.policies import current_version
+from releases.verification.services import PolicyChanged, policy_version_save
+base = current_version(project)
+saves = threading.Barrier(POLICY_SAVES)
+changed = []
+
+def save(n):
+    try:
+        saves.wait(timeout=30)
+        policy_version_save(project=project, text=base.text + f"\n# edit {n}\n", note="",
+                            author=user, base_number=base.number, reverify=False)
+    except PolicyChanged:
+        changed.append(n)
+    except Exception as error:
+        errors.append(f"{type(error).__name__}: {error}")
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=save, args=(n,)) for n in range(POLICY_SAVES)]
+[t.start() for t in threads]
+[t.join() for t in threads]
 print("stored", Submission.objects.count())
+print("policy versions", project.policy_versions.count(), "refused as changed", len(changed))
 print("errors", len(errors))
 print(*sorted(set(errors)), sep="\n")
 """
@@ -125,7 +152,7 @@ def test_concurrent_writes_on_sqlite_wait_instead_of_failing(tmp_path):
     }
     env.pop("PORTAL_ENV", None)
     result = subprocess.run(
-        [sys.executable, "-c", SQLITE_WRITERS, str(UPLOADS)],
+        [sys.executable, "-c", SQLITE_WRITERS, str(UPLOADS), str(POLICY_SAVES)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -134,4 +161,6 @@ def test_concurrent_writes_on_sqlite_wait_instead_of_failing(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "database is locked" not in result.stdout + result.stderr
-    assert f"stored {UPLOADS}\nerrors 0" in result.stdout, result.stdout[-3000:]
+    assert f"stored {UPLOADS}\n" in result.stdout, result.stdout[-3000:]
+    assert f"policy versions 2 refused as changed {POLICY_SAVES - 1}\n" in result.stdout
+    assert "errors 0\n" in result.stdout, result.stdout[-3000:]
