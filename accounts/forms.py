@@ -20,8 +20,18 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
     # Whether the address has an account is not said here: sign-up answers
-    # alike and mails the owner (accounts.services.account_signup). A taken
-    # username is said, by UserCreationForm: usernames are public anyway.
+    # alike and mails the owner (accounts.services.account_signup).
+    #
+    # A taken username IS said ("A user with that username already exists.",
+    # UserCreationForm), on purpose, as PyPI does. A username is not a secret:
+    # the public download page, feed and JSON credit a maintainer by it when
+    # they give no display name, and the audit and staff pages show it. Hiding
+    # it would cost every newcomer a mail round-trip to learn that their name
+    # is taken, and protect nothing: knowing a name does not help to log in as
+    # it (log-ins are locked per name and address, accounts/throttling.py), and
+    # sign-up is limited per address (SIGNUPS_PER_HOUR), so the form is no
+    # faster a way to list names than reading the public pages. The address,
+    # which is private, is what sign-up never reveals.
     def clean_email(self):
         return self.cleaned_data["email"].strip()
 

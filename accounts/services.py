@@ -18,6 +18,7 @@ from releases.events import Event, event_record
 from releases.models import Maintainership
 
 from .models import ApiToken, OpenPGPKey, Profile
+from .tasks import password_reset_mail_task
 
 SIGNUP_SALT = "portal.signup-confirm"
 
@@ -45,6 +46,31 @@ def account_signup(*, username: str, email: str, password: str, display_name: st
     for user in existing:
         _mail_signup_attempt(user)
     return None
+
+
+def password_reset_request(*, email: str) -> None:
+    """What the reset form does: queue the mail, nothing more.
+
+    Whether the address has an account is found out by the worker, so that
+    the form's answer is the same, and takes the same time, either way: no
+    account lookup, token or mail server on the request's path.
+    """
+    password_reset_mail_task.delay(email.strip())
+
+
+def password_reset_mail(*, email: str) -> int:
+    """Mail a reset link to each active account with that address and a password
+    (the worker's half of `password_reset_request`); returns how many."""
+    users = [
+        user
+        for user in get_user_model().objects.filter(email__iexact=email, is_active=True)
+        if user.has_usable_password()
+    ]
+    for user in users:
+        with transaction.atomic():
+            # The mail (accounts/subscribers.py) carries the link.
+            event_record(Event.ACCOUNT_PASSWORD_RESET, actor=None, target=user)
+    return len(users)
 
 
 def _mail_signup_attempt(user) -> None:

@@ -7,7 +7,8 @@ is stopped at the higher limit. Only failures count, so right passwords from
 an address with no failures are never refused. The refusal is the same
 whatever the account name, known or not. API tokens are not counted here.
 
-portal/settings.py names the functions below (AXES_* settings).
+portal/settings.py names the functions below (AXES_* settings). The client
+address is portal.clientaddress's, the one reader of it.
 """
 
 from __future__ import annotations
@@ -23,13 +24,9 @@ from django.db.models import Max, Sum
 from django.http import HttpResponse
 from django.utils import timezone
 
+from portal.clientaddress import client_address
+
 COOL_OFF = timedelta(minutes=15)
-
-
-def client_address(request) -> str | None:
-    # REMOTE_ADDR is the proxy's when one is in front; it must then set it
-    # from X-Forwarded-For (gunicorn: --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def login_username(request, credentials) -> str:

@@ -7,22 +7,17 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portal.clientaddress import client_key
 from portal.errors import PortalError, RateLimited
 from portal.ratelimit import rate_limit
 
 from . import services
 from .forms import OpenPGPKeyForm, ProfileForm, SignupForm, TokenForm
 from .models import ApiToken, OpenPGPKey, Profile
-
-
-def _client_address(request) -> str:
-    # REMOTE_ADDR is the proxy's when one is in front; it must then set it
-    # from X-Forwarded-For (gunicorn: --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",), field=""):
@@ -39,7 +34,7 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
             if request.method == "POST":
                 whos = []
                 if "address" in per:
-                    whos.append("ip:" + _client_address(request))
+                    whos.append("ip:" + client_key(request))
                 if "user" in per and request.user.is_authenticated:
                     whos.append(f"user:{request.user.pk}")
                 if field and request.POST.get(field, "").strip():
@@ -68,8 +63,19 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
 # Log-ins are throttled by django-axes (accounts/throttling.py): per account
 # name and address, and per address, counting wrong passwords only.
 login_view = auth_views.LoginView.as_view()
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, whose mail is queued (accounts.services.password_reset_request):
+    the answer is the same redirect, in the same time, for any address."""
+
+    def form_valid(self, form):
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return HttpResponseRedirect(self.get_success_url())
+
+
 password_reset = rate_limited("password-reset", "PASSWORD_RESETS_PER_HOUR", 3600, field="email")(
-    auth_views.PasswordResetView.as_view()
+    PasswordResetView.as_view()
 )
 
 

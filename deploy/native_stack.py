@@ -50,6 +50,10 @@ ADMIN_URL = os.environ.get("NATIVE_POSTGRES_URL", "postgres://postgres@127.0.0.1
 # What the compose file's services become here.
 INFRASTRUCTURE = {"db", "redis", "s3", "buckets"}
 PROCESSES = ("web", "worker", "beat", "nginx")
+# The front server's fixed address in the compose network (TRUSTED_PROXIES)
+# becomes this loopback alias: nginx connects to gunicorn from it, and a
+# client on 127.0.0.1 (or any other loopback address) is not the proxy.
+FRONT_LOOPBACK = "127.0.0.10"
 STAFF = ("release-manager", "native-stack-staff-pw-1")
 
 
@@ -109,6 +113,20 @@ def service_env(service: dict) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in env.items()}
 
 
+def front_address(compose: dict) -> str:
+    """nginx's fixed address in the compose network: the proxy TRUSTED_PROXIES names."""
+    networks = compose["services"]["nginx"].get("networks") or {}
+    address = (
+        (networks.get("default") or {}).get("ipv4_address") if isinstance(networks, dict) else None
+    )
+    if not address:
+        raise SystemExit(
+            "docker-compose.yml: nginx needs a fixed address (networks: default: "
+            "ipv4_address), the one the portal's TRUSTED_PROXIES trusts"
+        )
+    return address
+
+
 def service_command(service: dict) -> list[str]:
     command = service.get("command") or service.get("entrypoint")
     if command is None:
@@ -130,6 +148,7 @@ class NativeStack(contextlib.ExitStack):
         self.ports = {name: free_port() for name in ("web", "nginx")}
         self.secret = uuid.uuid4().hex * 2
         self.compose = load_compose({"SECRET_KEY": self.secret, "PATH": os.environ["PATH"]})
+        self.front_address = front_address(self.compose)
         services = set(self.compose["services"])
         unknown = services - INFRASTRUCTURE - set(PROCESSES)
         missing = (INFRASTRUCTURE | set(PROCESSES)) - services
@@ -143,19 +162,25 @@ class NativeStack(contextlib.ExitStack):
         return max(1.0, self.deadline - time.monotonic())
 
     # db, redis, s3, buckets
-    def infrastructure(self) -> None:
+    def infrastructure(self, database_url: str = "") -> None:
+        """`database_url`: an existing, migrated database to use (a test's), kept
+        as it is; otherwise a scratch database, dropped on the way out."""
         import psycopg
 
-        name = f"native_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
+        if database_url:
+            name = database_url.rsplit("/", 1)[1]
+            self.database_url = database_url
+        else:
+            name = f"native_{uuid.uuid4().hex[:10]}"
             with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{name}"')
 
-        self.callback(drop)
-        self.database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+            def drop() -> None:
+                with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+            self.callback(drop)
+            self.database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
         self.redis = RedisServer(self.work).start()
         self.callback(self.redis.stop)
         self.s3 = S3Server(self.work).start()
@@ -199,6 +224,7 @@ class NativeStack(contextlib.ExitStack):
             ("web:8000", f"127.0.0.1:{self.ports['web']}"),
             (f"localhost:{published}", f"127.0.0.1:{self.ports['nginx']}"),
             ("/tmp/", f"{self.work}/tmp/"),
+            (self.front_address, FRONT_LOOPBACK),
         ):
             text = text.replace(old, new)
         return re.sub(r"postgres://[^@\s]+@db:5432/\w+", self.database_url, text)
@@ -207,6 +233,9 @@ class NativeStack(contextlib.ExitStack):
         env = {k: self.mapped(v) for k, v in service_env(self.compose["services"][name]).items()}
         if env.get("NGINX_LISTEN"):
             env["NGINX_LISTEN"] = f"127.0.0.1:{self.ports['nginx']}"
+            # In compose, nginx's own address is its fixed one; here, every
+            # process is on loopback, so nginx binds its upstream connections.
+            env["NGINX_PROXY_BIND"] = FRONT_LOOPBACK
         env["ALLOWED_HOSTS"] = env.get("ALLOWED_HOSTS", "") + ",127.0.0.1"
         return {
             "PATH": f"{BIN}:/usr/sbin:/usr/bin:/bin",
@@ -238,11 +267,14 @@ class NativeStack(contextlib.ExitStack):
         wait_for(lambda: process.check_alive() or ready(process), self.left(), 0.2, what=name)
         return process
 
-    def up(self) -> str:
-        self.infrastructure()
+    def up(self, services=PROCESSES, database_url: str = "") -> str:
+        """Start the stack (only `services` of the portal's own processes) and
+        return the address of its front server."""
+        self.infrastructure(database_url)
         self.start("web", lambda _: port_answers(self.ports["web"]))
         for name in ("worker", "beat"):
-            self.start(name, lambda p: " ready." in p.log() or "beat: Starting" in p.log())
+            if name in services:
+                self.start(name, lambda p: " ready." in p.log() or "beat: Starting" in p.log())
         self.start("nginx", lambda _: port_answers(self.ports["nginx"]))
         return f"http://127.0.0.1:{self.ports['nginx']}"
 
@@ -268,11 +300,15 @@ class NativeStack(contextlib.ExitStack):
 class Browser:
     """Cookies kept by hand: production cookies are Secure, the stack is plain HTTP."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, source: str = ""):
+        """`source`: the local address its connections come from (a loopback alias,
+        as a second client on another address)."""
         import requests
 
         self.base, self.http, self.cookies = base, requests.Session(), {}
         self.http.trust_env = False
+        if source:
+            self.http.mount("http://", bound_adapter(source))
 
     def request(self, method: str, path: str, step: str, expect: set[int], **kwargs):
         headers = kwargs.pop("headers", {})
@@ -306,6 +342,17 @@ class Browser:
             files=files,
             headers={"Referer": self.base + path},
         )
+
+
+def bound_adapter(source: str):
+    """A requests adapter whose connections come from the local address `source`."""
+    from requests.adapters import HTTPAdapter
+
+    class Bound(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, source_address=(source, 0), **kwargs)
+
+    return Bound()
 
 
 def bundle(distro: str, broken: bool = False) -> bytes:

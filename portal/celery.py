@@ -81,6 +81,7 @@ app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(
     [
+        "accounts",
         "releases.prereleases",
         "releases.verification",
         "releases.recovery",

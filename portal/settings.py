@@ -12,6 +12,7 @@ in the order the README's configuration table lists them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -140,8 +141,18 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'portal.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web, worker and beat share the file: wait for a lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web, worker and beat share the file: a writer waits for the lock instead
+    # of failing with "database is locked". A transaction takes the write lock
+    # when it begins (IMMEDIATE), so the busy timeout applies to it (SQLite
+    # cannot wait for a reader turning writer mid-transaction); WAL lets
+    # readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -278,6 +289,20 @@ FINDINGS_PER_SUBMISSION = env_int("FINDINGS_PER_SUBMISSION", 1000)
 FINDINGS_PER_PAGE = env_int("FINDINGS_PER_PAGE", 100)
 # Reads of a report, its live status and the API per person per minute.
 REPORT_READS_PER_MINUTE = env_int("REPORT_READS_PER_MINUTE", 120)
+# The proxies whose forwarded client address is believed (portal/clientaddress.py):
+# comma-separated addresses or networks, e.g. the front server's fixed address
+# in docker-compose.yml. Empty: the connection's peer is the client, and any
+# forwarding header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network "
+            "(e.g. 10.87.0.10 or 10.87.0.0/24)"
+        ) from None
+
 # Attempts per client address in an hour at the sign-up and password reset
 # forms (and per mail address, for resets), and API tokens one person may
 # create per hour, before answers become 429.
@@ -299,12 +324,15 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A success does not wipe the address's count (one's own account would reset it).
 AXES_RESET_ON_SUCCESS = False
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_username"
-AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_CLIENT_IP_CALLABLE = "portal.clientaddress.client_address"
 AXES_WHITELIST_CALLABLE = "accounts.throttling.not_a_log_in"
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
 PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
 TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)
+# New distro names one account (not staff) may propose in 24 hours; each
+# stays unlisted until staff approve a claim on it.
+NEW_DISTROS_PER_DAY = env_int("NEW_DISTROS_PER_DAY", 3)
 
 # --- Release signing (portal/openpgp.py) ----------------------------------
 # The armored secret key that signs published tarballs. Without one the portal
@@ -337,6 +365,8 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    # kombu's transport, writing each message whole before a worker can see it.
+    CELERY_BROKER_TRANSPORT = "portal.filebroker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -365,6 +395,7 @@ CELERY_TASK_KINDS = {
     "releases.prereleases.tasks.release_deliver_prerelease_task": "mail",
     # GNU patch on a scratch copy of the pre-release: verification-like work.
     "releases.ledger.tasks.patch_ledger_compute_task": "verify",
+    "accounts.tasks.password_reset_mail_task": "mail",
 }
 # The router reads the default queue when it routes, so a process that
 # changes it (a test's own queue) routes to that queue's siblings.

@@ -25,7 +25,10 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Distro)
 class DistroAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug")
+    list_display = ("name", "slug", "listed", "proposed_by")
+    list_filter = ("listed",)
+    # A maintainer's name is listed by approving a claim on it (the claims page).
+    readonly_fields = ("listed", "proposed_by")
 
 
 @admin.register(Maintainership)

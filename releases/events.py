@@ -64,6 +64,11 @@ class Event(StrEnum):
         "was signed up for again with the address of this account",
     )
     ACCOUNT_CONFIRMED = "account.confirmed", Audience.STAFF, "confirmed their address"
+    ACCOUNT_PASSWORD_RESET = (
+        "account.password_reset",
+        Audience.STAFF,
+        "was mailed a password reset link, asked for with the account's address",
+    )
     PROFILE_UPDATED = "profile.updated", Audience.STAFF, "changed their profile"
     API_TOKEN_CREATED = "api_token.created", Audience.STAFF, "made an API token"
     API_TOKEN_REVOKED = "api_token.revoked", Audience.STAFF, "revoked an API token"
@@ -81,6 +86,11 @@ class Event(StrEnum):
 
     # Who packages what.
     DISTRO_CREATED = "distro.created", Audience.STAFF, "named a new distro"
+    DISTRO_APPROVED = (
+        "distro.approved",
+        Audience.STAFF,
+        "approved a new distro's name: it is offered to everyone who claims a distro",
+    )
     MAINTAINERSHIP_REQUESTED = (
         "maintainership.requested",
         Audience.STAFF,

@@ -91,6 +91,20 @@ class Distro(models.Model):
         help_text="Lower case; the distro's directory name in each project's paths, e.g. ubuntu.",
     )
     name = models.CharField(max_length=100)
+    # A distro a maintainer names is theirs and staff's to see until staff
+    # approve a claim on it (releases/maintainers/services.py): only then is it
+    # offered in everyone's claim form. Staff's own and older distros are listed.
+    listed = models.BooleanField(
+        default=True, help_text="Offered in everyone's claim form (set by approving a claim)."
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The maintainer who named it, when not staff.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,12 +5,13 @@
 
 Reads the portal's own variables (STORAGE_BACKEND, PORTAL_DATA_DIR,
 S3_ENDPOINT_URL, S3_PUBLIC_BUCKET, UPLOAD_MAX_BYTES) with the portal's
-defaults, and the NGINX_* ones (README, "Configuration"). Standard library
+defaults, and the NGINX_* ones (NGINX_REAL_IP_FROM, NGINX_PROXY_BIND among them) (README, "Configuration"). Standard library
 only: it runs where Django is not set up.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sys
@@ -48,6 +49,41 @@ S3_PROXY = """\
       proxy_read_timeout 60s;"""
 
 
+def _addresses(name: str, value: str, networks: bool) -> list[str]:
+    found = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False) if networks else ipaddress.ip_address(item)
+        except ValueError:
+            kind = "an IP address or network" if networks else "an IP address"
+            raise SystemExit(f"{name}: {item!r} is not {kind}") from None
+        found.append(item)
+    return found
+
+
+def _real_ip(value: str) -> str:
+    """NGINX_REAL_IP_FROM: the proxies in front of nginx (a load balancer) whose
+    X-Forwarded-For nginx believes; $remote_addr becomes the client's then."""
+    trusted = _addresses("NGINX_REAL_IP_FROM", value, networks=True)
+    if not trusted:
+        return ""
+    lines = [f"    set_real_ip_from {item};" for item in trusted]
+    lines += ["    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"]
+    return "\n".join(lines)
+
+
+def _proxy_bind(value: str) -> str:
+    """NGINX_PROXY_BIND: the address nginx connects to gunicorn from, when the
+    host gives it several (the native stack's loopback alias); the portal's
+    TRUSTED_PROXIES names it."""
+    bound = _addresses("NGINX_PROXY_BIND", value, networks=False)
+    if len(bound) > 1:
+        raise SystemExit("NGINX_PROXY_BIND: one address, not a list")
+    return f"      proxy_bind {bound[0]};" if bound else ""
+
+
 def values(environ: dict[str, str] | None = None) -> dict[str, str]:
     e = os.environ if environ is None else environ
 
@@ -73,6 +109,8 @@ def values(environ: dict[str, str] | None = None) -> dict[str, str]:
         ),
         "PUBLIC_PAGE_CSP": PUBLIC_PAGE_CSP,
         "S3_PUBLIC_BUCKET": get("S3_PUBLIC_BUCKET", "portal-public"),
+        "NGINX_REAL_IP": _real_ip(get("NGINX_REAL_IP_FROM", "")),
+        "NGINX_PROXY_BIND": _proxy_bind(get("NGINX_PROXY_BIND", "")),
         "NGINX_S3_HOST": "",
         "NGINX_S3_PROXY": "",
     }

@@ -6,6 +6,8 @@ from django import forms
 
 from releases.models import Distro, Project
 
+from . import selectors
+
 
 class ClaimForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.all(), empty_label=None)
@@ -25,6 +27,10 @@ class ClaimForm(forms.Form):
     new_distro_name = forms.CharField(
         required=False, max_length=100, label="New distro's name", help_text="e.g. Ubuntu"
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["distro"].queryset = selectors.distros_offered(user)
 
     def clean(self):
         data = super().clean()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from releases.models import Maintainership, Project, Release, Submission
+from django.db.models import Q
+
+from releases.models import Distro, Maintainership, Project, Release, Submission
 from releases.policies import rules_for
 from releases.rules import OPEN_STATES
 
@@ -73,3 +75,13 @@ def claims_approved():
     return Maintainership.objects.filter(state=Maintainership.State.APPROVED).select_related(
         "user", "project", "distro"
     )
+
+
+def distros_offered(user):
+    """The distros `user` may choose in the claim form: the listed ones, and
+    those they named themselves; staff see every one."""
+    if user.is_authenticated and user.is_staff:
+        return Distro.objects.all()
+    if not user.is_authenticated:
+        return Distro.objects.filter(listed=True)
+    return Distro.objects.filter(Q(listed=True) | Q(proposed_by=user))

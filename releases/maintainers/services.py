@@ -3,18 +3,23 @@ decline or revoke, each with its audit event and mail."""
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.errors import BadInput, Conflict
+from portal.errors import BadInput, Conflict, RateLimited
 from releases.events import Event, event_record
 from releases.models import Distro, Maintainership, Project, Release
 from releases.prereleases.services import prerelease_delivery_queue
 from releases.rules import OPEN_STATES
 
 DISTRO_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
+NEW_DISTRO_WINDOW = timedelta(days=1)
 
 
 @transaction.atomic
@@ -45,6 +50,14 @@ def maintainership_request(
 
 
 def distro_get_or_create(*, slug: str, name: str, actor) -> Distro:
+    """The distro of that directory name; a new one is named by `actor`.
+
+    A name staff give is listed at once. A maintainer's is seen by them and
+    staff only until staff approve a claim on it (`maintainership_approve`),
+    and an account names at most NEW_DISTROS_PER_DAY in 24 hours: a distro's
+    name is global, and would otherwise be squatted or spammed into every
+    other maintainer's claim form.
+    """
     slug = slug.strip().lower()
     if not DISTRO_SLUG.fullmatch(slug):
         raise BadInput(
@@ -53,12 +66,54 @@ def distro_get_or_create(*, slug: str, name: str, actor) -> Distro:
             "(for example ubuntu).",
             field="new_distro_slug",
         )
+    existing = Distro.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing
+    staff = bool(getattr(actor, "is_staff", False))
+    if not staff:
+        _new_distro_allowance(actor)
     distro, created = Distro.objects.get_or_create(
-        slug=slug, defaults={"name": (name or slug).strip()[:100]}
+        slug=slug,
+        defaults={
+            "name": (name or slug).strip()[:100],
+            "listed": staff,
+            "proposed_by": None if staff else actor,
+        },
     )
     if created:
-        event_record(Event.DISTRO_CREATED, actor=actor, target=distro)
+        event_record(Event.DISTRO_CREATED, actor=actor, target=distro, listed=distro.listed)
     return distro
+
+
+def _new_distro_allowance(actor) -> None:
+    """Raise RateLimited (429) once `actor` named NEW_DISTROS_PER_DAY distros in 24 hours."""
+    # The account's row serialises its own concurrent claims, so the count holds.
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+    limit = settings.NEW_DISTROS_PER_DAY
+    since = timezone.now() - NEW_DISTRO_WINDOW
+    recent = list(
+        Distro.objects.filter(proposed_by=actor, created_at__gte=since)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return
+    retry_after = max(
+        1, math.ceil((recent[0] + NEW_DISTRO_WINDOW - timezone.now()).total_seconds())
+    )
+    refused = RateLimited(retry_after=retry_after, what="new distro names")
+    refused.message = (
+        f"You have named {limit} new {'distro' if limit == 1 else 'distros'} in the last "
+        "24 hours, the most one account may (NEW_DISTROS_PER_DAY). Choose a listed "
+        f"distro, ask the release team to add yours, or name it again in {_hours(retry_after)}."
+    )
+    refused.field = "new_distro_slug"
+    raise refused
+
+
+def _hours(seconds: int) -> str:
+    hours = -(-seconds // 3600)
+    return "1 hour" if hours == 1 else f"{hours} hours"
 
 
 DECISION_EVENTS = {
@@ -81,6 +136,7 @@ def _decide(claim: Maintainership, *, state: str, actor, reason: str, allowed_fr
 
 @transaction.atomic
 def maintainership_approve(*, claim: Maintainership, actor) -> None:
+    """Approve a claim; a distro a maintainer named is listed for everyone with it."""
     _decide(
         claim,
         state=Maintainership.State.APPROVED,
@@ -88,6 +144,12 @@ def maintainership_approve(*, claim: Maintainership, actor) -> None:
         reason="",
         allowed_from=(Maintainership.State.REQUESTED,),
     )
+    distro = Distro.objects.select_for_update().get(pk=claim.distro_id)
+    if not distro.listed:
+        distro.listed = True
+        distro.save(update_fields=["listed"])
+        claim.distro = distro
+        event_record(Event.DISTRO_APPROVED, actor=actor, target=distro)
     # A maintainer approved while a release is open gets its pre-release too.
     for release in Release.objects.select_for_update().filter(
         project=claim.project, state__in=OPEN_STATES, prerelease__isnull=False

@@ -17,7 +17,7 @@ from .forms import ClaimForm, DecisionForm
 
 @login_required
 def my_distros(request):
-    form = ClaimForm(request.POST or None)
+    form = ClaimForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             claim = services.maintainership_request(

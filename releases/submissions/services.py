@@ -123,7 +123,10 @@ def submission_create(
         if package_links:
             package_links_add(release=release, distro=distro, actor=submitter, links=package_links)
         return existing, False
-    _quota_check(release, distro, upload.size + (package.size if package is not None else 0))
+    incoming = upload.size + (package.size if package is not None else 0)
+    # Refused before storing anything when it cannot fit; judged again, under
+    # the distro's lock, when the row is written (_submission_record).
+    _quota_check(release, distro, incoming)
     stored: list[Artifact] = []
     try:
         stored.append(
@@ -194,6 +197,11 @@ def _submission_record(
     duplicate = _same_bytes(locked, distro, bundle.sha256)
     if duplicate is not None:
         raise _AlreadyUploaded(duplicate)
+    # The quota spans the project's releases: the distro's row is the lock
+    # that makes "check, then add the row" one step for concurrent uploads
+    # (each sees the rows committed before it; none is counted twice or missed).
+    Distro.objects.select_for_update().get(pk=distro.pk)
+    _quota_check(locked, distro, bundle.size + (staged.size if staged is not None else 0))
     superseded = submissions_move_all(
         Submission.objects.filter(release=release, distro=distro),
         Action.SUPERSEDE,
