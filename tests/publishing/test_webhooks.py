@@ -51,8 +51,8 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver(settings):
-    settings.PACKAGE_LINK_ALLOW_PRIVATE = False
-    settings.PACKAGE_LINK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the receiver, nothing else
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the receiver, nothing else
     settings.WEBHOOK_TIMEOUT = 0.5
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     server.daemon_threads = True
@@ -149,7 +149,7 @@ def test_a_failing_endpoint_is_retried_then_given_up_with_a_log(
 def test_an_endpoint_on_the_portals_network_is_never_connected_to(
     receiver, release, staff, settings, django_capture_on_commit_callbacks
 ):
-    settings.PACKAGE_LINK_ALLOWED_NETWORKS = []
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
     webhooks.webhook_endpoint_create(
         project=release.project, url=receiver.url, events=["release.frozen"], actor=staff
     )
