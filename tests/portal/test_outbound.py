@@ -3,70 +3,15 @@ one byte a second, a server that never answers, one that sends without end."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
 
 from portal import outbound
 from publishing import links
+from tests.helpers import RawServer, endless, silent, trickle
 
 PURPOSE = outbound.Purpose("link check", seconds=2, max_bytes=1024 * 1024, max_redirects=5)
-
-
-class Server:
-    """A raw TCP server on 127.0.0.1; `behave(conn)` runs for each connection."""
-
-    def __init__(self, behave):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.behave = behave
-        self.stop = threading.Event()
-        self.accepted = 0
-        self.requests: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
-
-    def _run(self, conn):
-        try:
-            self.requests.append(conn.recv(65536))
-            self.behave(conn, self.stop)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-
-
-def trickle(conn, stop):
-    """An answer that never ends: one byte a second, each well within any read timeout."""
-    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Slow: " + b"a" * 1000:
-        if stop.wait(1):
-            return
-        conn.sendall(bytes([byte]))
-
-
-def silent(conn, stop):
-    stop.wait(30)
-
-
-def endless(conn, stop):
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
-    block = b"\0" * 65536
-    while not stop.is_set():
-        conn.sendall(block)
 
 
 @pytest.fixture
@@ -75,7 +20,7 @@ def serve(settings):
     servers = []
 
     def start(behave):
-        servers.append(Server(behave))
+        servers.append(RawServer(behave))
         return servers[-1]
 
     yield start
