@@ -33,7 +33,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -85,7 +85,7 @@ class Purpose:
 class Response:
     status: int
     url: str  # after redirects
-    headers: dict = field(default_factory=dict)
+    headers: Mapping = field(default_factory=dict)
     size: int = 0  # body bytes read
 
 
@@ -274,7 +274,7 @@ def _hop(method, url, headers, body, clock, sink, purpose, read_body):
         conn.request(method, path, body=body, headers=headers, preload_content=False,
                      decode_content=False)
         answer = conn.getresponse()
-        response = Response(answer.status, url, dict(answer.headers))
+        response = Response(answer.status, url, answer.headers)  # case-insensitive
         if read_body and method != "HEAD" and answer.status not in REDIRECT_CODES:
             while True:
                 if conn.sock is not None:
@@ -330,7 +330,7 @@ def fetch(
                 if clock.expired or isinstance(error, TimeoutError | socket.timeout):
                     raise clock.timed_out() from None
                 raise Failed(f"could not fetch: {error}") from None
-            location = response.headers.get("Location") or response.headers.get("location")
+            location = response.headers.get("Location")
             if response.status not in REDIRECT_CODES or not location or not purpose.max_redirects:
                 return response
             hops += 1
