@@ -24,7 +24,7 @@ from releases.verification.services import (
     submission_verdict_save,
 )
 from tests.factories import ArtifactFactory
-from tests.helpers import Upload, bundle_bytes, prerelease_bytes, submit
+from tests.helpers import RawServer, Upload, bundle_bytes, prerelease_bytes, submit, trickle
 
 pytestmark = pytest.mark.django_db
 
@@ -289,3 +289,29 @@ def test_the_events_are_in_the_openapi_description(client):
     assert set(schema["webhooks"]) == {e.value for e in WEBHOOK_EVENTS}
     headers = {p["name"] for p in schema["webhooks"]["release.published"]["post"]["parameters"]}
     assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+
+
+def test_a_tarpit_endpoint_holds_an_attempt_only_until_its_deadline(
+    release, staff, settings, django_capture_on_commit_callbacks
+):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.WEBHOOK_TIMEOUT = 2
+    tarpit = RawServer(trickle)
+    try:
+        webhooks.webhook_endpoint_create(
+            project=release.project,
+            url=f"http://127.0.0.1:{tarpit.port}/hook",
+            events=["release.frozen"],
+            actor=staff,
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            lifecycle.release_freeze(release=release, actor=staff)
+        delivery = WebhookDelivery.objects.get()
+        started = time.monotonic()
+        assert webhooks.webhook_deliver(delivery_id=delivery.pk) == 10.0  # retried later
+        assert 1.9 < time.monotonic() - started < 2.6
+        delivery.refresh_from_db()
+        assert delivery.outcome == "could not be reached: timed out after 2 s"
+        assert b"User-Agent: release-portal webhooks (+" in tarpit.requests[0]
+    finally:
+        tarpit.close()
