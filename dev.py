@@ -64,7 +64,11 @@ def up() -> int:
     manage("seed_demo", "--published", "--with-patches")
     children = {
         "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [BIN / "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"],
+        # Every queue but outbound; requests to other servers on a worker of their own.
+        "worker": [BIN / "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2",
+                   "-X", "portal.outbound"],
+        "outbound": [BIN / "celery", "-A", "portal", "worker", "--loglevel=INFO",
+                     "--concurrency=2", "-Q", "portal.outbound", "-n", "outbound@%h"],
         "beat": [BIN / "celery", "-A", "portal", "beat", "--loglevel=INFO"],
     }
     processes = {

@@ -50,6 +50,12 @@ class OpenPGPKeyForm(forms.Form):
         help_text="The output of gpg --armor --export YOUR-FINGERPRINT. Never the secret key.",
     )
     key_file = forms.FileField(required=False, label="…or the key as a file")
+    proof = forms.CharField(
+        required=False,
+        label="The challenge, signed with the key",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="All that gpg --clearsign printed for the challenge above, BEGIN to END.",
+    )
 
     def clean(self):
         data = super().clean()

@@ -101,11 +101,20 @@ class OpenPGPKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     armor = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the maintainer proved holding the secret key (a clearsigned challenge);
+    # empty for keys added before proofs were asked for.
+    proven_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "fingerprint"], name="one_key_per_fingerprint")
+            models.UniqueConstraint(fields=["user", "fingerprint"], name="one_key_per_fingerprint"),
+            # A key one account proved is nobody else's.
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(proven_at__isnull=False),
+                name="one_proven_holder_per_key",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -160,15 +160,51 @@ def api_token_revoke(*, token: ApiToken, actor) -> None:
         event_record(Event.API_TOKEN_REVOKED, actor=actor, target=token)
 
 
+def openpgp_challenge_text(*, user, nonce: str) -> str:
+    """What a maintainer clearsigns to prove holding a key: one line, naming the
+    account, with a nonce the portal issued for this session."""
+    return f"release-portal: {user.username} holds this key ({nonce})"
+
+
 @transaction.atomic
-def openpgp_key_add(*, user, text: str) -> OpenPGPKey:
-    """Judge and keep a maintainer's public key; raises BadInput with the reason."""
+def openpgp_key_add(*, user, text: str, proof: str, challenge: str) -> OpenPGPKey:
+    """Judge and keep a maintainer's public key, once they proved holding its secret
+    key by clearsigning `challenge`; raises BadInput with the reason.
+
+    A key another account proved is refused. One added before proofs were asked
+    for goes to whoever proves it first, and leaves the account that had it."""
     try:
         key = openpgp.key_inspect(text)
     except openpgp.KeyRefused as refused:
         raise BadInput(str(refused), field="key") from None
     if OpenPGPKey.objects.filter(user=user, fingerprint=key.fingerprint).exists():
         raise BadInput(f"Key {key.fingerprint} is on your profile already.", field="key")
+    held = OpenPGPKey.objects.select_for_update().filter(fingerprint=key.fingerprint)
+    if held.exclude(proven_at=None).exists():
+        raise BadInput(
+            f"Key {key.fingerprint} is on another account, which proved it holds the secret "
+            "key. A key belongs to one account; if it is yours, ask the portal's staff.",
+            field="key",
+        )
+    if not proof.strip():
+        raise BadInput(
+            "Prove that the key is yours: sign the challenge shown with it "
+            "(gpg --clearsign) and paste the whole output.",
+            field="proof",
+        )
+    try:
+        openpgp.possession_prove(key.armor, key.fingerprint, proof, challenge)
+    except openpgp.KeyRefused as refused:
+        raise BadInput(str(refused), field="proof") from None
+    for unproven in held:
+        event_record(
+            Event.OPENPGP_KEY_REMOVED,
+            actor=user,
+            target=unproven,
+            fingerprint=unproven.fingerprint,
+            reason="proven by another account",
+        )
+        unproven.delete()
     stored = OpenPGPKey.objects.create(
         user=user,
         fingerprint=key.fingerprint,
@@ -177,6 +213,7 @@ def openpgp_key_add(*, user, text: str) -> OpenPGPKey:
         uid=key.user_id[:300],
         expires_at=datetime.fromtimestamp(key.expires, tz=UTC) if key.expires else None,
         armor=key.armor,
+        proven_at=timezone.now(),
     )
     event_record(Event.OPENPGP_KEY_ADDED, actor=user, target=stored, fingerprint=key.fingerprint)
     return stored

@@ -1,6 +1,7 @@
 """Account pages: sign-up and confirmation, log-in and password reset, profile, API tokens."""
 
 import functools
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -121,8 +122,21 @@ def profile(request):
             "tokens": ApiToken.objects.filter(user=request.user),
             "key_form": OpenPGPKeyForm(),
             "keys": OpenPGPKey.objects.filter(user=request.user),
+            "challenge": _challenge(request),
         },
     )
+
+
+CHALLENGE_SESSION_KEY = "openpgp_challenge"
+
+
+def _challenge(request, *, renew: bool = False) -> str:
+    """This session's key challenge; a new one once a key was added with it."""
+    nonce = request.session.get(CHALLENGE_SESSION_KEY)
+    if renew or not nonce:
+        nonce = secrets.token_urlsafe(18)
+        request.session[CHALLENGE_SESSION_KEY] = nonce
+    return services.openpgp_challenge_text(user=request.user, nonce=nonce)
 
 
 @login_required
@@ -133,10 +147,16 @@ def openpgp_key_add(request):
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("profile")
     try:
-        key = services.openpgp_key_add(user=request.user, text=form.cleaned_data["key"])
+        key = services.openpgp_key_add(
+            user=request.user,
+            text=form.cleaned_data["key"],
+            proof=form.cleaned_data["proof"],
+            challenge=_challenge(request),
+        )
     except PortalError as error:
         messages.error(request, error.message)
     else:
+        _challenge(request, renew=True)
         messages.success(request, f"Key {key.fingerprint} added: sign uploads with it.")
     return redirect("profile")
 

@@ -10,7 +10,7 @@ to something on this machine and starts it on free 127.0.0.1 ports:
 - db: a scratch database on the local PostgreSQL (`NATIVE_POSTGRES_URL`),
 - redis: a private redis-server,
 - s3: moto's S3 server; buckets: its buckets, made with boto3,
-- nginx, web, worker, beat: their compose commands, run by `sh -c` with the
+- nginx, web, worker, outbound, beat: their compose commands, run by `sh -c` with the
   service's environment, host names and ports mapped to loopback.
 
 Then, over HTTP through nginx only: a staff login, a release opened with its
@@ -49,7 +49,7 @@ BIN = Path(sys.executable).parent
 ADMIN_URL = os.environ.get("NATIVE_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # What the compose file's services become here.
 INFRASTRUCTURE = {"db", "redis", "s3", "buckets"}
-PROCESSES = ("web", "worker", "beat", "nginx")
+PROCESSES = ("web", "worker", "outbound", "beat", "nginx")
 # The front server's fixed address in the compose network (TRUSTED_PROXIES)
 # becomes this loopback alias: nginx connects to gunicorn from it, and a
 # client on 127.0.0.1 (or any other loopback address) is not the proxy.
@@ -272,7 +272,7 @@ class NativeStack(contextlib.ExitStack):
         return the address of its front server."""
         self.infrastructure(database_url)
         self.start("web", lambda _: port_answers(self.ports["web"]))
-        for name in ("worker", "beat"):
+        for name in ("worker", "outbound", "beat"):
             if name in services:
                 self.start(name, lambda p: " ready." in p.log() or "beat: Starting" in p.log())
         self.start("nginx", lambda _: port_answers(self.ports["nginx"]))

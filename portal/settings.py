@@ -380,13 +380,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "portal")
 # One queue per kind of work, so a burst of uploads never delays the public
 # page or the mail (docs/operations.md): `<default>.verify`, `<default>.pages`
-# (assembly and the page), `<default>.mail`; the rest (sweeper, pings, link
-# checks) stays on the default queue. A worker without -Q consumes them all.
+# (assembly and the page), `<default>.mail`, `<default>.outbound` (every request
+# to another server: link checks, webhooks; a slow server never delays a
+# verdict); the rest (sweeper, pings) stays on the default queue. A worker
+# without -Q consumes them all.
 CELERY_TASK_QUEUES_BY_KIND = {
-    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("verify", "pages", "mail")
+    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}"
+    for kind in ("verify", "pages", "mail", "outbound")
 }
 # Each task's kind of work; a task not named here goes to the default queue
-# (the sweeper and pings, `releases.recovery.tasks.*`, and link checks).
+# (the sweeper and pings, `releases.recovery.tasks.*`).
 CELERY_TASK_KINDS = {
     "releases.verification.tasks.submission_verify_task": "verify",
     "releases.verification.tasks.submission_reverify_task": "verify",
@@ -396,6 +399,9 @@ CELERY_TASK_KINDS = {
     # GNU patch on a scratch copy of the pre-release: verification-like work.
     "releases.ledger.tasks.patch_ledger_compute_task": "verify",
     "accounts.tasks.password_reset_mail_task": "mail",
+    "publishing.tasks.package_links_check_task": "outbound",
+    "publishing.tasks.package_link_check_task": "outbound",
+    "publishing.tasks.webhook_deliver_task": "outbound",
 }
 # The router reads the default queue when it routes, so a process that
 # changes it (a test's own queue) routes to that queue's siblings.
@@ -470,13 +476,16 @@ CELERY_BEAT_SCHEDULE = {
 # download when a sha256 must be compared.
 PACKAGE_LINK_CHECK_TIMEOUT = env_int("PACKAGE_LINK_CHECK_TIMEOUT", 10)
 PACKAGE_LINK_DOWNLOAD_SECONDS = env_int("PACKAGE_LINK_DOWNLOAD_SECONDS", 600)
-# Link checks never reach private, loopback or link-local addresses unless this
-# is set (a portal whose packagers host on an internal mirror).
-PACKAGE_LINK_ALLOW_PRIVATE = env_bool("PACKAGE_LINK_ALLOW_PRIVATE", False)
+# The outbound client (portal/outbound.py: link checks, webhooks) never reaches
+# loopback, private, link-local, multicast or reserved addresses unless this is
+# set (tests; a portal that lives on an internal network).
+OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 # Or only these networks (CIDRs, comma-separated), e.g. one internal mirror.
-PACKAGE_LINK_ALLOWED_NETWORKS = env_list("PACKAGE_LINK_ALLOWED_NETWORKS")
-# Seconds a webhook endpoint may take to answer one delivery.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS")
+# Seconds a webhook endpoint may take to answer one delivery, all of it.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
+# Hours the previous secret still signs (a second signature) after a rotation.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 
 # --- Mail -----------------------------------------------------------------
 

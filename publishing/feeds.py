@@ -19,8 +19,21 @@ from . import page
 MAX_ENTRIES = 50
 
 
+class PlainTextAtomFeed(Atom1Feed):
+    """Atom whose entry summaries are `type="text"` (RFC 4287 3.1.1): what people
+    typed (display names, withdraw reasons) is shown as written, never read as
+    markup. Django's Atom1Feed declares them `html`, which turns a display name
+    like `<a href=...>` into a live link in every feed reader. Titles, names and
+    the subtitle are text already."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, {**item, "description": None})
+        if item.get("description") is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 class ReleaseFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = PlainTextAtomFeed
 
     def get_object(self, request, project: str):
         project = get_object_or_404(Project, slug=project)

@@ -21,6 +21,26 @@ urlpatterns = [
 staff_urlpatterns = [
     path("staff/projects/<slug:project>/webhooks/", views.staff_webhooks, name="staff-webhooks"),
     path(
+        "staff/webhooks/<int:endpoint_id>/disable/",
+        views.staff_webhook_disable,
+        name="staff-webhook-disable",
+    ),
+    path(
+        "staff/webhooks/<int:endpoint_id>/enable/",
+        views.staff_webhook_enable,
+        name="staff-webhook-enable",
+    ),
+    path(
+        "staff/webhooks/<int:endpoint_id>/delete/",
+        views.staff_webhook_delete,
+        name="staff-webhook-delete",
+    ),
+    path(
+        "staff/webhooks/<int:endpoint_id>/rotate-secret/",
+        views.staff_webhook_rotate_secret,
+        name="staff-webhook-rotate-secret",
+    ),
+    path(
         "staff/webhook-deliveries/<int:delivery_id>/resend/",
         views.staff_webhook_resend,
         name="staff-webhook-resend",

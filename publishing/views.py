@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.files.storage import storages
@@ -168,13 +169,24 @@ def staff_webhooks(request, project: str):
             form.add_error(None, error.message)
         else:
             form = WebhookForm()
-    endpoints = WebhookEndpoint.objects.filter(project=project_obj).prefetch_related(
+    return _webhooks_page(request, project_obj, form, created=created)
+
+
+def _webhooks_page(request, project, form, created=None, rotated=None):
+    endpoints = WebhookEndpoint.objects.filter(project=project).prefetch_related(
         Prefetch("deliveries", queryset=WebhookDelivery.objects.order_by("-created_at", "-id"))
     )
     return render(
         request,
         "publishing/staff_webhooks.html",
-        {"project": project_obj, "form": form, "endpoints": endpoints, "created": created},
+        {
+            "project": project,
+            "form": form,
+            "endpoints": endpoints,
+            "created": created,
+            "rotated": rotated,
+            "overlap_hours": settings.WEBHOOK_SECRET_OVERLAP_HOURS,
+        },
     )
 
 
@@ -184,6 +196,51 @@ def staff_webhook_resend(request, delivery_id: int):
     delivery = get_object_or_404(
         WebhookDelivery.objects.select_related("endpoint__project"), pk=delivery_id
     )
-    webhooks.webhook_resend(delivery=delivery, actor=request.user)
-    messages.success(request, f"{delivery.event} queued again for {delivery.endpoint.url}.")
+    try:
+        webhooks.webhook_resend(delivery=delivery, actor=request.user)
+    except PortalError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{delivery.event} queued again for {delivery.endpoint.url}.")
     return redirect("staff-webhooks", delivery.endpoint.project.slug)
+
+
+def _endpoint(endpoint_id: int) -> WebhookEndpoint:
+    return get_object_or_404(WebhookEndpoint.objects.select_related("project"), pk=endpoint_id)
+
+
+@staff_member_required
+@require_POST
+def staff_webhook_disable(request, endpoint_id: int):
+    endpoint = _endpoint(endpoint_id)
+    webhooks.webhook_endpoint_disable(endpoint=endpoint, actor=request.user)
+    messages.success(request, f"{endpoint.url} is disabled: nothing more is sent to it.")
+    return redirect("staff-webhooks", endpoint.project.slug)
+
+
+@staff_member_required
+@require_POST
+def staff_webhook_enable(request, endpoint_id: int):
+    endpoint = _endpoint(endpoint_id)
+    webhooks.webhook_endpoint_enable(endpoint=endpoint, actor=request.user)
+    messages.success(request, f"{endpoint.url} is enabled again.")
+    return redirect("staff-webhooks", endpoint.project.slug)
+
+
+@staff_member_required
+@require_POST
+def staff_webhook_delete(request, endpoint_id: int):
+    endpoint = _endpoint(endpoint_id)
+    url, slug = endpoint.url, endpoint.project.slug
+    webhooks.webhook_endpoint_delete(endpoint=endpoint, actor=request.user)
+    messages.success(request, f"{url} is deleted, with its secret and its log.")
+    return redirect("staff-webhooks", slug)
+
+
+@staff_member_required
+@require_POST
+def staff_webhook_rotate_secret(request, endpoint_id: int):
+    """The new secret is shown once, on this page; the old one signs too for a while."""
+    endpoint = _endpoint(endpoint_id)
+    webhooks.webhook_secret_rotate(endpoint=endpoint, actor=request.user)
+    return _webhooks_page(request, endpoint.project, WebhookForm(), rotated=endpoint)

@@ -1,8 +1,15 @@
 """Outbound webhooks: release events POSTed to the endpoints staff registered,
 signed per the Standard Webhooks specification (`standardwebhooks`), delivered
 by a worker after commit with retries and exponential backoff, every attempt
-logged for staff. The same guard as package-link checks: no endpoint on the
-portal's own network is ever connected to, and a redirect is not followed.
+logged for staff. Sent through the portal's one outbound client
+(portal/outbound.py, on the `outbound` queue): no endpoint on the portal's own
+network is ever connected to, a redirect is not followed, one deadline per
+attempt. A delivery that cannot be made (an address the client refuses, a
+disabled or deleted endpoint) ends at once with its reason.
+
+Staff can disable an endpoint, delete it, or rotate its secret: during the
+overlap (WEBHOOK_SECRET_OVERLAP_HOURS) each delivery carries two signatures,
+space-separated, and a receiver holding either secret verifies it.
 
 Payload of every event::
 
@@ -16,15 +23,14 @@ import base64
 import json
 import logging
 import secrets
-import urllib.error
-import urllib.request
-import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from portal import outbound
 from portal.errors import BadInput
 from portal.timefmt import iso
 from releases.events import WEBHOOK_EVENTS, Event, event_record
@@ -37,13 +43,20 @@ from releases.models import (
     WebhookEndpoint,
 )
 
-from . import links
 from .tasks import webhook_deliver_task
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (10, 60, 300, 1800)  # after attempts 1..4
+# What is read of a receiver's answer: its status only matters.
+ANSWER_BYTES = 64 * 1024
+
+
+def _purpose() -> outbound.Purpose:
+    return outbound.Purpose(
+        "webhooks", seconds=float(settings.WEBHOOK_TIMEOUT), max_bytes=ANSWER_BYTES
+    )
 
 
 def _secret() -> str:
@@ -57,6 +70,9 @@ def webhook_endpoint_create(*, project: Project, url: str, events: list[str], ac
     unknown = sorted(set(events) - set(known))
     if unknown or not events:
         raise BadInput("Choose the events to send: " + ", ".join(known), field="events")
+    problem = outbound.url_problem(url)
+    if problem:
+        raise BadInput(problem, field="url")
     endpoint = WebhookEndpoint.objects.create(
         project=project, url=url, events=sorted(events), secret=_secret(), created_by=actor
     )
@@ -129,11 +145,13 @@ def webhook_emit_event(record: AuditEvent) -> list[WebhookDelivery]:
     if data is None:
         return []
     deliveries = []
-    for endpoint in WebhookEndpoint.objects.filter(project_id=record.project_id):
+    endpoints = WebhookEndpoint.objects.filter(project_id=record.project_id, disabled_at=None)
+    for endpoint in endpoints:
         if record.verb not in endpoint.events:
             continue
         delivery, created = WebhookDelivery.objects.get_or_create(
             message_id=f"msg_{record.pk}_{endpoint.pk}",
+            resend_of=None,
             defaults={
                 "endpoint": endpoint,
                 "event": record.verb,
@@ -152,37 +170,95 @@ def webhook_emit_event(record: AuditEvent) -> list[WebhookDelivery]:
 
 @transaction.atomic
 def webhook_resend(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
-    """Send an event again, as a new delivery with the same payload."""
+    """Send an event again: a new delivery, logged on its own, with the same payload
+    and the same `webhook-id` (Standard Webhooks: a receiver dedupes on it)."""
+    endpoint = delivery.endpoint
+    if endpoint.disabled_at:
+        raise BadInput(f"{endpoint.url} is disabled; enable it before sending again.")
     copy = WebhookDelivery.objects.create(
-        endpoint=delivery.endpoint,
+        endpoint=endpoint,
         event=delivery.event,
-        message_id=f"msg_{uuid.uuid4().hex}",
+        message_id=delivery.message_id,
+        resend_of=delivery.resend_of or delivery,
         payload=delivery.payload,
     )
-    event_record(Event.WEBHOOK_RESENT, actor=actor, target=delivery.endpoint, event=delivery.event)
+    event_record(
+        Event.WEBHOOK_RESENT,
+        actor=actor,
+        target=endpoint,
+        event=delivery.event,
+        message_id=delivery.message_id,
+    )
     webhook_deliver_task.delay(copy.pk)
     return copy
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # answered as the 3xx it is: a webhook is never redirected
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, actor) -> None:
+    """No new delivery is made; those waiting are given up when their turn comes."""
+    if endpoint.disabled_at:
+        return
+    endpoint.disabled_at = timezone.now()
+    endpoint.save(update_fields=["disabled_at"])
+    event_record(Event.WEBHOOK_DISABLED, actor=actor, target=endpoint, url=endpoint.url)
 
 
-def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        _NoRedirect(),
-        links._GuardedHTTPHandler(),
-        links._GuardedHTTPSHandler(),
+@transaction.atomic
+def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor) -> None:
+    if not endpoint.disabled_at:
+        return
+    endpoint.disabled_at = None
+    endpoint.save(update_fields=["disabled_at"])
+    event_record(Event.WEBHOOK_ENABLED, actor=actor, target=endpoint, url=endpoint.url)
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor) -> None:
+    """The endpoint, its secret and its log go; the audit keeps who did it and the URL."""
+    event_record(
+        Event.WEBHOOK_DELETED,
+        actor=actor,
+        target=endpoint,
+        url=endpoint.url,
+        deliveries=endpoint.deliveries.count(),
     )
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        error.close()
-        return error.code
+    endpoint.delete()
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor) -> WebhookEndpoint:
+    """A new secret (returned, shown once); the old one still signs, as a second
+    signature, for WEBHOOK_SECRET_OVERLAP_HOURS."""
+    hours = settings.WEBHOOK_SECRET_OVERLAP_HOURS
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_until = timezone.now() + timedelta(hours=hours)
+    endpoint.secret = _secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    event_record(
+        Event.WEBHOOK_SECRET_ROTATED,
+        actor=actor,
+        target=endpoint,
+        url=endpoint.url,
+        old_secret_until=endpoint.previous_secret_until.isoformat(),
+    )
+    return endpoint
+
+
+def _signatures(endpoint: WebhookEndpoint, message_id: str, when, body: str) -> str:
+    """`v1,<sig>` with the current secret, and with the previous one during the overlap."""
+    secrets_now = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_until and (
+        endpoint.previous_secret_until > when
+    ):
+        secrets_now.append(endpoint.previous_secret)
+    return " ".join(Webhook(secret).sign(message_id, when, body) for secret in secrets_now)
+
+
+def _end(delivery: WebhookDelivery, fields: dict, outcome: str) -> str:
+    fields["outcome"] = outcome[:300]
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(given_up_at=timezone.now(), **fields)
+    log.warning("webhook %s to %s given up: %s", delivery.event, delivery.endpoint.url, outcome)
+    return "given up"
 
 
 def webhook_deliver(*, delivery_id: int) -> str | float:
@@ -191,33 +267,42 @@ def webhook_deliver(*, delivery_id: int) -> str | float:
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.delivered_at or delivery.given_up_at:
         return "nothing to do"
+    endpoint = delivery.endpoint
+    if endpoint.disabled_at:
+        return _end(delivery, {}, "not sent: the endpoint is disabled")
+    problem = outbound.url_problem(endpoint.url)
+    if problem:  # an endpoint stored before the form refused such addresses
+        return _end(delivery, {}, f"refused: {problem}")
     body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":"))
     now = timezone.now()
-    signature = Webhook(delivery.endpoint.secret).sign(delivery.message_id, now, body)
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": links.USER_AGENT,
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": _signatures(endpoint, delivery.message_id, now, body),
     }
-    status, outcome = None, ""
+    status, outcome, final = None, "", False
     try:
-        status = _post(delivery.endpoint.url, body.encode(), headers, settings.WEBHOOK_TIMEOUT)
-        outcome = f"HTTP {status}"
-    except links._Inward as refused:
-        outcome = f"refused: {refused}"
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        outcome = f"could not be reached: {getattr(error, 'reason', error)}"
+        answer = outbound.fetch(
+            endpoint.url,
+            purpose=_purpose(),
+            method="POST",
+            headers=headers,
+            body=body.encode(),
+            read_body=False,
+        )
+        status, outcome = answer.status, f"HTTP {answer.status}"
+    except outbound.Refused as refused:
+        outcome, final = f"refused: {refused}", True
+    except outbound.Failed as failed:
+        outcome = f"could not be reached: {failed}"
     attempts = delivery.attempts + 1
     fields = {"attempts": attempts, "status_code": status, "outcome": outcome[:300]}
     if status is not None and 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(delivered_at=timezone.now(), **fields)
         return "delivered"
-    if attempts >= MAX_ATTEMPTS or outcome.startswith("refused"):
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(given_up_at=timezone.now(), **fields)
-        log.warning("webhook %s to %s given up: %s", delivery.event, delivery.endpoint.url, outcome)
-        return "given up"
+    if attempts >= MAX_ATTEMPTS or final:
+        return _end(delivery, fields, outcome)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
     return float(BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
 

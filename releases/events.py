@@ -231,6 +231,14 @@ class Event(StrEnum):
     # Webhooks.
     WEBHOOK_CREATED = "webhook.created", Audience.STAFF, "added a webhook endpoint"
     WEBHOOK_RESENT = "webhook.resent", Audience.STAFF, "sent a webhook event again"
+    WEBHOOK_DISABLED = "webhook.disabled", Audience.STAFF, "disabled a webhook endpoint"
+    WEBHOOK_ENABLED = "webhook.enabled", Audience.STAFF, "enabled a webhook endpoint"
+    WEBHOOK_DELETED = "webhook.deleted", Audience.STAFF, "deleted a webhook endpoint"
+    WEBHOOK_SECRET_ROTATED = (
+        "webhook.secret_rotated",
+        Audience.STAFF,
+        "rotated a webhook endpoint's secret",
+    )
 
 
 WEBHOOK_EVENTS: tuple[Event, ...] = tuple(event for event in Event if event.webhook)

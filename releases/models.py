@@ -631,6 +631,12 @@ class WebhookEndpoint(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Disabled: no new delivery is made, and a waiting one is given up.
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    # After a rotation the old secret still signs (a second signature) until
+    # `previous_secret_until`, so receivers can switch without losing events.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project", "created_at"]
@@ -646,7 +652,12 @@ class WebhookDelivery(models.Model):
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     event = models.CharField(max_length=40)
-    message_id = models.CharField(max_length=40, unique=True)
+    # The `webhook-id`: a resend keeps it (Standard Webhooks), so receivers
+    # can tell it is the same event; only the first send of an event is unique.
+    message_id = models.CharField(max_length=40)
+    resend_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="resends"
+    )
     payload = models.JSONField()
     attempts = models.PositiveSmallIntegerField(default=0)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -657,6 +668,13 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"],
+                condition=models.Q(resend_of__isnull=True),
+                name="webhookdelivery_first_send_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint.url} ({self.outcome or 'waiting'})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
+import threading
 import uuid
 
 from demo import builders as demo
@@ -90,3 +92,60 @@ def deb_bytes(*, with_symlink: bool = True) -> bytes:
     """A binary .deb laid out as the guide's deployment mapping says, built by the
     same builder the engine's own tests use."""
     return _engine_builders().deb_bytes(with_symlink=with_symlink)
+
+
+# --- Servers that misbehave, for the outbound client ---------------------------
+
+
+class RawServer:
+    """A raw TCP server on 127.0.0.1; `behave(conn)` runs for each connection."""
+
+    def __init__(self, behave):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.behave = behave
+        self.stop = threading.Event()
+        self.accepted = 0
+        self.requests: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn):
+        try:
+            self.requests.append(conn.recv(65536))
+            self.behave(conn, self.stop)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def trickle(conn, stop):
+    """An answer that never ends: one byte a second, each well within any read timeout."""
+    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Slow: " + b"a" * 1000:
+        if stop.wait(1):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def silent(conn, stop):
+    stop.wait(30)
+
+
+def endless(conn, stop):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+    block = b"\0" * 65536
+    while not stop.is_set():
+        conn.sendall(block)

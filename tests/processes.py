@@ -97,7 +97,17 @@ class Process:
 class WorkerProcess:
     """A `celery worker` in its own process, on the test database."""
 
-    def __init__(self, log_dir: Path, env: dict[str, str] | None = None, name: str = "worker"):
+    def __init__(
+        self,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        name: str = "worker",
+        queues: list[str] | None = None,
+        exclude_queues: list[str] | None = None,
+    ):
+        """Without `queues` the worker consumes every queue (CELERY_TASK_QUEUES:
+        the default one, verify, pages, mail and outbound), as the compose worker
+        does; `queues` and `exclude_queues` make a dedicated one."""
         from django.conf import settings
 
         self.log_path = log_dir / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
@@ -112,6 +122,8 @@ class WorkerProcess:
             **(env or {}),
         }
         self.name = name
+        self.queue_args = [*(["-Q", ",".join(queues)] if queues else []),
+                           *(["-X", ",".join(exclude_queues)] if exclude_queues else [])]
         self.process: Process | None = None
 
     def start(self, timeout: float = 60) -> WorkerProcess:
@@ -131,6 +143,7 @@ class WorkerProcess:
                 "--without-heartbeat",
                 "-n",
                 f"{self.name}-{os.getpid()}@%h",
+                *self.queue_args,
             ],
             self.env,
             self.log_path,

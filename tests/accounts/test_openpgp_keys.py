@@ -3,8 +3,8 @@ with them, checked by the worker in a keyring holding only the submitter's keys.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
+import html
+import re
 
 import pytest
 from django.urls import reverse
@@ -17,54 +17,26 @@ from tests.helpers import bundle_bytes, submit
 pytestmark = pytest.mark.django_db
 
 
-class Keyring:
-    """A throwaway gpg home that makes keys and signatures the way a maintainer would."""
-
-    def __init__(self, home: Path):
-        self.home = home
-        home.mkdir(mode=0o700)
-
-    def gpg(self, *args: str, data: bytes | None = None) -> bytes:
-        return subprocess.run(
-            ["gpg", "--homedir", str(self.home), "--batch", "--yes", "--passphrase", "", *args],
-            input=data,
-            capture_output=True,
-            check=True,
-        ).stdout
-
-    def make(
-        self, uid: str, algo: str = "ed25519", *, expire: str = "never", when: str = ""
-    ) -> str:
-        faked = ["--faked-system-time", when] if when else []
-        self.gpg(*faked, "--quick-gen-key", uid, algo, "sign", expire)
-        listing = self.gpg("--list-keys", "--with-colons", uid).decode()
-        return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
-
-    def public(self, fpr: str) -> str:
-        return self.gpg("--armor", "--export", fpr).decode()
-
-    def secret(self, fpr: str) -> str:
-        return self.gpg("--armor", "--export-secret-keys", fpr).decode()
-
-    def sign(self, fpr: str, data: bytes) -> str:
-        return self.gpg("--local-user", fpr, "--armor", "--detach-sign", data=data).decode()
+def _add(client, text: str, proof: str = ""):
+    return client.post(
+        reverse("openpgp-key-add"), {"key": text, "proof": proof}, follow=True
+    ).content.decode()
 
 
-@pytest.fixture
-def keyring(tmp_path):
-    ring = Keyring(tmp_path / "gnupg")
-    yield ring
-    subprocess.run(["gpgconf", "--homedir", str(ring.home), "--kill", "gpg-agent"], check=False)
+def challenge(client) -> str:
+    """The challenge the profile page shows this session."""
+    page = client.get(reverse("profile")).content.decode()
+    return html.unescape(re.search(r'<code id="key-challenge">([^<]+)</code>', page)[1])
 
 
-def _add(client, text: str):
-    return client.post(reverse("openpgp-key-add"), {"key": text}, follow=True).content.decode()
+def add_proven(client, keyring, fpr: str):
+    return _add(client, keyring.public(fpr), keyring.clearsign(fpr, challenge(client)))
 
 
 def test_a_maintainer_adds_a_key_and_sees_what_it_is(client, maintainer, keyring):
     fpr = keyring.make("Ubuntu Dev <ubuntu-dev@example.org>")
     client.force_login(maintainer)
-    page = _add(client, keyring.public(fpr))
+    page = add_proven(client, keyring, fpr)
     key = OpenPGPKey.objects.get(user=maintainer)
     assert key.fingerprint == fpr and key.algorithm in ("EdDSA", "Ed25519")
     assert fpr in page and "Ubuntu Dev" in page and "never" in page

@@ -18,8 +18,31 @@ def test_each_kind_of_work_has_its_queue():
     assert queue_of("releases.prereleases.tasks.release_deliver_prerelease_task") == (
         f"{default}.mail"
     )
-    assert queue_of("publishing.tasks.package_links_check_task") == default
+    for outbound in ("package_links_check_task", "package_link_check_task", "webhook_deliver_task"):
+        assert queue_of(f"publishing.tasks.{outbound}") == f"{default}.outbound"
     assert queue_of("releases.recovery.tasks.recovery_sweep_task") == default
+
+
+def test_every_worker_command_leaves_no_queue_unconsumed():
+    """The compose file's workers (also run by deploy/native_stack.py) take every queue
+    between them, and only the `outbound` worker takes the outbound one."""
+    from deploy import native_stack
+
+    compose = native_stack.load_compose({"SECRET_KEY": "x"})
+    consumed = {}
+    for name, service in compose["services"].items():
+        if "command" not in service:
+            continue
+        command = " ".join(native_stack.service_command(service))
+        if " worker" in command:
+            queues = command.split(" -Q ", 1)[1].split()[0].split(",")
+            consumed[name] = set(queues)
+    everything = {"portal", "portal.verify", "portal.pages", "portal.mail", "portal.outbound"}
+    assert set().union(*consumed.values()) == everything
+    assert [name for name, queues in consumed.items() if "portal.outbound" in queues] == [
+        "outbound"
+    ]
+    assert consumed["outbound"] == {"portal.outbound"}
 
 
 def test_a_worker_without_q_consumes_every_queue():

@@ -76,10 +76,16 @@ def start_worker(django_db_blocker, process_log_dir, private_redis):
     """Start workers on the private broker; every one is stopped at the end."""
     started: list[WorkerProcess] = []
 
-    def start(name: str = "fault-worker", **env: str) -> WorkerProcess:
+    def start(
+        name: str = "fault-worker", queues=None, exclude_queues=None, **env: str
+    ) -> WorkerProcess:
         with django_db_blocker.unblock():
             worker = WorkerProcess(
-                process_log_dir, env={"CELERY_BROKER_URL": private_redis.url, **env}, name=name
+                process_log_dir,
+                env={"CELERY_BROKER_URL": private_redis.url, **env},
+                name=name,
+                queues=queues,
+                exclude_queues=exclude_queues,
             )
         started.append(worker)
         return worker.start()

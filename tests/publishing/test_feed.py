@@ -69,3 +69,52 @@ def test_a_withdrawal_moves_updated_so_readers_show_it(client, feed_release):
     assert entry.updated_parsed > before.entries[0].updated_parsed
     assert after.feed.updated_parsed >= entry.updated_parsed
     assert not [link for link in entry.links if link.rel == "enclosure"]  # no longer offered
+
+
+LINK = '<a href="https://evil.example/">click</a>'
+IMAGE = '<img src="x" onerror="alert(1)">'
+
+
+def _live_tags(html: str) -> list[str]:
+    """The elements a browser or feed reader would make of `html`."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append(tag)
+
+    Collect().feed(html)
+    return [tag for tag in found if tag in ("a", "img", "script")]
+
+
+def test_what_people_typed_is_never_live_markup(client, project, ubuntu, staff):
+    """Markup in a display name, a withdraw reason and a decision comment: shown as
+    written in the feed (read with feedparser) and on the public page."""
+    release = released(project, "2.0", days_ago=3)
+    maintainer = packager("ubuntu-dev", f"Ubu {LINK}")
+    approve(maintainer, project, ubuntu)
+    submission = accepted(release, ubuntu, maintainer)
+    submission.decision_comment = f"thanks {LINK}"
+    submission.save(update_fields=["decision_comment"])
+    lifecycle.release_withdraw(release=release, actor=staff, reason=f"bad {IMAGE}")
+
+    parsed = feedparser.parse(_feed(client))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    entry = parsed.entries[0]
+    for detail in (entry.summary_detail, entry.title_detail, parsed.feed.subtitle_detail):
+        assert detail.type == "text/plain", detail
+    # Shown as typed, inert: a reader displays the characters.
+    assert f"Ubu {LINK}" in entry.summary and f"bad {IMAGE}" in entry.summary
+    for detail in (entry.summary_detail, entry.title_detail):
+        if detail.type != "text/plain":
+            assert _live_tags(detail.value) == []
+
+    from publishing.services import public_page_regenerate
+
+    public_page_regenerate(project=project)
+    page = client.get("/downloads/convirt/")
+    html = b"".join(page.streaming_content if page.streaming else [page.content]).decode()
+    assert "evil.example" in html and _live_tags(html.split("<main", 1)[-1]).count("img") == 0
+    assert 'href="https://evil.example/"' not in html
