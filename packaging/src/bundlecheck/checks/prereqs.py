@@ -66,12 +66,13 @@ def evaluate(policy: Policy, family: str, reading: Reading, path: str, emit: Emi
     """
     reading = resolve(reading, policy.provides.get(family, {}))
     groups, unread = reading.groups, reading.unread
+    unreadable = bool(unread)  # words that may stand for any prerequisite (versions are added below)
     by_hand: list[Prereq] = []
     for prereq in policy.prereqs:
         matches = _matching(prereq, groups)
         known_as = ", ".join(prereq.aliases)
         if not matches:
-            if unread:
+            if unreadable:
                 by_hand.append(prereq)
                 continue
             yield emit("prereq-missing", path, f"{path} does not require {prereq.name} "
@@ -85,7 +86,8 @@ def evaluate(policy: Policy, family: str, reading: Reading, path: str, emit: Emi
         if not bounded:
             if any(r.via for r in matches):
                 continue  # a substvar or eclass: the distro's tool writes the version in
-            if any(w.startswith(r.name + " ") for r in matches for w in unread):
+            if versions := [r.unread_version for r in matches if r.unread_version]:
+                unread.extend(v for v in versions if v not in unread)
                 continue  # its version is a macro we could not expand: said in prereq-unread
             yield emit("prereq-unversioned", path,
                        f"{path} requires {matches[0].name} without a minimum version",

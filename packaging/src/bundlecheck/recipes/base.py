@@ -22,6 +22,8 @@ class Relation:
     kind: Kind = "package"
     #: the symbol this relation stands in for (set by :func:`resolve`)
     via: str | None = None
+    #: a version the parser could not read (an unexpanded macro), as written
+    unread_version: str | None = None
 
 
 Groups = list[list[Relation]]

@@ -31,6 +31,7 @@ _DIRECTIVES = frozenset((
 _COND_MACRO = re.compile(r"%\{(!?)\?([\w.]+)(?::([^{}]*))?\}")
 _MACRO = re.compile(r"%\{([\w.]+)\}|%([A-Za-z_]\w*)")
 _LINE_MACRO = re.compile(r"^\s*%\{?([A-Za-z_]\w*)\}?(.*)$")
+_MACRO_WORD = re.compile(r"%\{?[?!]*([A-Za-z_][\w.]*)(?::[^{}]*)?\}?")
 _RICH_OPS = frozenset(("and", "or", "if", "else", "with", "without", "unless"))
 _OPS = frozenset(("<", ">", "<=", ">=", "=", "==", "<<", ">>"))
 #: An expanded line over this many characters is not expanded further (a macro that grows itself).
@@ -84,7 +85,8 @@ def parse_spec(text: str) -> Reading:
             if m := _REQUIRES.match(part):
                 read_requires(m.group(1), reading)
             elif (m := _LINE_MACRO.match(part)) and m.group(1) not in _DIRECTIVES:
-                reading.add_unread(part.strip())  # e.g. PLD's %pyrequires_eq python-modules
+                # e.g. Mandriva's %py_requires -d, PLD's %pyrequires_eq python-modules
+                reading.groups.append([Relation("%" + m.group(1), kind="variable")])
     return reading
 
 
@@ -115,12 +117,13 @@ def read_requires(value: str, reading: Reading) -> None:
 
 
 def _relation(name: str, op: str | None, version: str | None, reading: Reading) -> Relation | None:
+    if m := _MACRO_WORD.fullmatch(name):
+        return Relation("%" + m.group(1), kind="variable")  # %{py_requires}: the policy may say
     if "%" in name or name in _OPS:
         reading.add_unread(name)
         return None
     if version is not None and "%" in version:
-        reading.add_unread(f"{name} {op} {version}")
-        return Relation(name)
+        return Relation(name, unread_version=f"{name} {op} {version}")
     return Relation(name, norm_op(op), version)
 
 
