@@ -141,7 +141,8 @@ def test_rpm_macros_expand_as_rpmspec_would():
             "%description\nRequires: not-read-after-the-preamble\n")
     reading = parse_spec(spec)
     assert reading.groups == [[Relation("python", ">=", "2.4")], [Relation("pygtk2")],
-                              [Relation("python-gtk")], [Relation("convirt-common", "=", "2.0")], [Relation("vte")],
+                              [Relation("python-gtk")], [Relation("convirt-common", "=", "2.0")],
+                              [Relation("vte")],
                               [Relation("%py_requires", kind="variable")]]
     assert reading.unread == []
 
