@@ -211,7 +211,8 @@ CLASSES = [
     *[(f"pax-{key}-out-of-range", (lambda k=key, v=value: bundle(pax([(k, v)]), member(N, b"x"))),
        "bundle", "archive-ambiguous-header", "out of the range GNU tar accepts")
       for key, value in OUT_OF_RANGE_PAX],
-    *[(f"ustar-{field}-out-of-range", (lambda f=field, v=value: bundle(member(N, b"x", raw=_anonymous(f, v)))),
+    *[(f"ustar-{field}-out-of-range",
+       (lambda f=field, v=value: bundle(member(N, b"x", raw=_anonymous(f, v)))),
        "bundle", "archive-ambiguous-header", "out of the range GNU tar accepts")
       for field, value in OUT_OF_RANGE_USTAR],
     ("pax-numbers-at-the-edge-of-range", lambda: bundle(
