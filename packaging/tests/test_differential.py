@@ -41,6 +41,9 @@ from tarcraft import (
 
 import bundlecheck
 
+# Both gzip inflates (ISA-L and zlib) must pass and refuse the same archives.
+pytestmark = pytest.mark.usefixtures("inflate_backend")
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _extractors():
