@@ -199,8 +199,8 @@ def test_policy_provides_names_a_symbol_for_another_project(tmp_path):
     before = bundlecheck.verify(io.BytesIO(data), distro="ubuntu", policy=bundlecheck.parse_policy(text),
                                 lint=False)
     assert _prereq_findings(before) == {"prereq-unread"}  # not "python missing"
-    text = text.replace('"${misc:Depends}" = []',
-                        '"${misc:Depends}" = []\n"${convirt:Depends}" = ["python >= 2.5"]')
+    text = text.replace('"${shlibs:Depends}" = []',
+                        '"${shlibs:Depends}" = []\n"${convirt:Depends}" = ["python >= 2.5"]')
     after = bundlecheck.verify(io.BytesIO(data), distro="ubuntu", policy=bundlecheck.parse_policy(text),
                                lint=False)
     assert _prereq_findings(after) == set()
@@ -211,7 +211,7 @@ def test_policy_provides_refuses_a_malformed_entry():
 
     text = (Path(bundlecheck.__file__).parent / "policies" / "convirt.toml").read_text()
     with pytest.raises(bundlecheck.PolicyError, match="package name, optionally followed"):
-        bundlecheck.parse_policy(text.replace('"${misc:Depends}" = []', '"${misc:Depends}" = ["a b c"]'))
+        bundlecheck.parse_policy(text.replace('"${shlibs:Depends}" = []', '"${shlibs:Depends}" = ["a b c"]'))
 
 
 # --- the general property, not just the examples ------------------------------------
@@ -294,3 +294,20 @@ def test_nesting_past_the_limit_is_unread():
     reading = Reading()
     read_requires("(" * 100 + "a" + ")" * 100, reading)
     assert reading.unread and "nested more than" in reading.unread[0]
+
+
+def test_debhelper_misc_depends_hides_no_missing_prerequisite(tmp_path):
+    # A policy without [provides] (another project's): ${misc:Depends} is debhelper's own,
+    # so a prerequisite missing beside it is still an error, not "checked by hand".
+    import io
+
+    import bundlecheck
+
+    text = (Path(bundlecheck.__file__).parent / "policies" / "convirt.toml").read_text()
+    text = re.sub(r"\[provides\.deb\].*?\n\n", "", text, flags=re.S)
+    control = (CORPUS / "debian-control").read_text().replace(" python-vte,", "").replace(
+        "${python:Depends}", "python (>= 2.4)")
+    report = bundlecheck.verify(io.BytesIO(bundle("debian/control", control.encode())), distro="ubuntu",
+                                policy=bundlecheck.parse_policy(text), lint=False)
+    assert "prereq-missing" in ids(report)
+    assert "${misc:Depends}" not in " ".join(f.message for f in report.findings)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from ..findings import Finding
 from ..patterns import search_lines
 from ..policy import Policy, Prereq
-from ..recipes import PARSERS, Groups, Reading, Relation, resolve
+from ..recipes import FAMILY_PROVIDES, PARSERS, Groups, Reading, Relation, resolve
 from ..registry import check
 from ..versions import compare
 from ..view import SourceView
@@ -64,7 +64,7 @@ def evaluate(policy: Policy, family: str, reading: Reading, path: str, emit: Emi
     (a macro, a substvar the policy does not name) is not called missing: one info
     finding names those words and what is left to check by hand.
     """
-    reading = resolve(reading, policy.provides.get(family, {}))
+    reading = resolve(reading, {**FAMILY_PROVIDES.get(family, {}), **policy.provides.get(family, {})})
     groups, unread = reading.groups, reading.unread
     unreadable = bool(unread)  # words that may stand for any prerequisite (versions are added below)
     by_hand: list[Prereq] = []

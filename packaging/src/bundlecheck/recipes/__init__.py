@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import arch, deb, gentoo, rpm
-from .base import MAX_FIELD_CHARS, Groups, Reading, Relation, resolve
+from .base import FAMILY_PROVIDES, MAX_FIELD_CHARS, Groups, Reading, Relation, resolve
 
 PARSERS: dict[str, Callable[[str], Reading]] = {
     "rpm": rpm.parse_spec, "deb": deb.parse_control, "arch": arch.parse_pkgbuild,
     "gentoo": gentoo.parse_ebuild,
 }
 
-__all__ = ["MAX_FIELD_CHARS", "PARSERS", "Groups", "Reading", "Relation", "resolve"]
+__all__ = ["FAMILY_PROVIDES", "MAX_FIELD_CHARS", "PARSERS", "Groups", "Reading", "Relation", "resolve"]

@@ -45,6 +45,14 @@ def norm_op(op: str | None) -> str | None:
     return _OPS.get(op) if op else None
 
 
+#: What the families' own tools put behind a symbol, whatever the project: debhelper's
+#: ${misc:Depends} and ${misc:Pre-Depends} add only its helpers (debconf,
+#: init-system-helpers).  A policy's [provides] entry for the same symbol wins.
+FAMILY_PROVIDES: dict[str, dict[str, tuple[Relation, ...]]] = {
+    "deb": {"${misc:Depends}": (), "${misc:Pre-Depends}": ()},
+}
+
+
 def resolve(reading: Reading, provides: Mapping[str, tuple[Relation, ...]]) -> Reading:
     """``reading`` with each symbol replaced by what the policy says it provides.
 
