@@ -24,6 +24,8 @@ class Relation:
     via: str | None = None
     #: a version the parser could not read (an unexpanded macro), as written
     unread_version: str | None = None
+    #: a symbol as the recipe writes it, with its arguments (``%pyrequires_eq python-modules``)
+    written: str | None = field(default=None, compare=False)
 
 
 Groups = list[list[Relation]]
@@ -70,7 +72,7 @@ def resolve(reading: Reading, provides: Mapping[str, tuple[Relation, ...]]) -> R
             if provided is None:
                 if rel.kind != "eclass":
                     new.append(rel)
-                    out.add_unread(rel.name)
+                    out.add_unread(rel.written or rel.name)
                 continue
             new.extend(Relation(p.name, p.op, p.version, "package", rel.name) for p in provided)
             new.append(rel)  # an alias may name the symbol itself (${python:Depends})

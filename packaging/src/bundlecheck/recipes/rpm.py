@@ -86,7 +86,8 @@ def parse_spec(text: str) -> Reading:
                 read_requires(m.group(1), reading)
             elif (m := _LINE_MACRO.match(part)) and m.group(1) not in _DIRECTIVES:
                 # e.g. Mandriva's %py_requires -d, PLD's %pyrequires_eq python-modules
-                reading.groups.append([Relation("%" + m.group(1), kind="variable")])
+                reading.groups.append([Relation("%" + m.group(1), kind="variable",
+                                                written=" ".join(part.split()))])
     return reading
 
 
