@@ -122,3 +122,52 @@ def test_a_missing_prerequisite_is_missing_in_both(tmp_path: Path):
     expected = [("prereq-missing", "does not require xen (known as xen, xen-utils, xen-tools, "
                  "xen-utils-common, xen-hypervisor, app-emulation/xen, app-emulation/xen-tools, xen-libs)")]
     assert _findings(parse_spec(text), "rpm") == _findings(Reading(package.groups), "rpm") == expected
+
+
+def _rpmspec_requires(text: str, tmp_path: Path) -> Reading:
+    """What rpmspec itself expands the spec's Requires to (with a Fedora's %fedora set),
+    read back by the same Requires reader."""
+    from bundlecheck.recipes.rpm import read_requires
+
+    spec = tmp_path / "x.spec"
+    spec.write_text(text)
+    out = subprocess.run(["rpmspec", "-q", "--requires", "--define", "fedora 40", str(spec)],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    reading = Reading()
+    for line in out.splitlines():
+        read_requires(line, reading)
+    return reading
+
+
+@pytest.mark.skipif(shutil.which("rpmspec") is None, reason="rpmspec is not installed")
+@pytest.mark.parametrize("name", ["fedora-convirt.spec", "SPEC"])
+def test_macros_expand_as_rpmspec_expands_them(name, tmp_path):
+    text = SPEC if name == "SPEC" else (Path(__file__).parent / "recipes" / name).read_text()
+    ours = parse_spec(text)
+    theirs = _rpmspec_requires(text, tmp_path)
+    assert sorted(map(repr, ours.groups)) == sorted(map(repr, theirs.groups))
+
+
+@pytest.mark.skipif(shutil.which("rpmspec") is None, reason="rpmspec is not installed")
+@pytest.mark.parametrize("seed", range(8))
+def test_random_specs_read_as_rpmspec_reads_them(seed, tmp_path):
+    import random
+
+    rng = random.Random(seed)
+    chars = "abcdefghijklmnopqrstuvwxyz0123456789-._+"
+
+    def name() -> str:
+        word = rng.choice("abcdefghijklmnopqrstuvwxyz") + "".join(rng.choice(chars) for _ in range(6))
+        return word + ("(" + "".join(rng.choice(chars + ":") for _ in range(5)) + ")" if rng.random() < 0.5
+                       else "")
+
+    lines = []
+    for i in range(rng.randint(2, 6)):
+        rel = name() + rng.choice(["", " >= %{v" + str(i) + "}", " = 1.0-1"])
+        lines.append(f"%global v{i} {rng.randint(1, 9)}.{rng.randint(0, 20)}\n"
+                     + rng.choice(["Requires: {}\n", "Requires(post): {}\n", "%{{?fedora:Requires: {}}}\n",
+                                   "Requires: ({} or " + name() + ")\n"]).format(rel))
+    text = ("Name: x\nVersion: 1.0\nRelease: 1\nSummary: x\nLicense: MIT\n" + "".join(lines)
+            + "%description\nx\n")
+    theirs = _rpmspec_requires(text, tmp_path)
+    assert sorted(map(repr, parse_spec(text).groups)) == sorted(map(repr, theirs.groups))
