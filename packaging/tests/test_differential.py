@@ -218,6 +218,12 @@ CLASSES = [
        (lambda f=field, v=value: bundle(member(N, b"x", raw=_anonymous(f, v)))),
        "bundle", "archive-ambiguous-header", "out of the range GNU tar accepts")
       for field, value in OUT_OF_RANGE_USTAR],
+    # Malformed numbers in every ustar numeric field (octal read by int(s, 8) differs from C).
+    *[(f"ustar-{field}-malformed", (lambda f=field, v=value: bundle(member(N, b"x", raw={f: v}))),
+       "bundle", "archive-ambiguous-header", f"{field} field")
+      for field, value in [("uid", b"0o17\x00"), ("gid", b"+17\x00"), ("mtime", b"1_200_000\x00"),
+                           ("devmajor", b"12x\x00"), ("devminor", b"\t7\x00"),
+                           ("devmajor", b"\x80\x00\x00\x00\x00\x00\x00\x05")]],
     ("pax-numbers-at-the-edge-of-range", lambda: bundle(
         pax([("uid", str(2**32 - 1)), ("gid", "0"), ("mtime", str(-(2**63))), ("atime", str(2**63 - 1))]),
         member(N, b"x")), "bundle", None, ""),
