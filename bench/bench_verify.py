@@ -9,24 +9,29 @@ reference, then times, on the same file:
   * `bundlecheck check FILE --distro ubuntu --against MANIFEST` (a subprocess;
     its peak RSS comes from os.wait4's rusage), and
   * `tar -tzvf FILE > /dev/null`, and
-  * pure decompression of the same file with Python's zlib (the same
-    decompressor bundlecheck uses, in bounded chunks): for a single gzip
-    stream, the physical limit of any reader,
+  * the same verify with ISA-L's inflate and with Python's zlib forced
+    (BUNDLECHECK_INFLATE=zlib), and
+  * pure decompression of the same file with Python's zlib and with ISA-L
+    (in bounded chunks, as bundlecheck reads), and `gzip -dc`,
 
-and prints the wall times, the ratios verify/tar and verify/decompression,
-and the verifier's peak RSS.
+and prints the wall times, the ratios verify/tar and verify/decompression
+(against Python's zlib, the yardstick), the verifier's peak RSS and the
+machine's load average.  With --compress xz or bz2 the same is done for those
+(their yardsticks: Python's lzma and bz2, `xz -dc` and `bzip2 -dc`).
 
     python bench/bench_verify.py                  # 200 MB and 1 GB
     python bench/bench_verify.py --size 200M      # one size
-    python bench/bench_verify.py --size 50M --repeat 3
+    python bench/bench_verify.py --size 50M --repeat 3 --compress xz
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
 import gzip
 import io
 import json
+import lzma
 import os
 import random
 import shutil
@@ -79,12 +84,19 @@ class _DiskImage(io.RawIOBase):
         return bytes(n) if self._rng.random() < 0.125 else self._rng.randbytes(n)
 
 
-def build_tarball(path: Path, target: int, seed: int = 2008) -> dict[str, int]:
-    """Write a .tar.gz of about `target` compressed bytes; return what went in."""
+def _compressor(raw, compress: str):
+    if compress == "xz":
+        return lzma.LZMAFile(raw, mode="wb", preset=0)
+    if compress == "bz2":
+        return bz2.BZ2File(raw, mode="wb", compresslevel=1)
+    return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0)
+
+
+def build_tarball(path: Path, target: int, seed: int = 2008, compress: str = "gz") -> dict[str, int]:
+    """Write a .tar.gz (.tar.xz, .tar.bz2) of about `target` compressed bytes; return what went in."""
     rng = random.Random(seed)
     small = 0
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1,
-                                                mtime=0) as gz, \
+    with open(path, "wb") as raw, _compressor(raw, compress) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         _add_dir(tar, "")
         for top in ("doc", "src", "src/convirt", "patches", "distros", "image_store",
@@ -127,20 +139,40 @@ def run_measured(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tup
     return elapsed, usage.ru_maxrss * 1024, data  # ru_maxrss is in KiB on Linux
 
 
-#: Decompress a gzip file to nowhere, as bundlecheck's reader does (1 MiB in, at most 1 MiB out).
+#: Decompress a file to nowhere, as bundlecheck's reader does (1 MiB in, at most 1 MiB out).
 #: It prints its own time, without the interpreter's start-up, to compare with the
 #: verifier's own stats["seconds"].
 DECOMPRESS = """
-import sys, time, zlib
+import sys, time
+kind = sys.argv[2]
+if kind == "zlib":
+    import zlib
+    d = zlib.decompressobj(31)
+elif kind == "isal":
+    from isal import igzip_lib
+    d = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+elif kind == "xz":
+    import lzma
+    d = lzma.LZMADecompressor()
+else:
+    import bz2
+    d = bz2.BZ2Decompressor()
 started = time.perf_counter()
-d = zlib.decompressobj(31)
 with open(sys.argv[1], "rb") as f:
-    while data := f.read(1 << 20):
-        while data:
+    if kind == "zlib":
+        while data := f.read(1 << 20):
+            while data:
+                d.decompress(data, 1 << 20)
+                data = d.unconsumed_tail
+    else:
+        while data := f.read(1 << 20):
             d.decompress(data, 1 << 20)
-            data = d.unconsumed_tail
+            while not d.needs_input and not d.eof:
+                d.decompress(b"", 1 << 20)
 print(time.perf_counter() - started)
 """
+#: The command-line decompressor and Python's yardstick per compression.
+TOOLS = {"gz": ("gzip", "zlib", "z"), "xz": ("xz", "xz", "J"), "bz2": ("bzip2", "bz2", "j")}
 
 
 def bundlecheck_cmd() -> list[str]:
@@ -150,12 +182,12 @@ def bundlecheck_cmd() -> list[str]:
     return [sys.executable, "-m", "bundlecheck.cli"]
 
 
-def bench_one(workdir: Path, target: int, repeat: int) -> None:
-    archive = workdir / f"convirt-2.0-{target // MiB}M.tar.gz"
+def bench_one(workdir: Path, target: int, repeat: int, compress: str = "gz") -> None:
+    archive = workdir / f"convirt-2.0-{target // MiB}M.tar.{compress}"
     t0 = time.perf_counter()
-    content = build_tarball(archive, target)
+    content = build_tarball(archive, target, compress=compress)
     size = archive.stat().st_size
-    print(f"\n== {size / MiB:.0f} MiB compressed ({content['small_files']} small files, "
+    print(f"\n== {size / MiB:.0f} MiB compressed .tar.{compress} ({content['small_files']} small files, "
           f"{content['images']} disk images), built in {time.perf_counter() - t0:.0f} s")
 
     manifest = workdir / "reference.json"
@@ -167,35 +199,52 @@ def bench_one(workdir: Path, target: int, repeat: int) -> None:
     with open(archive, "rb") as f:
         while f.read(8 * MiB):
             pass
+    tool, yardstick, tar_flag = TOOLS[compress]
     verify_cmd = [*bundlecheck_cmd(), "check", str(archive), "--distro", "ubuntu",
                   "--against", str(manifest), "--format", "json"]
-    tar_cmd = ["tar", "-tzvf", str(archive)]
-    decompress_cmd = [sys.executable, "-c", DECOMPRESS, str(archive)]
-    gzip_cmd = ["gzip", "-dc", str(archive)]
-    v_times, v_inner, t_times, d_times, d_inner, g_times, rss_peak, report = [], [], [], [], [], [], 0, {}
+    kinds = {"verify": verify_cmd}
+    if compress == "gz":
+        kinds["verify (zlib forced)"] = ["env", "BUNDLECHECK_INFLATE=zlib", *verify_cmd]
+    decompressors = [yardstick] + (["isal"] if compress == "gz" else [])
+    times: dict[str, list[float]] = {}
+    inner: dict[str, list[float]] = {}
+    rss_peak, report, loads = 0, {}, []
     for _ in range(repeat):
-        elapsed, rss, out = run_measured(verify_cmd, stdout=None)
-        v_times.append(elapsed)
-        rss_peak = max(rss_peak, rss)
-        report = json.loads(out)
-        v_inner.append(report["stats"]["seconds"])
-        t_times.append(run_measured(tar_cmd)[0])
-        elapsed, _, out = run_measured(decompress_cmd, stdout=None)
-        d_times.append(elapsed)
-        d_inner.append(float(out))
-        g_times.append(run_measured(gzip_cmd)[0])
-    v, t, dz, g = min(v_times), min(t_times), min(d_times), min(g_times)
-    vi, di = min(v_inner), min(d_inner)
-    print(f"verify:     {v:6.2f} s  ({size / MiB / v:6.0f} MiB/s compressed, "
-          f"{report['stats']['members']} members, verdict {report['verdict']})")
-    print(f"tar -tzvf:  {t:6.2f} s")
-    print(f"zlib only:  {dz:6.2f} s  (pure decompression of the same file, Python's zlib; "
-          f"{di:.2f} s without start-up)")
-    print(f"gzip -dc:   {g:6.2f} s")
-    print(f"ratio verify/tar: {v / t:.2f}   (target <= 1.0)")
-    print(f"ratio verify/decompression: {vi / di:.2f} in-process ({vi:.2f} s / {di:.2f} s; "
-          f"target <= 1.1), {v / dz:.2f} wall with start-up, {v / g:.2f} against gzip -dc")
-    print(f"verify peak RSS: {rss_peak / MiB:.1f} MiB   (target < 100 MiB)")
+        loads.append(os.getloadavg()[0])
+        for name, cmd in kinds.items():
+            elapsed, rss, out = run_measured(cmd, stdout=None)
+            times.setdefault(name, []).append(elapsed)
+            rss_peak = max(rss_peak, rss)
+            report = json.loads(out)
+            inner.setdefault(name, []).append(report["stats"]["seconds"])
+        times.setdefault("tar", []).append(run_measured(["tar", f"-t{tar_flag}vf", str(archive)])[0])
+        for kind in decompressors:
+            elapsed, _, out = run_measured([sys.executable, "-c", DECOMPRESS, str(archive), kind], stdout=None)
+            times.setdefault(kind, []).append(elapsed)
+            inner.setdefault(kind, []).append(float(out))
+        times.setdefault(tool, []).append(run_measured([tool, "-dc", str(archive)])[0])
+    best = {k: min(v) for k, v in times.items()}
+    best_inner = {k: min(v) for k, v in inner.items()}
+    for name in kinds:
+        print(f"{name + ':':22}{best[name]:6.2f} s wall, {best_inner[name]:6.2f} s in-process "
+              f"({size / MiB / best[name]:4.0f} MiB/s compressed, {report['stats']['members']} members, "
+              f"verdict {report['verdict']})")
+    print(f"{f'tar -t{tar_flag}vf:':22}{best['tar']:6.2f} s")
+    for kind in decompressors:
+        label = {"zlib": "Python zlib alone", "isal": "ISA-L alone", "xz": "Python lzma alone",
+                 "bz2": "Python bz2 alone"}[kind]
+        print(f"{label + ':':22}{best[kind]:6.2f} s wall, {best_inner[kind]:6.2f} s in-process")
+    print(f"{tool + ' -dc:':22}{best[tool]:6.2f} s")
+    v, y = best_inner["verify"], best_inner[yardstick]
+    print(f"ratio verify/tar: {best['verify'] / best['tar']:.2f}")
+    print(f"ratio verify/decompression: {v / y:.2f} in-process ({v:.2f} s / {y:.2f} s with Python's "
+          f"{yardstick}; target <= 0.6 for gzip), {best['verify'] / best[yardstick]:.2f} wall")
+    if compress == "gz":
+        print(f"ratio ISA-L/zlib alone: {best_inner['isal'] / y:.2f}; verify with zlib forced / zlib: "
+              f"{best_inner['verify (zlib forced)'] / y:.2f}")
+    print(f"verify peak RSS: {rss_peak / MiB:.1f} MiB   (target < 64 MiB)")
+    print(f"load average at the start of each run: {', '.join(f'{x:.2f}' for x in loads)} "
+          f"on {os.cpu_count()} CPUs")
 
 
 def main() -> int:
@@ -204,13 +253,14 @@ def main() -> int:
                    help="compressed size, e.g. 200M or 1G (repeatable; default 200M and 1G)")
     p.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is kept")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--compress", choices=("gz", "xz", "bz2"), default="gz")
     args = p.parse_args()
     sizes = [parse_size(s) for s in (args.size or ["200M", "1G"])]
     workdir = Path(tempfile.mkdtemp(prefix="bench-bundlecheck-"))
     try:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {workdir}")
         for target in sizes:
-            bench_one(workdir, target, args.repeat)
+            bench_one(workdir, target, args.repeat, args.compress)
             if not args.keep:  # the next size needs the disk space
                 for f in workdir.iterdir():
                     f.unlink()

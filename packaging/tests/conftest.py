@@ -21,3 +21,10 @@ def run(policy) -> Callable[..., bundlecheck.Report]:
         return bundlecheck.verify(io.BytesIO(data), distro=distro, **kw)
 
     return _run
+
+
+@pytest.fixture(params=bundlecheck.decompress.INFLATE_BACKENDS)
+def inflate_backend(request, monkeypatch) -> str:
+    """Run a test once per gzip inflate this installation has (ISA-L's and zlib's)."""
+    monkeypatch.setattr(bundlecheck.decompress, "INFLATE", request.param)
+    return request.param

@@ -41,6 +41,9 @@ from tarcraft import (
 
 import bundlecheck
 
+# Both gzip inflates (ISA-L and zlib) must pass and refuse the same archives.
+pytestmark = pytest.mark.usefixtures("inflate_backend")
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _extractors():
@@ -55,6 +58,22 @@ def _extractors():
 R = "convirt-2.0/"
 N = "distros/ubuntu/notes.txt"
 EVIL = "distros/fedora/convirt.conf"
+
+
+def _base256(value: int, length: int) -> bytes:
+    return b"\x80" + value.to_bytes(length - 1, "big")
+
+
+def _anonymous(field: str, value: bytes) -> dict[str, bytes]:
+    # Without user and group names GNU tar reads the numbers (with them, it looks the names up).
+    return {field: value, "uname": b"", "gname": b""}
+
+
+OUT_OF_RANGE_PAX = [("uid", str(2**32)), ("gid", str(2**64)), ("size", str(2**64)),
+                    ("mtime", "9" * 30), ("mtime", "-" + "9" * 30), ("atime", str(2**63)),
+                    ("ctime", "1" + "0" * 25 + ".5")]
+OUT_OF_RANGE_USTAR = [("uid", _base256(2**32, 8)), ("gid", _base256(2**40, 8)),
+                      ("mtime", _base256(2**63, 12)), ("size", _base256(2**70, 12))]
 
 
 def _package(*extra: E) -> bytes:
@@ -191,6 +210,25 @@ CLASSES = [
      "bundle", "archive-ambiguous-header", "SCHILY.xattr.security.capability"),
     ("pax-linkpath-on-a-file", lambda: bundle(pax([("linkpath", EVIL)]), member(N, b"x")),
      "bundle", "archive-ambiguous-header", "not a link"),
+    # Numbers past the range GNU tar checks (it exits 2; bsdtar extracts): one case per field.
+    *[(f"pax-{key}-out-of-range", (lambda k=key, v=value: bundle(pax([(k, v)]), member(N, b"x"))),
+       "bundle", "archive-ambiguous-header", "out of the range GNU tar accepts")
+      for key, value in OUT_OF_RANGE_PAX],
+    *[(f"ustar-{field}-out-of-range",
+       (lambda f=field, v=value: bundle(member(N, b"x", raw=_anonymous(f, v)))),
+       "bundle", "archive-ambiguous-header", "out of the range GNU tar accepts")
+      for field, value in OUT_OF_RANGE_USTAR],
+    # Malformed numbers in every ustar numeric field (octal read by int(s, 8) differs from C).
+    *[(f"ustar-{field}-malformed", (lambda f=field, v=value: bundle(member(N, b"x", raw={f: v}))),
+       "bundle", "archive-ambiguous-header", f"{field} field")
+      for field, value in [("uid", b"0o17\x00"), ("gid", b"+17\x00"), ("mtime", b"1_200_000\x00"),
+                           ("devmajor", b"12x\x00"), ("devminor", b"\t7\x00"),
+                           ("devmajor", b"\x80\x00\x00\x00\x00\x00\x00\x05")]],
+    ("pax-numbers-at-the-edge-of-range", lambda: bundle(
+        pax([("uid", str(2**32 - 1)), ("gid", "0"), ("mtime", str(-(2**63))), ("atime", str(2**63 - 1))]),
+        member(N, b"x")), "bundle", None, ""),
+    ("ustar-owner-base256-in-range",
+     lambda: bundle(member(N, b"x", raw=_anonymous("uid", _base256(2**32 - 1, 8)))), "bundle", None, ""),
     # Names.
     ("name-with-bytes-after-its-nul",
      lambda: bundle(member(N, b"x", raw={"name": N.encode() + b"\x00" + EVIL.encode()})),
@@ -426,3 +464,23 @@ def test_property_failure_names_its_assertion():
 
 
 _ = (USTAR, pad, pax_records)
+
+
+@pytest.mark.parametrize(("kind", "field", "value"),
+                         [("pax", k, v) for k, v in OUT_OF_RANGE_PAX]
+                         + [("ustar", f, v) for f, v in OUT_OF_RANGE_USTAR])
+def test_gnu_tar_refuses_each_out_of_range_number_bundlecheck_refuses(run, kind, field, value, tmp_path):
+    # The premise of the cases above, shown on the real tools: GNU tar exits 2.
+    import subprocess
+
+    data = bundle(pax([(field, value)]), member(N, b"x")) if kind == "pax" else bundle(
+        member(N, b"x", raw=_anonymous(field, value)))
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(data)
+    (tmp_path / "out").mkdir()
+    gnu = subprocess.run(["tar", "--no-same-owner", "-xf", archive, "-C", tmp_path / "out"],
+                         capture_output=True, check=False)
+    assert gnu.returncode == 2 and b"out of" in gnu.stderr, gnu.stderr
+    report = run(data)
+    assert any(f.check == "archive-ambiguous-header" and "out of the range" in f.message
+               for f in report.findings), report.findings

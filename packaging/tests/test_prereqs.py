@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from builders import CONF, CONTROL, SPEC, E, d, gz, ids, tar_bytes
 
-from bundlecheck.recipes import Relation, parse_debian_control, parse_ebuild, parse_pkgbuild, parse_spec
+from bundlecheck.recipes import Relation
+from bundlecheck.recipes.arch import parse_pkgbuild
+from bundlecheck.recipes.deb import parse_control
+from bundlecheck.recipes.gentoo import parse_ebuild
+from bundlecheck.recipes.rpm import parse_spec
 from bundlecheck.versions import compare
 
 B = "distros/ubuntu/"
@@ -68,19 +72,19 @@ def test_patch_in_debian_patches_counts_as_applied(run):
 
 def test_spec_macros_are_tolerated():
     spec = "%global pyver 2.4\nRequires: python >= %{pyver}, %{?fedora:pygtk2} %{!?fedora:python-gtk}\n"
-    assert parse_spec(spec) == [[Relation("python", ">=", "2.4")], [Relation("pygtk2")],
+    assert parse_spec(spec).groups == [[Relation("python", ">=", "2.4")], [Relation("pygtk2")],
                                 [Relation("python-gtk")]]
 
 
 def test_deb_alternatives_and_arch_qualifiers():
-    groups = parse_debian_control("Package: x\nDepends: python:any (>= 2.5) | python2, vte\n")
+    groups = parse_control("Package: x\nDepends: python:any (>= 2.5) | python2, vte\n").groups
     assert groups == [[Relation("python", ">=", "2.5"), Relation("python2")], [Relation("vte")]]
 
 
 def test_pkgbuild_and_ebuild_parsers():
-    assert [r.name for [r] in parse_pkgbuild(PKGBUILD_OK.decode())] == [
+    assert [r.name for [r] in parse_pkgbuild(PKGBUILD_OK.decode()).groups] == [
         "python2", "xen", "pygtk", "python2-paramiko", "vte"]
-    groups = parse_ebuild(EBUILD_OK.decode())
+    groups = parse_ebuild(EBUILD_OK.decode()).groups
     assert [Relation("x11-libs/vte"), Relation("app-misc/other")] in groups
     assert [Relation("dev-lang/python", ">=", "2.4")] in groups
 
@@ -96,3 +100,37 @@ def test_pkgbuild_and_ebuild_parsers():
 )
 def test_version_compare(family, a, b, sign):
     assert compare(family, a, b) == sign
+
+
+class _CountingPattern:
+    """A compiled pattern that counts the lines it is asked about."""
+
+    def __init__(self, pattern):
+        self.pattern, self.searches = pattern, 0
+
+    def search(self, *args):
+        self.searches += 1
+        return self.pattern.search(*args)
+
+
+@pytest.mark.parametrize("recipes", [20, 80])
+def test_recipes_and_files_are_read_once_each(policy, recipes):
+    # Each recipe beside each file was searched for the patch: recipes x files lines.
+    # Now the files are searched once per bundle, and each recipe once.
+    import dataclasses
+    import io
+
+    import bundlecheck
+
+    counting = _CountingPattern(policy.patched_prereq.patch_pattern)
+    pol = dataclasses.replace(policy, patched_prereq=dataclasses.replace(policy.patched_prereq,
+                                                                         patch_pattern=counting))
+    spec = b"Name: convirt\nRequires: python >= 2.4, xen >= 3.0.4, pygtk2, vte, python-paramiko >= 1.6.4\n"
+    files = recipes
+    entries = [E(f"{B}specs/c{i}.spec", spec) for i in range(recipes)]
+    entries += [E(f"{B}files/f{i}.txt", b"x") for i in range(files)]
+    report = bundlecheck.verify(io.BytesIO(bundle("README", b"x", *entries)), distro="ubuntu", policy=pol,
+                                lint=False)
+    assert sum(f.check == "paramiko-patch-missing" for f in report.findings) == recipes
+    own_files = recipes + files + 2  # with convirt.conf and README
+    assert counting.searches == own_files + recipes * spec.count(b"\n")

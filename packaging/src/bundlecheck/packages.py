@@ -22,7 +22,9 @@ from .formats import BLOCK, DEB, RPM, detect_kind
 from .limits import Limits
 from .members import Member, Scan
 from .policy import Policy
-from .recipes import Groups, parse_deb_depends, parse_rpm_header
+from .recipes import Groups
+from .recipes.deb import deb_depends_groups
+from .recipes.rpm import rpm_header_groups
 from .registry import CHECKS, Registry
 from .tarscan import scan_tar_stream
 from .view import PackageView
@@ -106,7 +108,7 @@ def _read_deb(raw: RawReader, limits: Limits, lint: bool = False,
     fields = _control_fields(control_scan.captured.get("control", b""))
     for name in ("Pre-Depends", "Depends"):
         if fields.get(name):
-            pkg.groups += parse_deb_depends(" ".join(fields[name].split()))
+            pkg.groups += deb_depends_groups(" ".join(fields[name].split()))
     return pkg
 
 
@@ -216,7 +218,7 @@ def _read_rpm_headers(raw: RawReader) -> Package:
     while raw.read():  # drain: the payload is not unpacked, only counted
         pass
     pkg.files = _rpm_files(headers)
-    pkg.groups = parse_rpm_header(_strings(headers.get("requirename")),
+    pkg.groups = rpm_header_groups(_strings(headers.get("requirename")),
                                   _strings(headers.get("requireversion")),
                                   _ints(headers.get("requireflags")))
     return pkg

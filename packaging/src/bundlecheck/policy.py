@@ -21,6 +21,7 @@ from .errors import PolicyError, Problem
 from .findings import Finding, Severity
 from .limits import Limits
 from .patterns import Compiled, compile_pattern
+from .recipes import Relation
 from .registry import CHECKS, PINNED
 from .tomlpos import Positions, syntax_error_position
 
@@ -130,6 +131,8 @@ class Policy:
     recipes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     prereqs: tuple[Prereq, ...] = ()
     patched_prereq: PatchedPrereq | None = None
+    #: per family: symbol (substvar, macro, variable, eclass) -> the relations it stands for
+    provides: dict[str, dict[str, tuple[Relation, ...]]] = field(default_factory=dict)
     image_store: str | None = None
     deployment: Deployment | None = None
     #: Linter tags ('lintian:<tag>', 'rpmlint:<check>') that block acceptance (error) ...
@@ -343,6 +346,7 @@ def _build(data: dict[str, Any]) -> Policy:
         prereqs=tuple(Prereq(p["name"], tuple(p["aliases"]), p.get("min_version"))
                       for p in data.get("prereqs", [])),
         patched_prereq=_patched(data.get("patched_prereq")),
+        provides=_provides(data.get("provides", {})),
         image_store=data.get("advice", {}).get("image_store"),
         deployment=_deployment(data.get("deployment")),
         linters_blocking=frozenset(_get(linters, linters_t, "blocking")),
@@ -370,6 +374,16 @@ def _patched(data: dict[str, Any] | None) -> PatchedPrereq | None:
     patched_t = _sub(policyspec.POLICY, "patched_prereq")
     return PatchedPrereq(data["prereq"], data["fixed_version"], compile_pattern(data["patch_pattern"]),
                          _get(data, patched_t, "check"))
+
+
+def _provides(data: dict[str, Any]) -> dict[str, dict[str, tuple[Relation, ...]]]:
+    out: dict[str, dict[str, tuple[Relation, ...]]] = {}
+    for family, symbols in data.items():
+        out[family] = {}
+        for symbol, packages in symbols.items():
+            forms = [policyspec.PROVIDED_FORM.fullmatch(p) for p in packages]
+            out[family][symbol] = tuple(Relation(m.group(1), m.group(2), m.group(3)) for m in forms if m)
+    return out
 
 
 def _deployment(data: dict[str, Any] | None) -> Deployment | None:

@@ -209,6 +209,27 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "it must be greater than 0"
 
 
+_SYMBOL = r"^\S+$"
+_PROVIDED = r"^[^\s<>=]+(\s*(>=|>|=)\s*[0-9][A-Za-z0-9.+~^:-]*)?$"
+
+
+def _symbol(value: str) -> str | None:
+    if not re.fullmatch(_SYMBOL, value) or len(value) > 128:
+        return ("a symbol is one word as the recipe writes it (${python:Depends}, %{py_requires}, "
+                "distutils-r1)")
+    return None
+
+
+PROVIDED_FORM = re.compile(r"([^\s<>=]+)\s*(?:(>=|>|=)\s*(\S+))?")
+
+
+def _provided(value: str) -> str | None:
+    if not re.fullmatch(_PROVIDED, value):
+        return "it must be a package name, optionally followed by '>=', '>' or '=' and a version"
+    m = PROVIDED_FORM.fullmatch(value)
+    return _version(m.group(3)) if m and m.group(3) else None
+
+
 _NO_CLIMB = r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[^\\]*$"
 _ONLY_DISTRO_BRACES = r"(?=(?:[^{}]|\{distro\})*$)"
 RELATIVE = Rule("relative path, {distro} allowed", _relative_filled,
@@ -229,6 +250,8 @@ LINTER_TAG = Rule("linter tag", _linter_tag, {"pattern": _LINTER_TAG})
 SEVERITY = Rule("severity", _severity, {"enum": list(SEVERITIES)})
 SCHEMA_ONE = Rule("schema 1", _schema_one, {"const": 1})
 POSITIVE = Rule("positive", _positive, {"exclusiveMinimum": 0})
+SYMBOL = Rule("symbol", _symbol, {"pattern": _SYMBOL, "maxLength": 128})
+PROVIDED = Rule("provided package", _provided, {"pattern": _PROVIDED})
 
 
 # --- the definition ---------------------------------------------------------------
@@ -347,6 +370,20 @@ POLICY = Table("Top level", "The keys before any table header.", (
             Key("name", STRING, "The prerequisite's name in the guide (unique).", "libfoo", required=True),
             Key("min_version", STRING, "The lowest version accepted.", "2.0", rule=VERSION),
             Key("aliases", STRINGS, "The names distros give it.", ["libfoo2", "foo-libs"], required=True),
+        ))),
+    Key("provides", TABLE,
+        "What a recipe's symbols stand for, per packaging family: a Debian substvar, an RPM macro, "
+        "a Gentoo variable or eclass, and the packages it brings in.",
+        table=Table("[provides]", "What a recipe's symbols stand for, per packaging family.", tuple(
+            Key(family, MAP, f"{what} = the packages it stands for (none: it brings in nothing the "
+                "[[prereqs]] name).", {example: [provided]}, default={}, key_rule=SYMBOL,
+                value=Key("packages", STRINGS, "Package names, each with an optional minimum version.",
+                          [provided], rule=PROVIDED))
+            for family, what, example, provided in (
+                ("rpm", "A macro", "%{py_requires}", "python"),
+                ("deb", "A substitution variable", "${python:Depends}", "python"),
+                ("arch", "A variable", "$_python", "python2"),
+                ("gentoo", "A variable or an eclass", "${PYTHON_DEPS}", "dev-lang/python"))
         ))),
     Key("patched_prereq", TABLE, "A prerequisite with a known bug: patched, or at a fixed version.",
         table=Table("[patched_prereq]", "A prerequisite with a known bug: patched, or at a fixed version.", (

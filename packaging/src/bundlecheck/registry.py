@@ -58,6 +58,8 @@ _DECLARED: list[tuple[str, Severity, str]] = [
     ("prereq-missing", "error", "a prerequisite of the guide is not required by the package"),
     ("prereq-version-too-low", "error", "a prerequisite is required at a version below the minimum"),
     ("prereq-unversioned", "warning", "a prerequisite is required without its minimum version"),
+    ("prereq-unread", "info",
+     "a recipe holds a macro, substvar or command the engine cannot read: checked by hand"),
     ("prereq-patch-missing", "warning",
      "a prerequisite with a known bug is neither patched nor required at a fixed version"),
     # Binary packages.

@@ -109,19 +109,38 @@ def _cstring(field: bytes, what: str) -> bytes:
     return value
 
 
+#: The ranges GNU tar checks numbers against (uid_t, gid_t, off_t, time_t on Linux):
+#: past them it reports "out of range" and exits with status 2, where bsdtar reads on.
+UID_MAX = GID_MAX = (1 << 32) - 1
+OFF_MAX = TIME_MAX = (1 << 63) - 1
+TIME_MIN = -(1 << 63)
+_MAXIMUM = {"uid": UID_MAX, "gid": GID_MAX, "size": OFF_MAX, "mtime": TIME_MAX}
+
+
+def out_of_range(what: str, value: int | str, low: int, high: int) -> Refused:
+    return Refused(f"its {what} is {value}, out of the range GNU tar accepts ({low}..{high}): GNU tar "
+                   "stops with an error there, bsdtar reads on, so they would not extract the same",
+                   RECREATE)
+
+
 @lru_cache(maxsize=4096)  # modes, owners and times repeat from header to header
 def number(field: bytes, what: str, *, base256: bool = True, empty_ok: bool = False) -> int:
     """A numeric header field: octal digits, optional leading spaces, NUL/space terminators.
 
     Base-256 (first byte 0x80, as GNU tar and bsdtar write for large values) is
-    accepted where the format allows it; a negative base-256 value is not.
+    accepted where the format allows it; a negative base-256 value is not, nor a
+    value past the range GNU tar checks (uid and gid 0..2^32-1, size and mtime
+    0..2^63-1).
     """
     if _OCTAL.fullmatch(field):
         return int(field.strip(b" \x00"), 8)
     if empty_ok and not field.strip(b"\x00"):
         return 0
     if base256 and field[:1] == b"\x80":
-        return int.from_bytes(field[1:], "big")
+        value = int.from_bytes(field[1:], "big")
+        if value > _MAXIMUM.get(what, value):
+            raise out_of_range(f"{what} field", value, 0, _MAXIMUM[what])
+        return value
     shown = field.rstrip(b"\x00").decode("latin-1")
     raise Refused(
         f"its {what} field is {shown!r}, not plain octal digits: GNU tar, bsdtar and Python's "
@@ -239,6 +258,7 @@ def pax_extended(records: list[tuple[bytes, bytes]]) -> PaxInfo:
             if not _DECIMAL.fullmatch(value):
                 raise Refused(f"its pax header gives size={value.decode('latin-1')}, not a decimal "
                               "number", RECREATE)
+            _check_value(key, value)
             info.size = int(value)
         elif key == b"hdrcharset":
             if value != UTF8_CHARSET:
@@ -260,10 +280,23 @@ def pax_extended(records: list[tuple[bytes, bytes]]) -> PaxInfo:
     return info
 
 
+#: What GNU tar checks each pax number against; SCHILY.dev/ino/nlink it ignores.
+_PAX_RANGES = {b"uid": (0, UID_MAX), b"gid": (0, GID_MAX), b"size": (0, OFF_MAX)}
+
+
 def _check_value(key: bytes, value: bytes) -> None:
     if (key in _TIMES and not _TIME.fullmatch(value)) or (key in _INTEGERS and not _DECIMAL.fullmatch(value)):
         raise Refused(f"its pax header gives {key.decode()}={value.decode('latin-1')!r}, not a number",
                       RECREATE)
+    shown = f"pax header's {key.decode()}"
+    if key in _PAX_RANGES:
+        low, high = _PAX_RANGES[key]
+        if len(value) > 20 or int(value) > high:
+            raise out_of_range(shown, value.decode("ascii"), low, high)
+    elif key in _TIMES:
+        whole = value.split(b".", 1)[0]
+        if len(whole) > 21 or not TIME_MIN <= int(whole) <= TIME_MAX:
+            raise out_of_range(shown, value.decode("ascii"), TIME_MIN, TIME_MAX)
 
 
 #: Global keys allowed: a comment (git archive writes the commit id there).

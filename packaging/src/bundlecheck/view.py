@@ -34,6 +34,7 @@ class SourceView:
     def __post_init__(self) -> None:
         # Asked once per member by the checks: formatted once.
         self._roots = self.policy.roots_for(self.distro)
+        self._own_files: tuple[str, ...] | None = None
 
     def finding(self, check: str, path: str | None, message: str, hint: str) -> Finding:
         if check not in CHECKS:
@@ -43,8 +44,12 @@ class SourceView:
     def in_own_roots(self, rel: str) -> bool:
         return rel.startswith(self._roots) or rel + "/" in self._roots
 
-    def own_files(self) -> list[str]:
-        return sorted(p for p, m in self.members.items() if m.type == "file" and self.in_own_roots(p))
+    def own_files(self) -> tuple[str, ...]:
+        """The distro's own regular files, sorted; computed once (checks ask per recipe)."""
+        if self._own_files is None:
+            self._own_files = tuple(sorted(p for p, m in self.members.items()
+                                           if m.type == "file" and self.in_own_roots(p)))
+        return self._own_files
 
 
 def roots_pattern(policy: Policy) -> re.Pattern[str]:

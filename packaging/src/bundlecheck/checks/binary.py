@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..findings import Finding
 from ..policy import Deployment, fill_distro
+from ..recipes import Reading
 from ..registry import check
 from ..view import PackageView
 from .prereqs import evaluate
@@ -109,5 +110,5 @@ def unexpected(view: PackageView) -> Iterator[Finding]:
 @check("prereq-missing", "prereq-version-too-low", "prereq-unversioned", phase="binary")
 def package_prerequisites(view: PackageView) -> Iterator[Finding]:
     field_name = "Depends" if view.package.kind == "deb" else "Requires"
-    yield from evaluate(view.policy, view.package.family, view.package.groups,
+    yield from evaluate(view.policy, view.package.family, Reading(view.package.groups),
                         f"{field_name} of the package", view.finding)
