@@ -108,10 +108,10 @@ def account_confirm(*, token: str):
     # The payload is a user id and nothing else: not "12", 12.0 or True.
     if type(user_id) is not int or not 0 < user_id < 2**63:
         raise ConfirmationFailed("This confirmation link is not valid.")
-    user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    user = get_user_model().objects.select_for_update(no_key=True).filter(pk=user_id).first()
     if user is None:
         raise ConfirmationFailed("This account no longer exists: sign up again.")
-    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    profile, _ = Profile.objects.select_for_update(no_key=True).get_or_create(user=user)
     if profile.confirmed_at is not None:
         raise ConfirmationFailed("This account is confirmed already: log in.")
     profile.confirmed_at = timezone.now()
@@ -124,7 +124,7 @@ def account_confirm(*, token: str):
 
 @transaction.atomic
 def profile_update(*, user, display_name: str) -> Profile:
-    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    profile, _ = Profile.objects.select_for_update(no_key=True).get_or_create(user=user)
     if profile.display_name != display_name:
         profile.display_name = display_name
         profile.save(update_fields=["display_name"])
@@ -179,7 +179,7 @@ def openpgp_key_add(*, user, text: str, proof: str, challenge: str) -> OpenPGPKe
         raise BadInput(str(refused), field="key") from None
     if OpenPGPKey.objects.filter(user=user, fingerprint=key.fingerprint).exists():
         raise BadInput(f"Key {key.fingerprint} is on your profile already.", field="key")
-    held = OpenPGPKey.objects.select_for_update().filter(fingerprint=key.fingerprint)
+    held = OpenPGPKey.objects.select_for_update(no_key=True).filter(fingerprint=key.fingerprint)
     if held.exclude(proven_at=None).exists():
         raise BadInput(
             f"Key {key.fingerprint} is on another account, which proved it holds the secret "

@@ -69,7 +69,7 @@ def public_page_regenerate(*, project: Project) -> None:
     later run wrote.
     """
     with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)
+        project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
         stale_since = project.page_stale_since
         html, payload = public_page_render(project=project)
         public = storages["public"]

@@ -368,7 +368,7 @@ def events_dispatch_lost(*, older_than, limit: int = 500) -> list[int]:
     for pk in candidates.values_list("pk", flat=True)[:limit]:
         with transaction.atomic():
             record = (
-                AuditEvent.objects.select_for_update(skip_locked=True)
+                AuditEvent.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(pk=pk, dispatched_at__isnull=True)
                 .first()
             )

@@ -209,7 +209,7 @@ def submissions_move_all(queryset, action: str, *, actor) -> list[int]:
     moved = []
     for submission in (
         queryset.filter(state__in=from_states(action))
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .select_related("package")
     ):
         move = TRANSITIONS[(submission.state, action)]
@@ -247,7 +247,7 @@ def submission_requeue(
     rows = Submission.objects.filter(pk=submission_id, state__in=from_states(Action.REQUEUE))
     if seen is not None:
         rows = rows.filter(state=seen[0], verification_started_at=seen[1])
-    row = rows.select_for_update(skip_locked=True).first()
+    row = rows.select_for_update(skip_locked=True, no_key=True).first()
     if row is None:
         return None
     row.progress, row.queued_at = 0, timezone.now()

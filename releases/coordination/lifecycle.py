@@ -122,7 +122,7 @@ def allowed_actions(release: Release) -> set[str]:
 def _take(release: Release | int, action: str) -> tuple[Release, str]:
     """Lock the release and return it with the state `action` moves it to, or refuse."""
     pk = release if isinstance(release, int) else release.pk
-    locked = Release.objects.select_for_update(of=("self",)).select_related("project").get(pk=pk)
+    locked = Release.objects.select_for_update(of=("self",), no_key=True).select_related("project").get(pk=pk)
     sentence = refusal(locked, action)
     if sentence:
         raise TransitionRefused(sentence, release=locked, action=action)

@@ -84,9 +84,9 @@ def release_create(
 def _decided(submission: Submission, action: str, *, actor, comment: str) -> Submission:
     """Accept or reject, as the Submission lifecycle allows (locks the release first,
     as a publish does, then the submission)."""
-    release = Release.objects.select_for_update().get(pk=submission.release_id)
+    release = Release.objects.select_for_update(no_key=True).get(pk=submission.release_id)
     locked = (
-        Submission.objects.select_for_update(of=("self",))
+        Submission.objects.select_for_update(of=("self",), no_key=True)
         .select_related("release__project", "distro", "package")
         .get(pk=submission.pk)
     )

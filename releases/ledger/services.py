@@ -67,7 +67,7 @@ def patch_ledger_compute(*, release_id: int) -> PatchLedger | None:
 def patch_ledger_save(*, release: Release, data: dict, prerelease_sha256: str) -> PatchLedger:
     """Store the ledger; when a carried patch's status changed, record `patches.changed`."""
     PatchLedger.objects.get_or_create(release=release)
-    row = PatchLedger.objects.select_for_update().get(release=release)
+    row = PatchLedger.objects.select_for_update(no_key=True).get(release=release)
     previous = row.data if row.computed_at is not None else None
     changes = [c for c in status_changes(previous, data) if c["before"] is not None]
     row.data, row.prerelease_sha256 = data, prerelease_sha256

@@ -88,7 +88,7 @@ def distro_get_or_create(*, slug: str, name: str, actor) -> Distro:
 def _new_distro_allowance(actor) -> None:
     """Raise RateLimited (429) once `actor` named NEW_DISTROS_PER_DAY distros in 24 hours."""
     # The account's row serialises its own concurrent claims, so the count holds.
-    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).first()
     limit = settings.NEW_DISTROS_PER_DAY
     since = timezone.now() - NEW_DISTRO_WINDOW
     recent = list(
@@ -124,7 +124,7 @@ DECISION_EVENTS = {
 
 
 def _decide(claim: Maintainership, *, state: str, actor, reason: str, allowed_from: tuple) -> None:
-    locked = Maintainership.objects.select_for_update().get(pk=claim.pk)
+    locked = Maintainership.objects.select_for_update(no_key=True).get(pk=claim.pk)
     if locked.state not in allowed_from:
         raise Conflict(f"This request is already {locked.get_state_display()}.")
     locked.state, locked.reason = state, reason
@@ -144,14 +144,14 @@ def maintainership_approve(*, claim: Maintainership, actor) -> None:
         reason="",
         allowed_from=(Maintainership.State.REQUESTED,),
     )
-    distro = Distro.objects.select_for_update().get(pk=claim.distro_id)
+    distro = Distro.objects.select_for_update(no_key=True).get(pk=claim.distro_id)
     if not distro.listed:
         distro.listed = True
         distro.save(update_fields=["listed"])
         claim.distro = distro
         event_record(Event.DISTRO_APPROVED, actor=actor, target=distro)
     # A maintainer approved while a release is open gets its pre-release too.
-    for release in Release.objects.select_for_update().filter(
+    for release in Release.objects.select_for_update(no_key=True).filter(
         project=claim.project, state__in=OPEN_STATES, prerelease__isnull=False
     ):
         prerelease_delivery_queue(release)

@@ -127,7 +127,7 @@ def releases_requeue_stuck(*, now: datetime | None = None) -> list[int]:
     for pk in list(stuck):
         with transaction.atomic():
             row = (
-                Release.objects.select_for_update(skip_locked=True)
+                Release.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(pk=pk, state=Release.State.PUBLISHING)
                 .first()
             )

@@ -191,8 +191,11 @@ def _submission_record(
     *, release, distro, submitter, bundle, staged, package_links, note, signature=""
 ) -> Submission:
     # Serialises uploads per release, and judges the release as it is now: it
-    # may have been frozen while the body streamed in.
-    locked = Release.objects.select_for_update().get(pk=release.pk)
+    # may have been frozen while the body streamed in. FOR NO KEY UPDATE, as
+    # every row lock in the portal: it serialises the writers but never blocks a
+    # row that only references this one (a worker's audit row), so a worker
+    # holding a submission cannot deadlock with an upload holding its release.
+    locked = Release.objects.select_for_update(no_key=True).get(pk=release.pk)
     release_accepting_uploads(locked, distro)
     duplicate = _same_bytes(locked, distro, bundle.sha256)
     if duplicate is not None:
@@ -200,7 +203,7 @@ def _submission_record(
     # The quota spans the project's releases: the distro's row is the lock
     # that makes "check, then add the row" one step for concurrent uploads
     # (each sees the rows committed before it; none is counted twice or missed).
-    Distro.objects.select_for_update().get(pk=distro.pk)
+    Distro.objects.select_for_update(no_key=True).get(pk=distro.pk)
     _quota_check(locked, distro, bundle.size + (staged.size if staged is not None else 0))
     superseded = submissions_move_all(
         Submission.objects.filter(release=release, distro=distro),
@@ -281,7 +284,7 @@ def uploads_expire(*, now=None) -> list[int]:
     for submission in due:
         with transaction.atomic():
             submission = (
-                Submission.objects.select_for_update(of=("self",))
+                Submission.objects.select_for_update(of=("self",), no_key=True)
                 .select_related("artifact", "package")
                 .get(pk=submission.pk)
             )

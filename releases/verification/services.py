@@ -216,7 +216,7 @@ def submission_verdict_save(
 ) -> Submission | None:
     """Replace the findings and set the verdict, once, for a submission being verified."""
     submission = (
-        Submission.objects.select_for_update()
+        Submission.objects.select_for_update(no_key=True)
         .select_related("release__project", "distro", "submitter")
         .filter(pk=submission_id, state=Submission.State.VERIFYING)
         .first()
@@ -333,7 +333,7 @@ def policy_version_save(
     if problems:
         raise PolicyInvalid(problems)
     with transaction.atomic():
-        Project.objects.select_for_update().get(pk=project.pk)
+        Project.objects.select_for_update(no_key=True).get(pk=project.pk)
         current = current_version(project)
         if current.number != base_number:
             raise PolicyChanged(current, base_number)
@@ -416,9 +416,9 @@ def submission_reverify(*, item_id: int) -> str:
     with transaction.atomic():
         # The release first, as a publish locks it: a release published meanwhile
         # keeps the verdicts it was published with.
-        Release.objects.select_for_update().get(pk=submission.release_id)
+        Release.objects.select_for_update(no_key=True).get(pk=submission.release_id)
         submission = (
-            Submission.objects.select_for_update()
+            Submission.objects.select_for_update(no_key=True)
             .select_related("release__project", "distro", "submitter", "artifact")
             .get(pk=submission.pk)
         )

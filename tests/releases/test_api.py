@@ -172,7 +172,9 @@ def test_openapi_description_lists_every_route(client):
         "/submissions/{id}/reject",
         *(
             f"/projects/{{project}}/releases/{{version}}/{action}"
-            for action in ("freeze", "unfreeze", "respin", "publish", "withdraw", "audit")
+            for action in (
+                "freeze", "unfreeze", "respin", "publish", "withdraw", "audit", "patches"
+            )
         ),
         "/projects/{project}/policy",
     }

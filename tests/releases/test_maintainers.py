@@ -142,8 +142,12 @@ def test_opening_a_release_mails_each_maintainer_a_personal_link_once(
     release.save()
     with django_capture_on_commit_callbacks(execute=True):
         release_open(release=release, actor=None)
-    # The delivery task, after commit.
-    assert tasks_queued == [("release_deliver_prerelease_task", (release.pk,))]
+    # The delivery task, after commit; and the public page, which now says a release
+    # is being prepared.
+    assert sorted(tasks_queued) == [
+        ("page_regenerate_task", (release.project_id,)),
+        ("release_deliver_prerelease_task", (release.pk,)),
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         assert services.release_deliver_prerelease(release=release) == 2
         assert services.release_deliver_prerelease(release=release) == 0  # once
