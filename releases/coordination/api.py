@@ -20,9 +20,10 @@ from pydantic import Field, StringConstraints, field_validator
 
 from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput, Forbidden
+from portal.forms import form_refusal
 from releases.models import AuditEvent, Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
-from releases.submissions.api import ReleaseFieldsOut, release_fields
+from releases.submissions.api import Id, ProjectSlug, ReleaseFieldsOut, Version, release_fields
 from releases.submissions.uploads import check_upload, prepare_upload
 from releases.verification.services import policy_version_save
 
@@ -147,7 +148,7 @@ def _project(slug: str) -> Project:
     return project
 
 
-def _release(project: str, version: str) -> Release:
+def _release(project: ProjectSlug, version: Version) -> Release:
     release = (
         Release.objects.select_related("project")
         .filter(project__slug=project, version=version)
@@ -167,12 +168,6 @@ def _submission(submission_id: int) -> Submission:
     if submission is None:
         raise Http404(f"No submission {submission_id}.")
     return submission
-
-
-def _form_refusal(form, names: dict[str, str]) -> BadInput:
-    field, problems = next(iter(form.errors.items()))
-    field = names.get(field, field)
-    return BadInput(f"{field}: {problems[0]}", field=field)
 
 
 def _uploaded(request):
@@ -197,7 +192,7 @@ def _tarball(files):
     summary="A project's releases, newest first, with their state and dates",
     response={200: list[ReleaseOut]} | errors(401, 403, 404),
 )
-def release_list(request, project: str):
+def release_list(request, project: ProjectSlug):
     _staff(request)
     project_obj = _project(project)
     releases = Release.objects.filter(project=project_obj).select_related("project")
@@ -211,7 +206,7 @@ def release_list(request, project: str):
     response={201: ReleaseOut} | errors(400, 401, 403, 404, 409, 413),
     openapi_extra=RELEASE_BODY,
 )
-def release_create(request, project: str):
+def release_create(request, project: ProjectSlug):
     _staff(request)
     project_obj = _project(project)
     data, files = _uploaded(request)
@@ -225,7 +220,7 @@ def release_create(request, project: str):
         {"tarball": _tarball(files)},
     )
     if not form.is_valid():
-        raise _form_refusal(form, {"tarball": "prerelease"})
+        raise form_refusal(form, names={"tarball": "prerelease"})
     release = services.release_create(
         project=project_obj,
         version=form.cleaned_data["version"],
@@ -243,7 +238,7 @@ def release_create(request, project: str):
     summary="Accept a passed submission into the release",
     response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
 )
-def submission_accept(request, id: int, payload: CommentIn):
+def submission_accept(request, id: Id, payload: CommentIn):
     _staff(request)
     submission = services.submission_accept(
         submission=_submission(id), actor=request.user, comment=payload.comment
@@ -257,7 +252,7 @@ def submission_accept(request, id: int, payload: CommentIn):
     summary="Reject a submission; the comment is mailed to its maintainers",
     response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
 )
-def submission_reject(request, id: int, payload: RejectIn):
+def submission_reject(request, id: Id, payload: RejectIn):
     _staff(request)
     submission = services.submission_reject(
         submission=_submission(id), actor=request.user, comment=payload.comment
@@ -266,7 +261,7 @@ def submission_reject(request, id: int, payload: RejectIn):
 
 
 RELEASE_ERRORS = errors(400, 401, 403, 404, 409)
-RELEASE_PATH = "/projects/{slug:project}/releases/{version}"
+RELEASE_PATH = "/projects/{slug:project}/releases/{version:version}"
 
 
 @router.post(
@@ -275,7 +270,7 @@ RELEASE_PATH = "/projects/{slug:project}/releases/{version}"
     summary="Close submissions",
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_freeze(request, project: str, version: str):
+def release_freeze(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = lifecycle.release_freeze(release=_release(project, version), actor=request.user)
     return _release_out(request, release)
@@ -287,7 +282,7 @@ def release_freeze(request, project: str, version: str):
     summary="Open a frozen release for submissions again",
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_unfreeze(request, project: str, version: str):
+def release_unfreeze(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = lifecycle.release_unfreeze(release=_release(project, version), actor=request.user)
     return _release_out(request, release)
@@ -300,7 +295,7 @@ def release_unfreeze(request, project: str, version: str):
     response={200: ReleaseOut} | RELEASE_ERRORS | errors(413),
     openapi_extra=RESPIN_BODY,
 )
-def release_respin(request, project: str, version: str):
+def release_respin(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = _release(project, version)
     data, files = _uploaded(request)
@@ -309,7 +304,7 @@ def release_respin(request, project: str, version: str):
         {"tarball": _tarball(files)},
     )
     if not form.is_valid():
-        raise _form_refusal(form, {"tarball": "prerelease"})
+        raise form_refusal(form, names={"tarball": "prerelease"})
     release = lifecycle.release_respin(
         release=release,
         actor=request.user,
@@ -326,7 +321,7 @@ def release_respin(request, project: str, version: str):
     description="202: publishing; poll the release until its state is `released`.",
     response={202: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_publish(request, project: str, version: str):
+def release_publish(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = lifecycle.release_publish(release=_release(project, version), actor=request.user)
     return Status(202, _release_out(request, release))
@@ -338,7 +333,7 @@ def release_publish(request, project: str, version: str):
     summary="Withdraw a released release; the public page shows the reason",
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
+def release_withdraw(request, project: ProjectSlug, version: Version, payload: WithdrawIn):
     _staff(request)
     release = lifecycle.release_withdraw(
         release=_release(project, version), actor=request.user, reason=payload.reason
@@ -352,7 +347,9 @@ def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
     summary="The release's audit trail and its submissions', newest first",
     response={200: AuditPageOut} | RELEASE_ERRORS,
 )
-def release_audit(request, project: str, version: str, page: int = Query(1, ge=1, le=1_000_000)):
+def release_audit(
+    request, project: ProjectSlug, version: Version, page: int = Query(1, ge=1, le=1_000_000)
+):
     _staff(request)
     release = _release(project, version)
     submission_ids = (
@@ -452,7 +449,7 @@ def _policy_out(project: Project, reverifying: int | None = None) -> dict:
     summary="The project's packaging policy in force (TOML) and its versions, newest first",
     response={200: PolicyOut} | errors(401, 403, 404),
 )
-def policy_read(request, project: str):
+def policy_read(request, project: ProjectSlug):
     _staff(request)
     return _policy_out(_project(project))
 
@@ -465,7 +462,7 @@ def policy_read(request, project: str):
     "refuses the text, and with 409 when another version was saved since `base`.",
     response={201: PolicyOut} | errors(400, 401, 403, 404, 409),
 )
-def policy_save(request, project: str, payload: PolicyIn):
+def policy_save(request, project: ProjectSlug, payload: PolicyIn):
     _staff(request)
     project_obj = _project(project)
     _, reverification = policy_version_save(

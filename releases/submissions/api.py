@@ -8,16 +8,18 @@ after authentication, never parsed by ninja beforehand.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Schema, Status
 
 from portal.api_schemas import errors, multipart_body
 from portal.errors import BadInput
+from portal.forms import form_refusal
 from portal.ratelimit import rate_limit
+from releases.converters import SLUG_PATTERN, VERSION_PATTERN
 from releases.models import Distro, Release, Submission
 from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
 
@@ -26,6 +28,18 @@ from .forms import UploadForm, parse_package_links
 from .uploads import check_upload, prepare_upload
 
 router = Router(tags=["maintainers"])
+
+# The path values, with the patterns their converters take (releases/converters.py):
+# a value of another shape matches no route and is answered 404.
+ProjectSlug = Annotated[
+    str, Path(pattern=f"^{SLUG_PATTERN}$", description="the project's short name")
+]
+DistroSlug = Annotated[str, Path(pattern=f"^{SLUG_PATTERN}$", description="the distro's slug")]
+Version = Annotated[
+    str,
+    Path(pattern=f"^{VERSION_PATTERN}$", max_length=50, description="the release's version"),
+]
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class SubmissionCreatedOut(Schema):
@@ -124,7 +138,7 @@ UPLOAD_BODY = multipart_body(
 
 
 @router.post(
-    "/projects/{slug:project}/releases/{version}/distros/{slug:distro}/submissions/",
+    "/projects/{slug:project}/releases/{version:version}/distros/{slug:distro}/submissions/",
     url_name="api-submission-create",
     summary="Upload a revised source package or distro bundle",
     description="201: stored, verification queued. 200: these bytes were uploaded before.",
@@ -132,7 +146,7 @@ UPLOAD_BODY = multipart_body(
     | errors(400, 401, 404, 409, 413, 429),
     openapi_extra=UPLOAD_BODY,
 )
-def submission_create(request, project: str, version: str, distro: str):
+def submission_create(request, project: ProjectSlug, version: Version, distro: DistroSlug):
     release, distro_obj = _release_distro(request.user, project, version, distro)
     prepare_upload(request)
     check_upload(request)
@@ -149,8 +163,7 @@ def submission_create(request, project: str, version: str, distro: str):
         },
     )
     if not form.is_valid():
-        field, problems = next(iter(form.errors.items()))
-        raise BadInput(f"{field}: {problems[0]}", field=field)
+        raise form_refusal(form)
     try:
         links = parse_package_links(data.getlist("package_url"))
     except Exception as invalid:
@@ -189,7 +202,9 @@ def _release_distro(user, project, version, distro):
         or distro_obj is None
         or not can_see_distro_work(user, release.project, distro_obj)
     ):
-        raise Http404(f"No release {project} {version} with distro {distro} that you maintain.")
+        raise Http404(
+            f"No release {project} {version} with distro {distro} that you maintain."
+        )
     return release, distro_obj
 
 
@@ -199,7 +214,7 @@ def _release_distro(user, project, version, distro):
     summary="A submission's state, progress, verdict and findings",
     response={200: SubmissionOut} | errors(401, 404, 429),
 )
-def submission_detail(request, id: int, page: str = "1"):
+def submission_detail(request, id: Id, page: str = "1"):
     report_read_count(request.user)
     submission = selectors.submission_for_page(id)
     if submission is None or not can_see_distro_work(
@@ -210,12 +225,12 @@ def submission_detail(request, id: int, page: str = "1"):
 
 
 @router.get(
-    "/projects/{slug:project}/releases/{version}/",
+    "/projects/{slug:project}/releases/{version:version}/",
     url_name="api-release",
     summary="A release, its dates and state, and each distro's latest submission",
     response={200: ReleaseOverviewOut} | errors(401, 404),
 )
-def release_detail(request, project: str, version: str):
+def release_detail(request, project: ProjectSlug, version: Version):
     release = (
         Release.objects.select_related("project")
         .filter(project__slug=project, version=version)
