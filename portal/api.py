@@ -25,6 +25,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.utils import normalize_path, replace_path_param_notation
 
 from accounts.api_auth import TokenAuth
+from portal.api_schemas import invalid_value
 from portal.errors import PortalError
 from portal.middleware import error_response, portal_error
 from publishing.webhooks import openapi_webhooks
@@ -62,10 +63,7 @@ def portal_refusal(request, failure: Exception):
 
 @api.exception_handler(ValidationError)
 def invalid(request, failure: ValidationError):
-    first = failure.errors[0] if failure.errors else {}
-    where = [str(part) for part in first.get("loc", ()) if part not in ("body", "payload")]
-    field = where[-1] if where else "body"
-    return error_response(request, 400, f"{field}: {first.get('msg', 'invalid')}")
+    return error_response(request, 400, invalid_value(failure.errors[0] if failure.errors else {}))
 
 
 @api.exception_handler(HttpError)

@@ -9,6 +9,7 @@ with the lifecycle's sentence.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from django.db.models import CharField, Q
@@ -16,15 +17,22 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
-from portal.api_schemas import errors, multipart_body
+from portal.api_schemas import FilePart, errors, multipart_body, multipart_fields, pattern
 from portal.errors import BadInput, Forbidden
 from portal.forms import form_refusal
 from releases.models import AuditEvent, Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
-from releases.submissions.api import Id, ProjectSlug, ReleaseFieldsOut, Version, release_fields
-from releases.submissions.uploads import check_upload, prepare_upload
+from releases.submissions.api import (
+    VERSION,
+    Id,
+    ProjectSlug,
+    ReleaseFieldsOut,
+    Version,
+    release_fields,
+)
+from releases.submissions.uploads import BUNDLE_SUFFIXES, check_upload, prepare_upload
 from releases.verification.services import policy_version_save
 
 from . import lifecycle, services
@@ -55,10 +63,24 @@ class CommentIn(Schema):
     comment: str = Field("", max_length=4000)
 
 
+# A character that is not white space, whichever regex engine reads the pattern
+# (Python's \s also takes \x1c-\x1f, the JSON Schema engines' do not).
+SAYS_SOMETHING = r"[^\s\x1c-\x1f]"
+
+
+def _says_something(value: str) -> str:
+    if not re.search(SAYS_SOMETHING, value):
+        raise ValueError("white space alone is not a reason: say why, in a few words")
+    return value.strip()
+
+
 def _said(max_length: int):
-    """Text that must say something: blank space alone is refused, naming the field."""
+    """Text that must say something: white space alone is refused, naming the field;
+    the description states the same pattern."""
     return Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+        str,
+        Field(max_length=max_length, json_schema_extra={"pattern": SAYS_SOMETHING}),
+        AfterValidator(_says_something),
     ]
 
 
@@ -87,26 +109,29 @@ class AuditPageOut(Schema):
     results: list[AuditEventOut]
 
 
-RELEASE_BODY = multipart_body(
-    ["version", "prerelease"],
-    {
-        "version": {"type": "string", "maxLength": 50},
-        "prerelease": {
-            "type": "string",
-            "format": "binary",
-            "description": "the pre-release tarball (.tar.gz, .tar.xz, ...)",
-        },
-        "submission_deadline": {"type": "string", "format": "date-time"},
-        "release_date": {"type": "string", "format": "date-time"},
-    },
+# An RFC 3339 date and time with its offset, in the years a release may name.
+DATE_TIME = pattern(
+    r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$",
+    "give a date and time with its offset, e.g. 2027-03-01T12:00:00Z",
 )
-RESPIN_BODY = multipart_body(
-    ["prerelease"],
-    {
-        "prerelease": {"type": "string", "format": "binary"},
-        "submission_deadline": {"type": "string", "format": "date-time"},
-    },
-)
+DateTime = Annotated[str, Field(pattern=DATE_TIME, json_schema_extra={"format": "date-time"})]
+PRERELEASE = FilePart("the pre-release tarball", BUNDLE_SUFFIXES, "convirt-2.1.tar.gz")
+
+
+class ReleaseFieldsIn(Schema):
+    version: str = Field(pattern=VERSION, max_length=50, description="e.g. 2.1")
+    submission_deadline: DateTime = Field(None, description="submissions close then")
+    release_date: DateTime = Field(None, description="the planned release date")
+
+
+class RespinFieldsIn(Schema):
+    submission_deadline: DateTime = Field(None, description="left out: the deadline stays")
+
+
+RELEASE_BODY = multipart_body(ReleaseFieldsIn, {"prerelease": PRERELEASE}, ["prerelease"])
+RESPIN_BODY = multipart_body(RespinFieldsIn, {"prerelease": PRERELEASE}, ["prerelease"])
 
 
 def _staff(request) -> None:
@@ -210,11 +235,12 @@ def release_create(request, project: ProjectSlug):
     _staff(request)
     project_obj = _project(project)
     data, files = _uploaded(request)
+    fields = multipart_fields(ReleaseFieldsIn, data)
     form = ReleaseForm(
         {
-            "version": data.get("version", ""),
-            "submission_deadline": data.get("submission_deadline", ""),
-            "release_date": data.get("release_date", ""),
+            "version": fields.version,
+            "submission_deadline": fields.submission_deadline or "",
+            "release_date": fields.release_date or "",
             "open_now": "on",
         },
         {"tarball": _tarball(files)},
@@ -299,8 +325,9 @@ def release_respin(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = _release(project, version)
     data, files = _uploaded(request)
+    fields = multipart_fields(RespinFieldsIn, data)
     form = RespinForm(
-        {"submission_deadline": data.get("submission_deadline", "")},
+        {"submission_deadline": fields.submission_deadline or ""},
         {"tarball": _tarball(files)},
     )
     if not form.is_valid():
@@ -407,7 +434,7 @@ class PolicyOut(PolicyVersionOut):
 
 class PolicyIn(Schema):
     text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS)
-    note: str = Field("", max_length=200)
+    note: str = Field("", max_length=200, json_schema_extra={"pattern": r"^[^\x00]*$"})
     base: int = Field(..., ge=0, le=1_000_000, description="the version the text was edited from")
     reverify: bool = Field(False, description="judge the live submissions again by it")
 

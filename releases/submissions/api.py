@@ -14,8 +14,9 @@ from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
 from ninja import Path, Router, Schema, Status
+from pydantic import Field
 
-from portal.api_schemas import errors, multipart_body
+from portal.api_schemas import FilePart, errors, multipart_body, multipart_fields, pattern
 from portal.errors import BadInput
 from portal.forms import form_refusal
 from portal.ratelimit import rate_limit
@@ -24,22 +25,25 @@ from releases.models import Distro, Release, Submission
 from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
 
 from . import selectors, services
-from .forms import UploadForm, parse_package_links
-from .uploads import check_upload, prepare_upload
+from .forms import MAX_LINKS, UploadForm, parse_package_links
+from .uploads import BUNDLE_SUFFIXES, PACKAGE_SUFFIXES, check_upload, prepare_upload
 
 router = Router(tags=["maintainers"])
 
+VERSION = pattern(f"^{VERSION_PATTERN}$", "a version is letters, digits and . + ~ _ -")
+SLUG = pattern(f"^{SLUG_PATTERN}$", "a short name is letters, digits, _ and -")
 # The path values, with the patterns their converters take (releases/converters.py):
 # a value of another shape matches no route and is answered 404.
-ProjectSlug = Annotated[
-    str, Path(pattern=f"^{SLUG_PATTERN}$", description="the project's short name")
-]
-DistroSlug = Annotated[str, Path(pattern=f"^{SLUG_PATTERN}$", description="the distro's slug")]
-Version = Annotated[
-    str,
-    Path(pattern=f"^{VERSION_PATTERN}$", max_length=50, description="the release's version"),
-]
+ProjectSlug = Annotated[str, Path(pattern=SLUG, description="the project's short name")]
+DistroSlug = Annotated[str, Path(pattern=SLUG, description="the distro's slug")]
+Version = Annotated[str, Path(pattern=VERSION, max_length=50, description="the release's version")]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A package link as the server reads it: an http(s) address, then optionally its sha256.
+PACKAGE_URL = pattern(
+    r"^https?://[^\s\x00]+( [0-9a-fA-F]{64})?$",
+    "give an http:// or https:// address, then optionally a space and its sha256",
+)
+NO_NUL = pattern(r"^[^\x00]*$", "a NUL character cannot be kept; write plain text")
 
 
 class SubmissionCreatedOut(Schema):
@@ -117,23 +121,33 @@ class ReleaseOverviewOut(ReleaseFieldsOut):
     distros: dict[str, DistroLatestOut]
 
 
+class UploadFieldsIn(Schema):
+    """The text fields of an upload; the form behind them judges the files."""
+
+    sha256: str = Field(
+        "",
+        pattern=pattern(r"^([0-9a-fA-F]{64})?$", "a sha256 is 64 hexadecimal digits"),
+        description="refuse unless the file has this sha256",
+    )
+    package_url: list[Annotated[str, Field(pattern=PACKAGE_URL, max_length=1100)]] = Field(
+        [], max_length=MAX_LINKS, description="`URL` or `URL SHA256`, repeatable"
+    )
+    note: str = Field("", max_length=2000, pattern=NO_NUL)
+
+
 UPLOAD_BODY = multipart_body(
-    ["bundle"],
+    UploadFieldsIn,
     {
-        "bundle": {"type": "string", "format": "binary"},
-        "sha256": {"type": "string", "description": "refuse unless the file has it"},
-        "package_url": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "`URL` or `URL SHA256`, repeatable",
-        },
-        "package": {
-            "type": "string",
-            "format": "binary",
-            "description": ".deb or .rpm for upstream to stage",
-        },
-        "note": {"type": "string"},
+        "bundle": FilePart(
+            "the revised source package, or only your distro's directories",
+            BUNDLE_SUFFIXES,
+            "convirt-2.0.tar.gz",
+        ),
+        "package": FilePart(
+            "a binary package for upstream to stage", PACKAGE_SUFFIXES, "convirt_2.0-1_all.deb"
+        ),
     },
+    ["bundle"],
 )
 
 
@@ -141,7 +155,9 @@ UPLOAD_BODY = multipart_body(
     "/projects/{slug:project}/releases/{version:version}/distros/{slug:distro}/submissions/",
     url_name="api-submission-create",
     summary="Upload a revised source package or distro bundle",
-    description="201: stored, verification queued. 200: these bytes were uploaded before.",
+    description="201: stored, verification queued. 200: these bytes were uploaded before. "
+    "A detached OpenPGP signature of the bundle (`gpg --armor --detach-sign`, at most "
+    "64 KiB) may go in the file part `signature`; it must verify with a key on your profile.",
     response={201: SubmissionCreatedOut, 200: SubmissionCreatedOut}
     | errors(400, 401, 404, 409, 413, 429),
     openapi_extra=UPLOAD_BODY,
@@ -150,12 +166,13 @@ def submission_create(request, project: ProjectSlug, version: Version, distro: D
     release, distro_obj = _release_distro(request.user, project, version, distro)
     prepare_upload(request)
     check_upload(request)
-    files, data = request.FILES, request.POST
+    files = request.FILES
     rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+    fields = multipart_fields(UploadFieldsIn, request.POST)
     if "bundle" not in files:
         raise BadInput("Send the archive in the multipart field `bundle`.", field="bundle")
     form = UploadForm(
-        {"sha256": data.get("sha256", ""), "note": data.get("note", ""), "package_links": ""},
+        {"sha256": fields.sha256, "note": fields.note, "package_links": ""},
         {
             "bundle": files["bundle"],
             **({"package": files["package"]} if "package" in files else {}),
@@ -165,7 +182,7 @@ def submission_create(request, project: ProjectSlug, version: Version, distro: D
     if not form.is_valid():
         raise form_refusal(form)
     try:
-        links = parse_package_links(data.getlist("package_url"))
+        links = parse_package_links(fields.package_url)
     except Exception as invalid:
         raise BadInput(f"package_url: {invalid.messages[0]}", field="package_url") from None
     submission, created = services.submission_create(
@@ -202,9 +219,7 @@ def _release_distro(user, project, version, distro):
         or distro_obj is None
         or not can_see_distro_work(user, release.project, distro_obj)
     ):
-        raise Http404(
-            f"No release {project} {version} with distro {distro} that you maintain."
-        )
+        raise Http404(f"No release {project} {version} with distro {distro} that you maintain.")
     return release, distro_obj
 
 
