@@ -105,7 +105,12 @@ def multipart_body(
         for name, field in schema["properties"].items()
     }
     for name, part in files.items():
-        properties[name] = {"type": "string", "format": "binary", "description": part.description}
+        properties[name] = {
+            "type": "string",
+            "format": "binary",
+            "minLength": 1,  # an empty file is refused
+            "description": part.description,
+        }
     return {
         "requestBody": {
             "required": True,

@@ -227,7 +227,7 @@ def _release_distro(user, project, version, distro):
     "/submissions/{int:id}/",
     url_name="api-submission",
     summary="A submission's state, progress, verdict and findings",
-    response={200: SubmissionOut} | errors(401, 404, 429),
+    response={200: SubmissionOut} | errors(400, 401, 404, 429),
 )
 def submission_detail(request, id: Id, page: str = "1"):
     report_read_count(request.user)
