@@ -4,6 +4,7 @@ catch-all, and the favicon browsers ask for."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.templatetags.static import static
 from django.urls import Resolver404, resolve
@@ -11,7 +12,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .middleware import (
     CSRF_FAILURE,
-    FORBIDDEN,
     NO_API_ROUTE,
     SERVER_ERROR,
     UNREADABLE,
@@ -28,7 +28,9 @@ def page_not_found(request, exception=None):
 
 def permission_denied(request, exception=None):
     """`handler403`."""
-    return error_response(request, 403, str(exception or "") or FORBIDDEN)
+    return portal_error(
+        request, exception if isinstance(exception, PermissionDenied) else PermissionDenied()
+    )
 
 
 def bad_request(request, exception=None):
