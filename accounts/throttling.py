@@ -25,6 +25,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from portal.clientaddress import client_address
+from portal.errors import RateLimited
+from portal.middleware import portal_error
 
 COOL_OFF = timedelta(minutes=15)
 
@@ -100,11 +102,4 @@ def _retry_after(request) -> int:
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
     """429 with Retry-After; the same words for every account name, known or not."""
-    retry_after = _retry_after(request)
-    response = HttpResponse(
-        f"Too many attempts in a short time; try again in {retry_after} seconds.",
-        status=429,
-        content_type="text/plain; charset=utf-8",
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
+    return portal_error(request, RateLimited(retry_after=_retry_after(request)))

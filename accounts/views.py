@@ -8,12 +8,13 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.clientaddress import client_key
 from portal.errors import PortalError, RateLimited
+from portal.middleware import portal_error
 from portal.ratelimit import rate_limit
 
 from . import services
@@ -46,14 +47,7 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
                             scope, who, limit=getattr(settings, limit_setting), window=window
                         )
                 except RateLimited as limited:
-                    response = HttpResponse(
-                        f"Too many attempts in a short time; try again in "
-                        f"{limited.retry_after} seconds.",
-                        status=429,
-                        content_type="text/plain; charset=utf-8",
-                    )
-                    response["Retry-After"] = str(limited.retry_after)
-                    return response
+                    return portal_error(request, limited)
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -3,9 +3,12 @@
 The project layer assembles it: the routers live with their apps
 (`releases.submissions.api` for maintainers' CI, `releases.coordination.api`
 for release managers), the authentication in `accounts.api_auth`. Every
-error is `{"error": "..."}` with its status: the portal's errors, ninja's
-validation errors (400), no token (401 with `WWW-Authenticate`), nothing
-found (404), a method a route does not take (405 with `Allow`).
+error is `{"error": "..."}` with its status, answered through the portal's
+one error layer (`portal.middleware.portal_error`): the portal's errors,
+ninja's validation errors (400), no token (401 with `WWW-Authenticate`),
+nothing found (404), a method a route does not take (405 with `Allow`),
+a path no route takes (404, `portal.views.api_route_missing`), and a failure
+(500, no traceback).
 The OpenAPI description is generated from the routes at /api/v1/openapi.json.
 """
 
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import functools
 
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import URLPattern, path
 from ninja import NinjaAPI
@@ -20,7 +25,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.utils import normalize_path, replace_path_param_notation
 
 from accounts.api_auth import TokenAuth
+from portal.api_schemas import invalid_value
 from portal.errors import PortalError
+from portal.middleware import error_response, portal_error
 from publishing.webhooks import openapi_webhooks
 from releases.coordination.api import router as staff_router
 from releases.ledger.api import router as ledger_router
@@ -48,47 +55,38 @@ api.add_router("", staff_router)
 api.add_router("", ledger_router)
 
 
-def error(message: str, status: int, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    return response
-
-
 @api.exception_handler(PortalError)
-def portal_error(request, failure: PortalError):
-    retry_after = getattr(failure, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    response = error(failure.message, failure.status, **headers)
-    if getattr(failure, "problems", None):  # a policy the engine refused, line by line
-        response = JsonResponse(
-            {"error": failure.message, "problems": failure.problems}, status=failure.status
-        )
-    return response
+@api.exception_handler(Http404)
+@api.exception_handler(PermissionDenied)
+@api.exception_handler(DjangoValidationError)
+def portal_refusal(request, failure: Exception):
+    return portal_error(request, failure)
 
 
 @api.exception_handler(ValidationError)
 def invalid(request, failure: ValidationError):
-    first = failure.errors[0] if failure.errors else {}
-    where = [str(part) for part in first.get("loc", ()) if part not in ("body", "payload")]
-    field = where[-1] if where else "body"
-    return error(f"{field}: {first.get('msg', 'invalid')}", 400)
+    return error_response(request, 400, invalid_value(failure.errors[0] if failure.errors else {}))
 
 
 @api.exception_handler(HttpError)
 def http_error(request, failure: HttpError):
     # Ninja's own refusals, such as a body that is not JSON.
-    return error(f"{failure.message}.", failure.status_code)
+    return error_response(request, failure.status_code, f"{failure.message}.")
 
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request, failure: AuthenticationError):
-    return error(UNAUTHORIZED, 401, **{"WWW-Authenticate": 'Token realm="api"'})
+    return error_response(
+        request, 401, UNAUTHORIZED, headers={"WWW-Authenticate": 'Token realm="api"'}
+    )
 
 
-@api.exception_handler(Http404)
-def not_found(request, missing: Http404):
-    return error(str(missing) or "Not found.", 404)
+@api.exception_handler(Exception)
+def failure(request, exception: Exception):
+    """Anything else is raised on, in every mode, to the middleware and handler500:
+    one answer for a 503 or a 500 whatever the view (ninja's own would answer a
+    traceback in text under DEBUG)."""
+    raise exception
 
 
 def _json_405(view, allowed: list[str]):
@@ -97,7 +95,12 @@ def _json_405(view, allowed: list[str]):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method not in allowed:
-            return error(f"Use {' or '.join(allowed)} here.", 405, Allow=", ".join(allowed))
+            return error_response(
+                request,
+                405,
+                f"Use {' or '.join(allowed)} here.",
+                headers={"Allow": ", ".join(allowed)},
+            )
         return view(request, *args, **kwargs)
 
     wrapper.csrf_exempt = True  # no cookies are honoured under /api/: nothing to forge

@@ -105,7 +105,6 @@ AUTHENTICATION_BACKENDS = [
 
 MIDDLEWARE = [
     "portal.middleware.ContentSecurityPolicyMiddleware",
-    "portal.middleware.ServiceUnavailableMiddleware",
     "portal.middleware.PortalErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -520,6 +519,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# A refused form token is answered through the portal's one error layer.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Pages load scripts and styles only from the portal's own static files:
 # no inline script, no inline style, no other origin (portal/middleware.py).

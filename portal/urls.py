@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from publishing.urls import staff_urlpatterns as publishing_staff
 from publishing.views import home
 from releases.recovery import views as recovery_views
 
-from .views import favicon
+from .views import api_route_missing, favicon
 
 urlpatterns = [
     path("", home, name="home"),
@@ -16,11 +16,15 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api")),
+    # Any other path under /api/, or one whose converter refused a value: a JSON 404.
+    re_path(r"^api/(?P<rest>.*)$", api_route_missing),
     path("", include("releases.urls")),
     path("", include("publishing.urls")),
     path("", include(publishing_staff)),
 ]
 
-# Under /api/ a path that matches no route is answered in JSON like the rest of the API.
+# Every error is answered through the one error layer (portal/middleware.py).
 handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

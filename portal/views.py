@@ -1,46 +1,77 @@
-"""The project's own pages: errors (under /api/ JSON like the rest of the API) and
-the favicon browsers ask for."""
+"""The project's own views: Django's error handlers and the CSRF failure view,
+which answer through the one error layer (`portal.middleware`), the /api/
+catch-all, and the favicon browsers ask for."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponsePermanentRedirect, JsonResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.templatetags.static import static
-from django.urls import Resolver404
-from django.views import defaults
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 
-API_PREFIX = "/api/"
+from .middleware import (
+    CSRF_FAILURE,
+    NO_API_ROUTE,
+    SERVER_ERROR,
+    UNREADABLE,
+    error_response,
+    portal_error,
+    wants_json,
+)
 
 
 def page_not_found(request, exception=None):
-    """`handler404`: `{"error": ...}` for the API, the usual page elsewhere."""
-    if not request.path.startswith(API_PREFIX):
-        return defaults.page_not_found(request, exception)
-    message = ""
-    if exception is not None and not isinstance(exception, Resolver404):
-        message = str(exception)
-    return JsonResponse(
-        {"error": message or "No such API route; the routes are listed at /api/v1/openapi.json."},
-        status=404,
+    """`handler404`."""
+    return portal_error(request, exception if isinstance(exception, Http404) else Http404())
+
+
+def permission_denied(request, exception=None):
+    """`handler403`."""
+    return portal_error(
+        request, exception if isinstance(exception, PermissionDenied) else PermissionDenied()
     )
 
 
 def bad_request(request, exception=None):
     """`handler400`: say what was wrong where Django knows it, rather than a bare 400."""
-    if isinstance(exception, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024**2
-        message = (
-            f"What you sent is larger than the {limit} MB any form of the portal takes, "
-            "so nothing was saved. Send less: a packaging policy holds at most 256 KiB, "
-            "and files go through an upload field."
-        )
-    else:
-        message = "The request could not be read, so nothing was saved. Go back and try again."
-    if request.path.startswith(API_PREFIX):
-        return JsonResponse({"error": message}, status=400)
-    return render(request, "error.html", {"status": 400, "message": message}, status=400)
+    response = portal_error(request, exception) if exception is not None else None
+    return response or error_response(request, 400, UNREADABLE)
+
+
+SERVER_ERROR_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>500 — Release portal</title></head>
+<body><h1>The portal failed</h1><p role="alert">{SERVER_ERROR}</p>
+<p><a href="/">Back to the portal's front page</a></p></body></html>
+"""
+
+
+def server_error(request):
+    """`handler500`: plain words, no traceback; a page built from nothing that may
+    have failed (no template, no database)."""
+    if wants_json(request):
+        return error_response(request, 500, SERVER_ERROR)
+    return HttpResponseServerError(SERVER_ERROR_PAGE)
+
+
+def csrf_failure(request, reason=""):
+    """`CSRF_FAILURE_VIEW`: the form's token was missing or wrong."""
+    return error_response(request, 403, CSRF_FAILURE)
+
+
+@csrf_exempt  # answers only 404: there is nothing to forge
+def api_route_missing(request, rest: str = ""):
+    """Every path under /api/ that no API route takes: a JSON 404, whatever the
+    method, also where a path converter refused the value (`submissions/abc/`)."""
+    message = NO_API_ROUTE
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_route_missing:
+            message = f"No such API route; did you mean {request.path}/ (with a trailing slash)?"
+    return error_response(request, 404, message)
 
 
 def favicon(request):

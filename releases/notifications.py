@@ -45,9 +45,7 @@ def mail_send(*, to: Iterable[str], template: str, context: dict) -> None:
 
 def mail_event(record: AuditEvent, *, to: Iterable[str], **context) -> None:
     """Mail `to` about `record`, with the template named after its event."""
-    mail_send(
-        to=to, template=f"mail/{record.verb}.txt", context={"event": record, **context}
-    )
+    mail_send(to=to, template=f"mail/{record.verb}.txt", context={"event": record, **context})
 
 
 def staff_addresses() -> list[str]:

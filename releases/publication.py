@@ -50,7 +50,9 @@ FILES: tuple[PublishedFile, ...] = (
     PublishedFile("signature", "OpenPGP signature", suffix=".asc", signed_only=True),
     PublishedFile("provenance", "in-toto provenance", suffix=".intoto.json"),
     PublishedFile("sums", "SHA256SUMS", name="SHA256SUMS"),
-    PublishedFile("sums_signature", "SHA256SUMS signature", name="SHA256SUMS.asc", signed_only=True),
+    PublishedFile(
+        "sums_signature", "SHA256SUMS signature", name="SHA256SUMS.asc", signed_only=True
+    ),
     # Lists every key that signed one of the project's releases; it belongs to
     # the project, not to one release, and is never taken down.
     PublishedFile("keys", "KEYS", name="KEYS", per_project=True),

@@ -98,18 +98,11 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
         for state in LIVE
     },
     **{(state, Action.STALE): Move(State.STALE, Event.RELEASE_RESPUN, True) for state in LIVE},
-    **{
-        (state, Action.EXPIRE): Move(state, Event.SUBMISSION_BYTES_REMOVED)
-        for state in EXPIRING
-    },
+    **{(state, Action.EXPIRE): Move(state, Event.SUBMISSION_BYTES_REMOVED) for state in EXPIRING},
     # Its staged package is served while the release is out, and no longer
     # once it is withdrawn (publishing/views.py asks the release's state).
-    (State.ACCEPTED, Action.RELEASE_PUBLISHED): Move(
-        State.ACCEPTED, Event.RELEASE_PUBLISHED, True
-    ),
-    (State.ACCEPTED, Action.RELEASE_WITHDRAWN): Move(
-        State.ACCEPTED, Event.RELEASE_WITHDRAWN, True
-    ),
+    (State.ACCEPTED, Action.RELEASE_PUBLISHED): Move(State.ACCEPTED, Event.RELEASE_PUBLISHED, True),
+    (State.ACCEPTED, Action.RELEASE_WITHDRAWN): Move(State.ACCEPTED, Event.RELEASE_WITHDRAWN, True),
 }
 
 

@@ -9,21 +9,30 @@ with the lifecycle's sentence.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from django.http import Http404
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
-from portal.api_schemas import errors, multipart_body
+from portal.api_schemas import FilePart, errors, multipart_body, multipart_fields, pattern
 from portal.errors import BadInput, Forbidden
+from portal.forms import form_refusal
 from portal.timefmt import iso
 from releases import publication
 from releases.models import Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
-from releases.submissions.api import ReleaseFieldsOut, release_fields
-from releases.submissions.uploads import check_upload, prepare_upload
+from releases.submissions.api import (
+    VERSION,
+    Id,
+    ProjectSlug,
+    ReleaseFieldsOut,
+    Version,
+    release_fields,
+)
+from releases.submissions.uploads import BUNDLE_SUFFIXES, check_upload, prepare_upload
 from releases.verification.services import policy_version_save
 
 from . import lifecycle, selectors, services
@@ -61,10 +70,24 @@ class CommentIn(Schema):
     comment: str = Field("", max_length=4000)
 
 
+# A character that is not white space, whichever regex engine reads the pattern
+# (Python's \s also takes \x1c-\x1f, the JSON Schema engines' do not).
+SAYS_SOMETHING = r"[^\s\x1c-\x1f]"
+
+
+def _says_something(value: str) -> str:
+    if not re.search(SAYS_SOMETHING, value):
+        raise ValueError("white space alone is not a reason: say why, in a few words")
+    return value.strip()
+
+
 def _said(max_length: int):
-    """Text that must say something: blank space alone is refused, naming the field."""
+    """Text that must say something: white space alone is refused, naming the field;
+    the description states the same pattern."""
     return Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+        str,
+        Field(max_length=max_length, json_schema_extra={"pattern": SAYS_SOMETHING}),
+        AfterValidator(_says_something),
     ]
 
 
@@ -99,26 +122,29 @@ class AuditPageOut(Schema):
     results: list[AuditEventOut]
 
 
-RELEASE_BODY = multipart_body(
-    ["version", "prerelease"],
-    {
-        "version": {"type": "string", "maxLength": 50},
-        "prerelease": {
-            "type": "string",
-            "format": "binary",
-            "description": "the pre-release tarball (.tar.gz, .tar.xz, ...)",
-        },
-        "submission_deadline": {"type": "string", "format": "date-time"},
-        "release_date": {"type": "string", "format": "date-time"},
-    },
+# An RFC 3339 date and time with its offset, in the years a release may name.
+DATE_TIME = pattern(
+    r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$",
+    "give a date and time with its offset, e.g. 2027-03-01T12:00:00Z",
 )
-RESPIN_BODY = multipart_body(
-    ["prerelease"],
-    {
-        "prerelease": {"type": "string", "format": "binary"},
-        "submission_deadline": {"type": "string", "format": "date-time"},
-    },
-)
+DateTime = Annotated[str, Field(pattern=DATE_TIME, json_schema_extra={"format": "date-time"})]
+PRERELEASE = FilePart("the pre-release tarball", BUNDLE_SUFFIXES, "convirt-2.1.tar.gz")
+
+
+class ReleaseFieldsIn(Schema):
+    version: str = Field(pattern=VERSION, max_length=50, description="e.g. 2.1")
+    submission_deadline: DateTime = Field(None, description="submissions close then")
+    release_date: DateTime = Field(None, description="the planned release date")
+
+
+class RespinFieldsIn(Schema):
+    submission_deadline: DateTime = Field(None, description="left out: the deadline stays")
+
+
+RELEASE_BODY = multipart_body(ReleaseFieldsIn, {"prerelease": PRERELEASE}, ["prerelease"])
+RESPIN_BODY = multipart_body(RespinFieldsIn, {"prerelease": PRERELEASE}, ["prerelease"])
 
 
 def _staff(request) -> None:
@@ -162,7 +188,7 @@ def _project(slug: str) -> Project:
     return project
 
 
-def _release(project: str, version: str) -> Release:
+def _release(project: ProjectSlug, version: Version) -> Release:
     release = (
         Release.objects.select_related("project")
         .filter(project__slug=project, version=version)
@@ -182,12 +208,6 @@ def _submission(submission_id: int) -> Submission:
     if submission is None:
         raise Http404(f"No submission {submission_id}.")
     return submission
-
-
-def _form_refusal(form, names: dict[str, str]) -> BadInput:
-    field, problems = next(iter(form.errors.items()))
-    field = names.get(field, field)
-    return BadInput(f"{field}: {problems[0]}", field=field)
 
 
 def _uploaded(request):
@@ -212,7 +232,7 @@ def _tarball(files):
     summary="A project's releases, newest first, with their state and dates",
     response={200: list[ReleaseOut]} | errors(401, 403, 404),
 )
-def release_list(request, project: str):
+def release_list(request, project: ProjectSlug):
     _staff(request)
     project_obj = _project(project)
     releases = Release.objects.filter(project=project_obj).select_related("project")
@@ -226,21 +246,22 @@ def release_list(request, project: str):
     response={201: ReleaseOut} | errors(400, 401, 403, 404, 409, 413),
     openapi_extra=RELEASE_BODY,
 )
-def release_create(request, project: str):
+def release_create(request, project: ProjectSlug):
     _staff(request)
     project_obj = _project(project)
     data, files = _uploaded(request)
+    fields = multipart_fields(ReleaseFieldsIn, data)
     form = ReleaseForm(
         {
-            "version": data.get("version", ""),
-            "submission_deadline": data.get("submission_deadline", ""),
-            "release_date": data.get("release_date", ""),
+            "version": fields.version,
+            "submission_deadline": fields.submission_deadline or "",
+            "release_date": fields.release_date or "",
             "open_now": "on",
         },
         {"tarball": _tarball(files)},
     )
     if not form.is_valid():
-        raise _form_refusal(form, {"tarball": "prerelease"})
+        raise form_refusal(form, names={"tarball": "prerelease"})
     release = services.release_create(
         project=project_obj,
         version=form.cleaned_data["version"],
@@ -258,7 +279,7 @@ def release_create(request, project: str):
     summary="Accept a passed submission into the release",
     response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
 )
-def submission_accept(request, id: int, payload: CommentIn):
+def submission_accept(request, id: Id, payload: CommentIn):
     _staff(request)
     submission = services.submission_accept(
         submission=_submission(id), actor=request.user, comment=payload.comment
@@ -272,7 +293,7 @@ def submission_accept(request, id: int, payload: CommentIn):
     summary="Reject a submission; the comment is mailed to its maintainers",
     response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
 )
-def submission_reject(request, id: int, payload: RejectIn):
+def submission_reject(request, id: Id, payload: RejectIn):
     _staff(request)
     submission = services.submission_reject(
         submission=_submission(id), actor=request.user, comment=payload.comment
@@ -281,7 +302,7 @@ def submission_reject(request, id: int, payload: RejectIn):
 
 
 RELEASE_ERRORS = errors(400, 401, 403, 404, 409)
-RELEASE_PATH = "/projects/{slug:project}/releases/{version}"
+RELEASE_PATH = "/projects/{slug:project}/releases/{version:version}"
 
 
 @router.post(
@@ -290,7 +311,7 @@ RELEASE_PATH = "/projects/{slug:project}/releases/{version}"
     summary="Close submissions",
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_freeze(request, project: str, version: str):
+def release_freeze(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = lifecycle.release_freeze(release=_release(project, version), actor=request.user)
     return _release_out(request, release)
@@ -302,7 +323,7 @@ def release_freeze(request, project: str, version: str):
     summary="Open a frozen release for submissions again",
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_unfreeze(request, project: str, version: str):
+def release_unfreeze(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = lifecycle.release_unfreeze(release=_release(project, version), actor=request.user)
     return _release_out(request, release)
@@ -315,16 +336,17 @@ def release_unfreeze(request, project: str, version: str):
     response={200: ReleaseOut} | RELEASE_ERRORS | errors(413),
     openapi_extra=RESPIN_BODY,
 )
-def release_respin(request, project: str, version: str):
+def release_respin(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = _release(project, version)
     data, files = _uploaded(request)
+    fields = multipart_fields(RespinFieldsIn, data)
     form = RespinForm(
-        {"submission_deadline": data.get("submission_deadline", "")},
+        {"submission_deadline": fields.submission_deadline or ""},
         {"tarball": _tarball(files)},
     )
     if not form.is_valid():
-        raise _form_refusal(form, {"tarball": "prerelease"})
+        raise form_refusal(form, names={"tarball": "prerelease"})
     release = lifecycle.release_respin(
         release=release,
         actor=request.user,
@@ -341,7 +363,7 @@ def release_respin(request, project: str, version: str):
     description="202: publishing; poll the release until its state is `released`.",
     response={202: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_publish(request, project: str, version: str):
+def release_publish(request, project: ProjectSlug, version: Version):
     _staff(request)
     release = lifecycle.release_publish(release=_release(project, version), actor=request.user)
     return Status(202, _release_out(request, release))
@@ -354,7 +376,7 @@ def release_publish(request, project: str, version: str):
     description=" ".join(publication.WITHDRAW_COMMON),
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
-def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
+def release_withdraw(request, project: ProjectSlug, version: Version, payload: WithdrawIn):
     _staff(request)
     release = lifecycle.release_withdraw(
         release=_release(project, version),
@@ -371,7 +393,9 @@ def release_withdraw(request, project: str, version: str, payload: WithdrawIn):
     summary="The release's audit trail and its submissions', newest first",
     response={200: AuditPageOut} | RELEASE_ERRORS,
 )
-def release_audit(request, project: str, version: str, page: int = Query(1, ge=1, le=1_000_000)):
+def release_audit(
+    request, project: ProjectSlug, version: Version, page: int = Query(1, ge=1, le=1_000_000)
+):
     _staff(request)
     release = _release(project, version)
     start = (page - 1) * AUDIT_PER_PAGE
@@ -417,7 +441,7 @@ class PolicyOut(PolicyVersionOut):
 
 class PolicyIn(Schema):
     text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS)
-    note: str = Field("", max_length=200)
+    note: str = Field("", max_length=200, json_schema_extra={"pattern": r"^[^\x00]*$"})
     base: int = Field(..., ge=0, le=1_000_000, description="the version the text was edited from")
     reverify: bool = Field(False, description="judge the live submissions again by it")
 
@@ -459,7 +483,7 @@ def _policy_out(project: Project, reverifying: int | None = None) -> dict:
     summary="The project's packaging policy in force (TOML) and its versions, newest first",
     response={200: PolicyOut} | errors(401, 403, 404),
 )
-def policy_read(request, project: str):
+def policy_read(request, project: ProjectSlug):
     _staff(request)
     return _policy_out(_project(project))
 
@@ -472,7 +496,7 @@ def policy_read(request, project: str):
     "refuses the text, and with 409 when another version was saved since `base`.",
     response={201: PolicyOut} | errors(400, 401, 403, 404, 409),
 )
-def policy_save(request, project: str, payload: PolicyIn):
+def policy_save(request, project: ProjectSlug, payload: PolicyIn):
     _staff(request)
     project_obj = _project(project)
     _, reverification = policy_version_save(

@@ -73,7 +73,9 @@ def submissions_requeue(*, now: datetime | None = None) -> dict[str, list[int]]:
     candidates = list(
         Submission.objects.filter(
             Q(state=Submission.State.RECEIVED, queued_at__lte=lost_cutoff)
-            | Q(state=Submission.State.RECEIVED, queued_at__isnull=True, created_at__lte=lost_cutoff)
+            | Q(
+                state=Submission.State.RECEIVED, queued_at__isnull=True, created_at__lte=lost_cutoff
+            )
             | Q(state=Submission.State.VERIFYING, verification_started_at__lte=stalled_cutoff)
             | Q(state=Submission.State.VERIFYING, verification_started_at__isnull=True)
         )

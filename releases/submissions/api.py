@@ -8,25 +8,43 @@ after authentication, never parsed by ninja beforehand.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Schema, Status
+from pydantic import Field
 
-from portal.api_schemas import errors, multipart_body
+from portal.api_schemas import FilePart, errors, multipart_body, multipart_fields, pattern
 from portal.errors import BadInput
+from portal.forms import form_refusal
 from portal.ratelimit import rate_limit
 from portal.timefmt import iso
+from releases.converters import SLUG_PATTERN, VERSION_PATTERN
 from releases.models import Distro, Release, Submission
 from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
 
 from . import selectors, services
-from .forms import UploadForm, parse_package_links
-from .uploads import check_upload, prepare_upload
+from .forms import MAX_LINKS, UploadForm, parse_package_links
+from .uploads import BUNDLE_SUFFIXES, PACKAGE_SUFFIXES, check_upload, prepare_upload
 
 router = Router(tags=["maintainers"])
+
+VERSION = pattern(f"^{VERSION_PATTERN}$", "a version is letters, digits and . + ~ _ -")
+SLUG = pattern(f"^{SLUG_PATTERN}$", "a short name is letters, digits, _ and -")
+# The path values, with the patterns their converters take (releases/converters.py):
+# a value of another shape matches no route and is answered 404.
+ProjectSlug = Annotated[str, Path(pattern=SLUG, description="the project's short name")]
+DistroSlug = Annotated[str, Path(pattern=SLUG, description="the distro's slug")]
+Version = Annotated[str, Path(pattern=VERSION, max_length=50, description="the release's version")]
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A package link as the server reads it: an http(s) address, then optionally its sha256.
+PACKAGE_URL = pattern(
+    r"^https?://[^\s\x00]+( [0-9a-fA-F]{64})?$",
+    "give an http:// or https:// address, then optionally a space and its sha256",
+)
+NO_NUL = pattern(r"^[^\x00]*$", "a NUL character cannot be kept; write plain text")
 
 
 class SubmissionCreatedOut(Schema):
@@ -104,45 +122,58 @@ class ReleaseOverviewOut(ReleaseFieldsOut):
     distros: dict[str, DistroLatestOut]
 
 
+class UploadFieldsIn(Schema):
+    """The text fields of an upload; the form behind them judges the files."""
+
+    sha256: str = Field(
+        "",
+        pattern=pattern(r"^([0-9a-fA-F]{64})?$", "a sha256 is 64 hexadecimal digits"),
+        description="refuse unless the file has this sha256",
+    )
+    package_url: list[Annotated[str, Field(pattern=PACKAGE_URL, max_length=1100)]] = Field(
+        [], max_length=MAX_LINKS, description="`URL` or `URL SHA256`, repeatable"
+    )
+    note: str = Field("", max_length=2000, pattern=NO_NUL)
+
+
 UPLOAD_BODY = multipart_body(
-    ["bundle"],
+    UploadFieldsIn,
     {
-        "bundle": {"type": "string", "format": "binary"},
-        "sha256": {"type": "string", "description": "refuse unless the file has it"},
-        "package_url": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "`URL` or `URL SHA256`, repeatable",
-        },
-        "package": {
-            "type": "string",
-            "format": "binary",
-            "description": ".deb or .rpm for upstream to stage",
-        },
-        "note": {"type": "string"},
+        "bundle": FilePart(
+            "the revised source package, or only your distro's directories",
+            BUNDLE_SUFFIXES,
+            "convirt-2.0.tar.gz",
+        ),
+        "package": FilePart(
+            "a binary package for upstream to stage", PACKAGE_SUFFIXES, "convirt_2.0-1_all.deb"
+        ),
     },
+    ["bundle"],
 )
 
 
 @router.post(
-    "/projects/{slug:project}/releases/{version}/distros/{slug:distro}/submissions/",
+    "/projects/{slug:project}/releases/{version:version}/distros/{slug:distro}/submissions/",
     url_name="api-submission-create",
     summary="Upload a revised source package or distro bundle",
-    description="201: stored, verification queued. 200: these bytes were uploaded before.",
+    description="201: stored, verification queued. 200: these bytes were uploaded before. "
+    "A detached OpenPGP signature of the bundle (`gpg --armor --detach-sign`, at most "
+    "64 KiB) may go in the file part `signature`; it must verify with a key on your profile.",
     response={201: SubmissionCreatedOut, 200: SubmissionCreatedOut}
     | errors(400, 401, 404, 409, 413, 429),
     openapi_extra=UPLOAD_BODY,
 )
-def submission_create(request, project: str, version: str, distro: str):
+def submission_create(request, project: ProjectSlug, version: Version, distro: DistroSlug):
     release, distro_obj = _release_distro(request.user, project, version, distro)
     prepare_upload(request)
     check_upload(request)
-    files, data = request.FILES, request.POST
+    files = request.FILES
     rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
+    fields = multipart_fields(UploadFieldsIn, request.POST)
     if "bundle" not in files:
         raise BadInput("Send the archive in the multipart field `bundle`.", field="bundle")
     form = UploadForm(
-        {"sha256": data.get("sha256", ""), "note": data.get("note", ""), "package_links": ""},
+        {"sha256": fields.sha256, "note": fields.note, "package_links": ""},
         {
             "bundle": files["bundle"],
             **({"package": files["package"]} if "package" in files else {}),
@@ -150,10 +181,9 @@ def submission_create(request, project: str, version: str, distro: str):
         },
     )
     if not form.is_valid():
-        field, problems = next(iter(form.errors.items()))
-        raise BadInput(f"{field}: {problems[0]}", field=field)
+        raise form_refusal(form)
     try:
-        links = parse_package_links(data.getlist("package_url"))
+        links = parse_package_links(fields.package_url)
     except Exception as invalid:
         raise BadInput(f"package_url: {invalid.messages[0]}", field="package_url") from None
     submission, created = services.submission_create(
@@ -198,9 +228,9 @@ def _release_distro(user, project, version, distro):
     "/submissions/{int:id}/",
     url_name="api-submission",
     summary="A submission's state, progress, verdict and findings",
-    response={200: SubmissionOut} | errors(401, 404, 429),
+    response={200: SubmissionOut} | errors(400, 401, 404, 429),
 )
-def submission_detail(request, id: int, page: str = "1"):
+def submission_detail(request, id: Id, page: str = "1"):
     report_read_count(request.user)
     submission = selectors.submission_for_page(id)
     if submission is None or not can_see_distro_work(
@@ -211,12 +241,12 @@ def submission_detail(request, id: int, page: str = "1"):
 
 
 @router.get(
-    "/projects/{slug:project}/releases/{version}/",
+    "/projects/{slug:project}/releases/{version:version}/",
     url_name="api-release",
     summary="A release, its dates and state, and each distro's latest submission",
     response={200: ReleaseOverviewOut} | errors(401, 404),
 )
-def release_detail(request, project: str, version: str):
+def release_detail(request, project: ProjectSlug, version: Version):
     release = (
         Release.objects.select_related("project")
         .filter(project__slug=project, version=version)

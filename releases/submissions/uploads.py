@@ -8,6 +8,7 @@ name is kept for judging (and only ever shown, never used as a storage key).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -18,8 +19,10 @@ from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandl
 from django.http import UnreadablePostError
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.datastructures import ImmutableList
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from portal.errors import BadInput, UploadTooLarge
+from portal.middleware import portal_error
 
 BUNDLE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 PACKAGE_SUFFIXES = (".deb", ".rpm")
@@ -135,11 +138,6 @@ def streamed_upload(view):
     large is answered 413 without reading it (nothing has changed, so there is
     nothing for CSRF to protect).
     """
-    import functools
-
-    from django.http import HttpResponse
-    from django.views.decorators.csrf import csrf_exempt, csrf_protect
-
     protected = csrf_protect(view)
 
     @csrf_exempt
@@ -149,7 +147,7 @@ def streamed_upload(view):
             try:
                 prepare_upload(request)
             except UploadTooLarge as refusal:
-                return HttpResponse(refusal.message, status=413, content_type="text/plain")
+                return portal_error(request, refusal)
         return protected(request, *args, **kwargs)
 
     return wrapper

@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.errors import BadInput, PortalError
+from portal.forms import form_refusal
+from portal.middleware import portal_error, wants_json
 from portal.ratelimit import rate_limit
 from releases.models import Distro, PackageLink, Release
 from releases.permissions import can_see_distro_work, report_read_count
@@ -23,10 +25,6 @@ from releases.permissions import can_see_distro_work, report_read_count
 from . import presenters, selectors, services
 from .forms import PackageLinkForm, PackageLinksForm, UploadForm
 from .uploads import check_upload, prepare_upload
-
-
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def _release_distro_or_404(request, project: str, version: str, distro: str):
@@ -68,12 +66,9 @@ def _release_distro_upload(request, release, distro):
         form = UploadForm(request.POST, request.FILES, roots=_roots(release, distro))
         rate_limit("upload", str(request.user.pk), limit=settings.UPLOADS_PER_HOUR, window=3600)
         if not form.is_valid():
-            if _wants_json(request):
-                field, problems = next(iter(form.errors.items()))
-                label = form.fields[field].label if field in form.fields else ""
-                return JsonResponse(
-                    {"error": f"{label}: {problems[0]}" if label else problems[0]}, status=400
-                )
+            if wants_json(request):
+                labels = {name: field.label for name, field in form.fields.items() if field.label}
+                raise form_refusal(form, names=labels)
             return _release_distro_page(request, release, distro, form, status=400)
         submission, created = services.submission_create(
             release=release,
@@ -91,7 +86,7 @@ def _release_distro_upload(request, release, distro):
     url = reverse("submission-detail", args=[submission.pk])
     if not created:
         messages.info(request, "These exact bytes were already uploaded: here is that submission.")
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {"id": submission.pk, "redirect": url, "created": created},
             status=201 if created else 200,
@@ -100,12 +95,12 @@ def _release_distro_upload(request, release, distro):
 
 
 def _upload_refused(request, release, distro, error: PortalError, form=None):
-    if _wants_json(request):
-        response = JsonResponse({"error": error.message}, status=error.status)
-    else:
-        form = form or UploadForm(roots=_roots(release, distro))
-        form.add_error(None, error.message)
-        response = _release_distro_page(request, release, distro, form, status=error.status)
+    """The refusal on the distro page, beside the form; or the error layer's JSON."""
+    if wants_json(request):
+        return portal_error(request, error)
+    form = form or UploadForm(roots=_roots(release, distro))
+    form.add_error(None, error.message)
+    response = _release_distro_page(request, release, distro, form, status=error.status)
     if getattr(error, "retry_after", None):
         response["Retry-After"] = str(error.retry_after)
     return response

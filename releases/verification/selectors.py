@@ -44,6 +44,8 @@ def guide_context(project: Project, policy: bundlecheck.Policy | None = None) ->
 def _policy_argument(rules: bundlecheck.Policy) -> str:
     """What a maintainer passes as --policy: the shipped name while the rules are the
     shipped ones, else a file holding the project's own text."""
-    if rules.name in shipped_policies() and repr(bundlecheck.load_policy(rules.name)) == repr(rules):
+    if rules.name in shipped_policies() and repr(bundlecheck.load_policy(rules.name)) == repr(
+        rules
+    ):
         return rules.name
     return "policy.toml"

@@ -399,9 +399,9 @@ def submission_reverify(*, item_id: int) -> str:
     pass the rules in force. Its maintainers are mailed when the verdict
     changes, with the problems that appeared and those that went away.
     """
-    item = ReverificationItem.objects.select_related(
-        "reverification__policy_version__project"
-    ).get(pk=item_id)
+    item = ReverificationItem.objects.select_related("reverification__policy_version__project").get(
+        pk=item_id
+    )
     if item.done_at is not None:
         return "done already"
     version = item.reverification.policy_version

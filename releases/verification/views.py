@@ -216,4 +216,3 @@ def staff_policy_progress(request, project: str):
     return render(
         request, "releases/_reverification.html", {"progress": progress, "release": release}
     )
-

@@ -58,7 +58,8 @@ def test_a_locked_out_reply_says_nothing_about_the_account(owner, settings):
             one.content,
         )
     )
-    assert one["Content-Type"] == other["Content-Type"] == "text/plain; charset=utf-8"
+    # The portal's error page, the same as every other refusal a browser gets.
+    assert one["Content-Type"] == other["Content-Type"] == "text/html; charset=utf-8"
     assert b"try again in" in one.content
     assert b"owner" not in one.content
 

@@ -91,11 +91,18 @@ def test_the_openapi_description_is_still_served(client):
     assert response.status_code == 200 and "openapi" in response.json()
 
 
-@pytest.mark.parametrize("path", ["/nope/", "/apix/", "/api", "/accounts/nope/"])
+@pytest.mark.parametrize("path", ["/nope/", "/apix/", "/accounts/nope/"])
 def test_pages_keep_their_html_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_api_without_its_slash_leads_to_the_api(client):
+    # Like any page whose address lacks its trailing slash; /api/ then answers JSON.
+    response = client.get("/api", follow=True)
+    assert response.redirect_chain == [("/api/", 301)]
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
 
 
 @pytest.mark.parametrize("name", ROUTES)
