@@ -24,12 +24,21 @@ def process_log_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def worker(django_db_setup, django_db_blocker, process_log_dir):
+def worker_process(django_db_setup, django_db_blocker, process_log_dir):
     """One real Celery worker process for the session, on the configured broker."""
     with django_db_blocker.unblock():
         process = WorkerProcess(process_log_dir).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def worker(worker_process):
+    """The session's worker; when the test ends, it is let finish what the test set
+    off (a page regenerated, an event sent) before the database is emptied, so
+    no task of one test still holds rows while the next test's flush truncates."""
+    yield worker_process
+    worker_process.wait_idle()
 
 
 @pytest.fixture(scope="session")

@@ -159,6 +159,58 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_idle(self, timeout: float = 20) -> bool:
+        """Wait until the broker holds nothing for the worker to do now: every queue
+        empty and nothing delivered but unacknowledged (tasks are acknowledged
+        late, so a running one is still unacknowledged), twice in a row. A task
+        held for later (a retry's countdown) does not count. Gives up silently
+        after `timeout`; True when idle was seen."""
+        from django.conf import settings
+
+        if not settings.CELERY_BROKER_URL.startswith("redis") or not self.process:
+            return True
+        import json
+
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+
+        def busy() -> bool:
+            # A queue's list, and its priority lists ("<queue>\x06\x16<n>").
+            for name in queues:
+                if any(client.llen(f"{name}{suffix}") for suffix in ("", *(f"\x06\x16{n}" for n in range(1, 10)))):
+                    return True
+            now = time.time()
+            for raw in client.hvals("unacked"):
+                try:
+                    message, _exchange, routing_key = json.loads(raw)
+                    headers = message.get("headers") or {}
+                except (ValueError, TypeError, AttributeError):
+                    continue
+                if routing_key not in queues:
+                    continue  # another run's, on the same Redis
+                eta = headers.get("eta")
+                if not eta:
+                    return True
+                from datetime import datetime
+
+                if datetime.fromisoformat(eta).timestamp() <= now + 1:
+                    return True
+            return False
+
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        try:
+            while time.monotonic() < deadline:
+                quiet = 0 if busy() else quiet + 1
+                if quiet >= 2:
+                    return True
+                time.sleep(0.15)
+        finally:
+            client.close()
+        return False
+
     def kill(self) -> None:
         if self.process:
             self.process.kill()

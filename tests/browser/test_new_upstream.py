@@ -77,6 +77,7 @@ def test_a_new_upstream_writes_its_policy_and_an_upload_is_judged_by_it(
     )
     staff.get_by_label("Version").fill("1.0")
     staff.get_by_label("Pre-release tarball").set_input_files(prerelease)
+    staff.get_by_label("Open it now and mail the maintainers their link").check()
     staff.get_by_role("button", name="Create").click()
     staff.get_by_role("heading", name=re.compile(r"Kestrel 1\.0")).wait_for()
     release = Release.objects.get(project__slug=slug, version="1.0")

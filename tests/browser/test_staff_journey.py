@@ -53,7 +53,13 @@ def test_staff_open_accept_publish_and_the_public_page_credits_the_packager(
     shots(staff, "new-release")
     staff.get_by_role("button", name="Create").click()
     staff.get_by_role("heading", name=re.compile(r"ConVirt 2\.0")).wait_for()
+    # Left unticked, "Open it now" keeps the new release a draft to look over;
+    # the dashboard's own button opens it.
     release = Release.objects.get(project=project, version="2.0")
+    assert release.state == Release.State.DRAFT
+    staff.get_by_role("button", name="Open for submissions").click()
+    staff.get_by_role("heading", name=re.compile(r"ConVirt 2\.0")).wait_for()
+    release.refresh_from_db()
     assert release.state == Release.State.PRERELEASE
 
     # The packager's work arrives (the maintainer's journey is its own test) and passes.

@@ -157,6 +157,14 @@ def executables_run_by_the_code() -> dict[str, set[str]]:
             tree = ast.parse(path.read_text(), str(path))
             where = str(path.relative_to(REPO))
             for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr == "GPG"
+                    and getattr(node.value, "id", "") == "gnupg"
+                ):
+                    # python-gnupg's GPG (called, chosen or subclassed) runs
+                    # `gpg` unless given gpgbinary=, which the portal never is.
+                    found.setdefault("gpg", set()).add(where)
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func
