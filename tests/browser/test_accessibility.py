@@ -189,8 +189,35 @@ def test_every_page_passes_axe_without_serious_violations(new_context, portal, s
 NARROW = {"width": 390, "height": 844}
 
 
+def _long_rows(project) -> None:
+    """What made the profile and webhooks wide: a token, a key with its user ID,
+    an endpoint with a long address and a delivery that was given up."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from accounts.models import ApiToken, OpenPGPKey
+    from releases.models import WebhookDelivery, WebhookEndpoint
+
+    maintainer = User.objects.get(username="ubuntu-dev")
+    ApiToken.objects.create(user=maintainer, name="ubuntu CI on the build farm", key_hash="0" * 64, key_start="rp_AbCdEfGh")
+    OpenPGPKey.objects.create(
+        user=maintainer, fingerprint="0123456789ABCDEF0123456789ABCDEF01234567", algorithm="ed25519",
+        uid="Ubuntu Developer (release signing key) <ubuntu-developer@lists.example.org>", armor="-",
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        project=project, url="https://hooks.chat.example.org/services/T0000000/B0000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        events=["release.published", "release.respun", "submission.accepted"], secret="whsec_x",
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event="release.published", message_id="msg_0123456789abcdef0123456789",
+        payload={}, attempts=5, outcome="HTTP 500 from https://hooks.chat.example.org/services/T0000000/B0000000",
+        given_up_at=timezone.now(),
+    )
+
+
 def test_no_page_scrolls_sideways_on_a_390_px_phone(new_context, portal, shots):
     release, failed = portal["release"], portal["failed"]
+    _long_rows(portal["project"])
     pages = [
         (None, "home", "/"),
         (None, "sign-up", "/accounts/signup/"),
@@ -221,6 +248,22 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(new_context, portal, shots):
             shots(page, f"{label}-390")
             wide[label] = width
     assert not wide, f"pages wider than 390 px: {wide}"
+    # The matrix scrolls inside its box, but a decision is never off screen.
+    page = sessions["release-manager"]
+    page.goto(f"/staff/releases/{release.pk}/")
+    for name in ("Accept", "Reject"):
+        button = page.get_by_role("button", name=name, exact=True).first
+        # Scrolled down to it, never sideways: the matrix's own scroll stays at 0.
+        page.evaluate("y => window.scrollTo(0, y)", button.bounding_box()["y"] + page.evaluate("scrollY") - 200)
+        assert page.evaluate("document.querySelector('.matrix-wrap').scrollLeft") == 0
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], (name, box)
+        on_top = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).textContent.trim()",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert on_top == name, (name, on_top)
+    shots(page, "staff-release-390")
 
 
 def test_keyboard_users_skip_to_the_content_and_the_matrix_fits_a_phone(new_context, portal, shots):
