@@ -1,8 +1,47 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from .models import ApiToken, Profile
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form, which also tells someone who gave the right password
+    for an account whose address is not confirmed yet (and only them) that it is
+    not confirmed: `unconfirmed` is then that account."""
+
+    unconfirmed = None
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            self.unconfirmed = self._unconfirmed_account()
+            if self.unconfirmed is None:
+                raise
+            raise forms.ValidationError(
+                "You have not confirmed your address yet: open the link mailed to "
+                f"{self.unconfirmed.email} when you signed up, then log in.",
+                code="unconfirmed",
+            ) from None
+
+    def _unconfirmed_account(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if not username or not password:
+            return None
+        user = (
+            get_user_model()
+            .objects.filter(
+                **{get_user_model().USERNAME_FIELD: username},
+                is_active=False,
+                profile__confirmed_at__isnull=True,
+            )
+            .first()
+        )
+        if user is None or not user.check_password(password):
+            return None
+        return user
 
 
 class SignupForm(UserCreationForm):

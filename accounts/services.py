@@ -90,6 +90,15 @@ def account_create(*, username: str, email: str, password: str, display_name: st
     return user
 
 
+@transaction.atomic
+def account_confirmation_resend(*, user) -> None:
+    """Mail the confirmation link again to an account not confirmed yet."""
+    if user.is_active:
+        return
+    # The mail (accounts/subscribers.py) carries a fresh link.
+    event_record(Event.ACCOUNT_CONFIRMATION_RESENT, actor=None, target=user)
+
+
 class ConfirmationFailed(Exception):
     pass
 

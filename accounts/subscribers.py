@@ -20,6 +20,7 @@ from .services import confirm_link
 
 
 @subscribe(Event.ACCOUNT_CREATED)
+@subscribe(Event.ACCOUNT_CONFIRMATION_RESENT)
 def confirmation_mail(record: AuditEvent) -> None:
     user = record.target()
     if user is None or user.is_active:

@@ -5,6 +5,7 @@ from . import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("confirm/resend/", views.signup_confirm_resend, name="signup-confirm-resend"),
     path("confirm/<str:token>/", views.signup_confirm, name="signup-confirm"),
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -5,11 +5,11 @@ import secrets
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.views.decorators.http import require_POST
 
 from portal.clientaddress import client_key
@@ -18,7 +18,7 @@ from portal.middleware import portal_error
 from portal.ratelimit import rate_limit
 
 from . import services
-from .forms import OpenPGPKeyForm, ProfileForm, SignupForm, TokenForm
+from .forms import LoginForm, OpenPGPKeyForm, ProfileForm, SignupForm, TokenForm
 from .models import ApiToken, OpenPGPKey, Profile
 
 
@@ -55,9 +55,70 @@ def rate_limited(scope: str, limit_setting: str, window: int, *, per=("address",
     return decorate
 
 
-# Log-ins are throttled by django-axes (accounts/throttling.py): per account
-# name and address, and per address, counting wrong passwords only.
-login_view = auth_views.LoginView.as_view()
+# The account that gave its right password but has not confirmed its address:
+# only this session may have the confirmation mail sent again.
+UNCONFIRMED_SESSION_KEY = "unconfirmed_account"
+
+
+class LoginView(auth_views.LoginView):
+    """Log-ins are throttled by django-axes (accounts/throttling.py): per account
+    name and address, and per address, counting wrong passwords only.
+
+    Without an explicit `?next=`, each person lands where their work is: staff on
+    the releases they run (with the claims waiting for them), everyone else on
+    their distros. An account not confirmed yet is told so, with a resend."""
+
+    authentication_form = LoginForm
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return resolve_url("staff-releases")
+        return resolve_url("my-distros")
+
+    def form_invalid(self, form):
+        if form.unconfirmed is not None:
+            self.request.session[UNCONFIRMED_SESSION_KEY] = form.unconfirmed.pk
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        context["unconfirmed"] = getattr(form, "unconfirmed", None)
+        return context
+
+
+login_view = LoginView.as_view()
+
+
+@require_POST
+@rate_limited("confirm-resend", "CONFIRM_MAILS_PER_HOUR", 3600)
+def signup_confirm_resend(request):
+    """Mail the confirmation link again to the account this session just gave
+    the right password for (see LoginView); nobody else can ask for it."""
+    user_id = request.session.get(UNCONFIRMED_SESSION_KEY)
+    user = (
+        get_user_model().objects.filter(pk=user_id, is_active=False).first()
+        if isinstance(user_id, int)
+        else None
+    )
+    if user is None:
+        messages.error(request, "Log in with your password first; the page then offers the mail.")
+        return redirect("login")
+    try:
+        rate_limit(
+            "confirm-resend",
+            f"user:{user.pk}",
+            limit=settings.CONFIRM_MAILS_PER_HOUR,
+            window=3600,
+        )
+    except RateLimited as limited:
+        return portal_error(request, limited)
+    services.account_confirmation_resend(user=user)
+    messages.success(
+        request,
+        f"We mailed a new confirmation link to {user.email}. Open it, then log in.",
+    )
+    return redirect("login")
 
 
 class PasswordResetView(auth_views.PasswordResetView):

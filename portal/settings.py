@@ -328,6 +328,8 @@ AXES_WHITELIST_CALLABLE = "accounts.throttling.not_a_log_in"
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 5)
 PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5)
+# Confirmation mails sent again on asking (after a log-in with the right password).
+CONFIRM_MAILS_PER_HOUR = env_int("CONFIRM_MAILS_PER_HOUR", 3)
 TOKENS_PER_HOUR = env_int("TOKENS_PER_HOUR", 10)
 # New distro names one account (not staff) may propose in 24 hours; each
 # stays unlisted until staff approve a claim on it.

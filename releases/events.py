@@ -63,6 +63,11 @@ class Event(StrEnum):
         Audience.STAFF,
         "was signed up for again with the address of this account",
     )
+    ACCOUNT_CONFIRMATION_RESENT = (
+        "account.confirmation_resent",
+        Audience.STAFF,
+        "was mailed the confirmation link again, asked for after a log-in with the right password",
+    )
     ACCOUNT_CONFIRMED = "account.confirmed", Audience.STAFF, "confirmed their address"
     ACCOUNT_PASSWORD_RESET = (
         "account.password_reset",

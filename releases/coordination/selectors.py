@@ -131,6 +131,11 @@ def staff_release_list():
     )
 
 
+def claims_waiting_count() -> int:
+    """How many claims to maintain a distro wait for a staff decision."""
+    return Maintainership.objects.filter(state=Maintainership.State.REQUESTED).count()
+
+
 AUDIT_PAGE_SIZE = 50
 
 

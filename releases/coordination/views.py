@@ -36,7 +36,12 @@ from .forms import (
 @staff_member_required
 def staff_releases(request):
     return render(
-        request, "releases/staff_releases.html", {"projects": selectors.staff_release_list()}
+        request,
+        "releases/staff_releases.html",
+        {
+            "projects": selectors.staff_release_list(),
+            "claims_waiting": selectors.claims_waiting_count(),
+        },
     )
 
 
