@@ -83,8 +83,7 @@ def project_check(user, project, action: str) -> None:
         raise NotFound(NOT_SERVED)
     if role not in MAY[action]:
         raise Forbidden(
-            f"As {Role(role).label} of {project} you cannot do this: "
-            f"only {WHO_MAY[action]} may."
+            f"As {Role(role).label} of {project} you cannot do this: only {WHO_MAY[action]} may."
         )
 
 
