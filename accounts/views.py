@@ -16,6 +16,7 @@ from portal.clientaddress import client_key
 from portal.errors import PortalError, RateLimited
 from portal.middleware import portal_error
 from portal.ratelimit import rate_limit
+from releases import permissions
 
 from . import services
 from .forms import LoginForm, OpenPGPKeyForm, ProfileForm, SignupForm, TokenForm
@@ -64,14 +65,15 @@ class LoginView(auth_views.LoginView):
     """Log-ins are throttled by django-axes (accounts/throttling.py): per account
     name and address, and per address, counting wrong passwords only.
 
-    Without an explicit `?next=`, each person lands where their work is: staff on
-    the releases they run (with the claims waiting for them), everyone else on
+    Without an explicit `?next=`, each person lands where their work is: a
+    project's team (and site administrators) on the releases they run (with the claims waiting for them), everyone else on
     their distros. An account not confirmed yet is told so, with a resend."""
 
     authentication_form = LoginForm
 
     def get_default_redirect_url(self):
-        if self.request.user.is_staff:
+        user = self.request.user
+        if permissions.is_site_admin(user) or permissions.projects_served(user).exists():
             return resolve_url("staff-releases")
         return resolve_url("my-distros")
 

@@ -13,7 +13,7 @@ import contextlib
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.core.files.storage import storages
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponseGone, HttpResponseRedirect
@@ -23,8 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from portal.errors import PortalError
 from portal.sendfile import accel_response
-from releases import publication
-from releases.models import PackageLink, Project, Release, WebhookDelivery, WebhookEndpoint
+from releases import permissions, publication
+from releases.models import PackageLink, Release, WebhookDelivery, WebhookEndpoint
 
 from . import page, selectors, webhooks
 from .forms import WebhookForm
@@ -150,11 +150,12 @@ def home(request):
     return render(request, "home.html", {"projects": selectors.home_projects()})
 
 
-@staff_member_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def staff_webhooks(request, project: str):
-    """A project's webhook endpoints: add one (its secret is shown once), see each log."""
-    project_obj = get_object_or_404(Project, slug=project)
+    """A project's webhook endpoints: add one (its secret is shown once), see each log.
+    Its owners' page."""
+    project_obj = permissions.project_for(request.user, project, permissions.MANAGE)
     form = WebhookForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -190,11 +191,15 @@ def _webhooks_page(request, project, form, created=None, rotated=None):
     )
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_webhook_resend(request, delivery_id: int):
-    delivery = get_object_or_404(
-        WebhookDelivery.objects.select_related("endpoint__project"), pk=delivery_id
+    delivery = permissions.object_for(
+        request.user,
+        WebhookDelivery.objects.select_related("endpoint__project"),
+        delivery_id,
+        lambda delivery: delivery.endpoint.project,
+        permissions.MANAGE,
     )
     try:
         webhooks.webhook_resend(delivery=delivery, actor=request.user)
@@ -205,42 +210,48 @@ def staff_webhook_resend(request, delivery_id: int):
     return redirect("staff-webhooks", delivery.endpoint.project.slug)
 
 
-def _endpoint(endpoint_id: int) -> WebhookEndpoint:
-    return get_object_or_404(WebhookEndpoint.objects.select_related("project"), pk=endpoint_id)
+def _endpoint(request, endpoint_id: int) -> WebhookEndpoint:
+    return permissions.object_for(
+        request.user,
+        WebhookEndpoint.objects.select_related("project"),
+        endpoint_id,
+        lambda endpoint: endpoint.project,
+        permissions.MANAGE,
+    )
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_webhook_disable(request, endpoint_id: int):
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(request, endpoint_id)
     webhooks.webhook_endpoint_disable(endpoint=endpoint, actor=request.user)
     messages.success(request, f"{endpoint.url} is disabled: nothing more is sent to it.")
     return redirect("staff-webhooks", endpoint.project.slug)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_webhook_enable(request, endpoint_id: int):
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(request, endpoint_id)
     webhooks.webhook_endpoint_enable(endpoint=endpoint, actor=request.user)
     messages.success(request, f"{endpoint.url} is enabled again.")
     return redirect("staff-webhooks", endpoint.project.slug)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_webhook_delete(request, endpoint_id: int):
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(request, endpoint_id)
     url, slug = endpoint.url, endpoint.project.slug
     webhooks.webhook_endpoint_delete(endpoint=endpoint, actor=request.user)
     messages.success(request, f"{url} is deleted, with its secret and its log.")
     return redirect("staff-webhooks", slug)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_webhook_rotate_secret(request, endpoint_id: int):
     """The new secret is shown once, on this page; the old one signs too for a while."""
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(request, endpoint_id)
     webhooks.webhook_secret_rotate(endpoint=endpoint, actor=request.user)
     return _webhooks_page(request, endpoint.project, WebhookForm(), rotated=endpoint)

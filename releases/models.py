@@ -157,6 +157,39 @@ class Maintainership(models.Model):
         return f"{self.user} for {self.distro} of {self.project} ({self.state})"
 
 
+class ProjectMember(models.Model):
+    """A person on a project's team, with one role (releases/permissions.py says what
+    each role may do). Site administrators (`is_staff`) are on no team by being so."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "owner"
+        RELEASE_MANAGER = "release_manager", "release manager"
+        REVIEWER = "reviewer", "reviewer"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["project", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_role_per_project_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) of {self.project}"
+
+
 class ArtifactKind(models.TextChoices):
     PRERELEASE = "prerelease", "pre-release tarball"
     SUBMISSION = "submission", "submitted source package or bundle"

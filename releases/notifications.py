@@ -12,11 +12,11 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
 from .models import AuditEvent, Maintainership
+from .permissions import RUN, team_addresses
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +48,10 @@ def mail_event(record: AuditEvent, *, to: Iterable[str], **context) -> None:
     mail_send(to=to, template=f"mail/{record.verb}.txt", context={"event": record, **context})
 
 
-def staff_addresses() -> list[str]:
-    return list(
-        get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+def staff_addresses(project) -> list[str]:
+    """Who is mailed what concerns a project's release team: its owners and release
+    managers (releases/permissions.py), never every site administrator."""
+    return team_addresses(project, RUN)
 
 
 def maintainer_addresses(project, distro=None) -> list[str]:

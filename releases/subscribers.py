@@ -27,7 +27,7 @@ def _url(name: str, *args) -> str:
 def maintainership_requested(record: AuditEvent) -> None:
     claim = record.target()
     if claim is not None:
-        mail_event(record, to=staff_addresses(), claim=claim)
+        mail_event(record, to=staff_addresses(claim.project), claim=claim)
 
 
 @subscribe(

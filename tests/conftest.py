@@ -9,7 +9,13 @@ from django.conf import settings as django_settings
 from releases.artifacts import artifact_create
 from releases.models import Artifact, Release
 from tests import settings as test_settings
-from tests.factories import DistroFactory, MaintainershipFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    DistroFactory,
+    MaintainershipFactory,
+    ProjectFactory,
+    ProjectMemberFactory,
+    UserFactory,
+)
 from tests.helpers import prerelease_bytes
 from tests.processes import S3Server, WorkerProcess
 
@@ -132,7 +138,17 @@ def revoked_maintainer(release, ubuntu):
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="release-boss", is_staff=True)
+    """The release team: an owner of the project the tests work on (ConVirt), and
+    no site administrator: running a project's releases needs its role only."""
+    return ProjectMemberFactory(
+        user=UserFactory(username="release-boss"), project=ProjectFactory()
+    ).user
+
+
+@pytest.fixture
+def site_admin(db):
+    """A site administrator (`is_staff`) on no project's team."""
+    return UserFactory(username="site-admin", is_staff=True)
 
 
 @pytest.fixture

@@ -31,6 +31,18 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = "ConVirt"
 
 
+class ProjectMemberFactory(factory.django.DjangoModelFactory):
+    """A person on a project's team: an owner unless told otherwise."""
+
+    class Meta:
+        model = models.ProjectMember
+        django_get_or_create = ("project", "user")
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = models.ProjectMember.Role.OWNER
+
+
 class DistroFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Distro

@@ -2,7 +2,8 @@
 
 List and create releases, accept and reject submissions, move a release
 through its lifecycle, read its audit trail. Each route parses, checks that
-the token's user is staff (403 otherwise), calls one service or lifecycle
+the token's user serves the project in a role that allows the route
+(releases/permissions.py: 404 off the team, 403 for a role that may not), calls one service or lifecycle
 function, and answers with a schema; a move the lifecycle refuses is its 409
 with the lifecycle's sentence.
 """
@@ -12,16 +13,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from django.http import Http404
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
 from pydantic import AfterValidator, Field, field_validator
 
 from portal.api_schemas import FilePart, errors, multipart_body, multipart_fields, pattern
-from portal.errors import BadInput, Forbidden
+from portal.errors import BadInput, NotFound
 from portal.forms import form_refusal
 from portal.timefmt import iso
-from releases import publication
+from releases import permissions, publication
 from releases.models import Project, Release, Submission
 from releases.policies import MAX_TEXT_CHARS, current_version
 from releases.submissions.api import (
@@ -147,10 +147,6 @@ RELEASE_BODY = multipart_body(ReleaseFieldsIn, {"prerelease": PRERELEASE}, ["pre
 RESPIN_BODY = multipart_body(RespinFieldsIn, {"prerelease": PRERELEASE}, ["prerelease"])
 
 
-def _staff(request) -> None:
-    if not request.user.is_staff:
-        raise Forbidden("Only the release team's tokens (a staff account's) may do this.")
-
 
 
 def _release_out(request, release: Release) -> dict:
@@ -163,7 +159,9 @@ def _release_out(request, release: Release) -> dict:
         "files_notice": publication.withdrawn_notice(
             state=release.state, compromised=release.compromised
         ),
-        "actions": sorted(lifecycle.allowed_actions(release)) if request.user.is_staff else [],
+        "actions": sorted(lifecycle.allowed_actions(release))
+        if permissions.may(request.user, release.project, permissions.RUN)
+        else [],
         "url": request.build_absolute_uri(
             reverse("api-release", args=[release.project.slug, release.version])
         ),
@@ -181,33 +179,30 @@ def _decision_out(submission: Submission) -> dict:
     }
 
 
-def _project(slug: str) -> Project:
-    project = Project.objects.filter(slug=slug).first()
-    if project is None:
-        raise Http404(f"No project {slug}.")
-    return project
+def _project(request, slug: str, need: str) -> Project:
+    return permissions.project_for(request.user, slug, need)
 
 
-def _release(project: ProjectSlug, version: Version) -> Release:
+def _release(request, project: ProjectSlug, version: Version, need: str = permissions.RUN) -> Release:
     release = (
         Release.objects.select_related("project")
         .filter(project__slug=project, version=version)
         .first()
     )
     if release is None:
-        raise Http404(f"No release {project} {version}.")
+        raise NotFound(permissions.NOT_SERVED)
+    permissions.project_check(request.user, release.project, need)
     return release
 
 
-def _submission(submission_id: int) -> Submission:
-    submission = (
-        Submission.objects.select_related("release__project", "distro")
-        .filter(pk=submission_id)
-        .first()
+def _submission(request, submission_id: int) -> Submission:
+    return permissions.object_for(
+        request.user,
+        Submission.objects.select_related("release__project", "distro"),
+        submission_id,
+        lambda submission: submission.release.project,
+        permissions.REVIEW,
     )
-    if submission is None:
-        raise Http404(f"No submission {submission_id}.")
-    return submission
 
 
 def _uploaded(request):
@@ -233,8 +228,7 @@ def _tarball(files):
     response={200: list[ReleaseOut]} | errors(401, 403, 404),
 )
 def release_list(request, project: ProjectSlug):
-    _staff(request)
-    project_obj = _project(project)
+    project_obj = _project(request, project, permissions.VIEW)
     releases = Release.objects.filter(project=project_obj).select_related("project")
     return [_release_out(request, release) for release in releases.order_by("-created_at")]
 
@@ -247,8 +241,7 @@ def release_list(request, project: ProjectSlug):
     openapi_extra=RELEASE_BODY,
 )
 def release_create(request, project: ProjectSlug):
-    _staff(request)
-    project_obj = _project(project)
+    project_obj = _project(request, project, permissions.RUN)
     data, files = _uploaded(request)
     fields = multipart_fields(ReleaseFieldsIn, data)
     form = ReleaseForm(
@@ -280,9 +273,8 @@ def release_create(request, project: ProjectSlug):
     response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
 )
 def submission_accept(request, id: Id, payload: CommentIn):
-    _staff(request)
     submission = services.submission_accept(
-        submission=_submission(id), actor=request.user, comment=payload.comment
+        submission=_submission(request, id), actor=request.user, comment=payload.comment
     )
     return _decision_out(submission)
 
@@ -294,9 +286,8 @@ def submission_accept(request, id: Id, payload: CommentIn):
     response={200: DecisionOut} | errors(400, 401, 403, 404, 409),
 )
 def submission_reject(request, id: Id, payload: RejectIn):
-    _staff(request)
     submission = services.submission_reject(
-        submission=_submission(id), actor=request.user, comment=payload.comment
+        submission=_submission(request, id), actor=request.user, comment=payload.comment
     )
     return _decision_out(submission)
 
@@ -312,8 +303,7 @@ RELEASE_PATH = "/projects/{slug:project}/releases/{version:version}"
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
 def release_freeze(request, project: ProjectSlug, version: Version):
-    _staff(request)
-    release = lifecycle.release_freeze(release=_release(project, version), actor=request.user)
+    release = lifecycle.release_freeze(release=_release(request, project, version), actor=request.user)
     return _release_out(request, release)
 
 
@@ -324,8 +314,7 @@ def release_freeze(request, project: ProjectSlug, version: Version):
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
 def release_unfreeze(request, project: ProjectSlug, version: Version):
-    _staff(request)
-    release = lifecycle.release_unfreeze(release=_release(project, version), actor=request.user)
+    release = lifecycle.release_unfreeze(release=_release(request, project, version), actor=request.user)
     return _release_out(request, release)
 
 
@@ -337,8 +326,7 @@ def release_unfreeze(request, project: ProjectSlug, version: Version):
     openapi_extra=RESPIN_BODY,
 )
 def release_respin(request, project: ProjectSlug, version: Version):
-    _staff(request)
-    release = _release(project, version)
+    release = _release(request, project, version)
     data, files = _uploaded(request)
     fields = multipart_fields(RespinFieldsIn, data)
     form = RespinForm(
@@ -364,8 +352,7 @@ def release_respin(request, project: ProjectSlug, version: Version):
     response={202: ReleaseOut} | RELEASE_ERRORS,
 )
 def release_publish(request, project: ProjectSlug, version: Version):
-    _staff(request)
-    release = lifecycle.release_publish(release=_release(project, version), actor=request.user)
+    release = lifecycle.release_publish(release=_release(request, project, version), actor=request.user)
     return Status(202, _release_out(request, release))
 
 
@@ -377,9 +364,8 @@ def release_publish(request, project: ProjectSlug, version: Version):
     response={200: ReleaseOut} | RELEASE_ERRORS,
 )
 def release_withdraw(request, project: ProjectSlug, version: Version, payload: WithdrawIn):
-    _staff(request)
     release = lifecycle.release_withdraw(
-        release=_release(project, version),
+        release=_release(request, project, version),
         actor=request.user,
         reason=payload.reason,
         compromised=payload.compromised,
@@ -396,8 +382,7 @@ def release_withdraw(request, project: ProjectSlug, version: Version, payload: W
 def release_audit(
     request, project: ProjectSlug, version: Version, page: int = Query(1, ge=1, le=1_000_000)
 ):
-    _staff(request)
-    release = _release(project, version)
+    release = _release(request, project, version, permissions.VIEW)
     start = (page - 1) * AUDIT_PER_PAGE
     events = list(selectors.audit_events(release=release)[start : start + AUDIT_PER_PAGE + 1])
     more = len(events) > AUDIT_PER_PAGE
@@ -484,8 +469,7 @@ def _policy_out(project: Project, reverifying: int | None = None) -> dict:
     response={200: PolicyOut} | errors(401, 403, 404),
 )
 def policy_read(request, project: ProjectSlug):
-    _staff(request)
-    return _policy_out(_project(project))
+    return _policy_out(_project(request, project, permissions.VIEW))
 
 
 @router.post(
@@ -497,8 +481,7 @@ def policy_read(request, project: ProjectSlug):
     response={201: PolicyOut} | errors(400, 401, 403, 404, 409),
 )
 def policy_save(request, project: ProjectSlug, payload: PolicyIn):
-    _staff(request)
-    project_obj = _project(project)
+    project_obj = _project(request, project, permissions.MANAGE)
     _, reverification = policy_version_save(
         project=project_obj,
         text=payload.text,

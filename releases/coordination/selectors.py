@@ -125,29 +125,48 @@ def broken_links(release: Release) -> list[PackageLink]:
     )
 
 
-def staff_release_list():
-    return Project.objects.prefetch_related(
+def staff_release_list(projects):
+    return projects.order_by("name").prefetch_related(
         Prefetch("releases", queryset=Release.objects.order_by("-created_at"))
     )
 
 
-def claims_waiting_count() -> int:
-    """How many claims to maintain a distro wait for a staff decision."""
-    return Maintainership.objects.filter(state=Maintainership.State.REQUESTED).count()
+def claims_waiting_count(projects) -> int:
+    """How many claims to maintain a distro of `projects` wait for their team's decision."""
+    return Maintainership.objects.filter(
+        state=Maintainership.State.REQUESTED, project__in=projects
+    ).count()
 
 
 AUDIT_PAGE_SIZE = 50
 
 
-def audit_events(*, release=None, distro=None, actor: str = "", verb: str = ""):
+def audit_events(
+    *,
+    release=None,
+    distro=None,
+    actor: str = "",
+    verb: str = "",
+    projects=None,
+    unscoped: bool = False,
+):
     """The audit trail, newest first, narrowed to a release, a distro, an actor or a verb:
     the one query the audit page and the API's audit route both read.
 
     Each event carries the release and distro it concerns (events.event_record
     fills them from its object), so a release's trail includes its submissions'
     and package links' events, and a distro's its claims' too.
+
+    `projects`: only the events of these projects (the ones a person serves);
+    with `unscoped`, also the events that concern no project (accounts, distro
+    names: the site administrators' part).
     """
     events = AuditEvent.objects.select_related("actor")
+    if projects is not None:
+        scope = Q(project__in=projects)
+        if unscoped:
+            scope |= Q(project__isnull=True)
+        events = events.filter(scope)
     if release is not None:
         events = events.filter(release=release)
     if distro is not None:

@@ -14,7 +14,7 @@ from portal.errors import BadInput, Conflict
 from releases import rules
 from releases.artifacts import artifact_discard
 from releases.events import Event, event_record
-from releases.models import Distro, Project, Release, Reminder, Submission
+from releases.models import Distro, Project, ProjectMember, Release, Reminder, Submission
 from releases.notifications import maintainer_addresses
 from releases.policies import PolicyInvalid, policy_problems, seed_version
 from releases.prereleases.services import prerelease_store
@@ -40,7 +40,17 @@ def project_create(*, name: str, slug: str, homepage: str, policy_text: str, act
     except IntegrityError:  # the same project created twice at once
         raise taken from None
     seed_version(project, policy_text, "Written when the project was created.", author=actor)
-    event_record(Event.PROJECT_CREATED, actor=actor, target=project)
+    owner = actor if getattr(actor, "is_authenticated", False) else None
+    if owner is not None:
+        ProjectMember.objects.create(
+            project=project, user=owner, role=ProjectMember.Role.OWNER, added_by=owner
+        )
+    event_record(
+        Event.PROJECT_CREATED,
+        actor=actor,
+        target=project,
+        owner=owner.get_username() if owner else None,
+    )
     return project
 
 

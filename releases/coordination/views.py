@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import PortalError
-from releases import publication, rules
+from portal.errors import NotFound, PortalError
+from releases import permissions, publication, rules
 from releases.models import (
     Distro,
-    Project,
+    ProjectMember,
     Release,
     Submission,
 )
@@ -33,21 +33,40 @@ from .forms import (
 )
 
 
-@staff_member_required
+@login_required
 def staff_releases(request):
+    """The releases of the projects the person serves; a site administrator on no
+    team sees an empty list, anyone else on no team the same 404 as elsewhere."""
+    projects = permissions.projects_served(request.user)
+    if not permissions.is_site_admin(request.user) and not projects.exists():
+        raise NotFound(permissions.NOT_SERVED)
+    roles = permissions.roles_of(request.user)
+    rows = [
+        {
+            "project": project,
+            "role": ProjectMember.Role(roles[project.pk]).label,
+            "may": permissions.allowed(roles[project.pk]),
+        }
+        for project in selectors.staff_release_list(projects)
+    ]
     return render(
         request,
         "releases/staff_releases.html",
         {
-            "projects": selectors.staff_release_list(),
-            "claims_waiting": selectors.claims_waiting_count(),
+            "rows": rows,
+            "site_admin": permissions.is_site_admin(request.user),
+            "claims_waiting": selectors.claims_waiting_count(
+                permissions.projects_served(request.user, permissions.RUN)
+            ),
         },
     )
 
 
-@staff_member_required
+@login_required
 def staff_project_new(request):
     """A new upstream project, with its packaging policy written in the form."""
+    if not permissions.is_site_admin(request.user):
+        raise NotFound(permissions.NOT_SERVED)
     form = ProjectForm(request.POST or None)
     problems = []
     if request.method == "POST" and form.is_valid():
@@ -83,10 +102,10 @@ def staff_project_new(request):
     )
 
 
-@staff_member_required
+@login_required
 @streamed_upload
 def staff_release_new(request, project: str):
-    project_obj = get_object_or_404(Project, slug=project)
+    project_obj = permissions.project_for(request.user, project, permissions.RUN)
     form = ReleaseForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         try:
@@ -113,15 +132,16 @@ def staff_release_new(request, project: str):
     )
 
 
-def _staff_release(release_id: int) -> Release:
-    return get_object_or_404(
-        Release.objects.select_related("project", "prerelease", "source_tarball"), pk=release_id
+def _staff_release(request, release_id: int, need: str = permissions.RUN) -> Release:
+    """The release, if the person's role on its project allows `need` (404 off the team)."""
+    return permissions.release_for(
+        request.user, release_id, need, "prerelease", "source_tarball"
     )
 
 
-@staff_member_required
+@login_required
 def staff_release(request, release_id: int):
-    release = _staff_release(release_id)
+    release = _staff_release(request, release_id, permissions.VIEW)
     context = presenters.readiness(release)
     context.update(
         progress=presenters.progress_picture(release, context["rows"]),
@@ -133,7 +153,9 @@ def staff_release(request, release_id: int):
         if release.state in rules.OPEN_STATES
         else None,
         # What staff may do now, from the lifecycle table: the buttons below.
-        actions=_staff_actions(release),
+        actions=_staff_actions(
+            permissions.project_role(request.user, release.project), release
+        ),
         public_page=release.state in publication.SERVED_STATES,
         # Read from the settings only: the page never runs gpg.
         unsigned=not settings.RELEASE_KEY_FILE,
@@ -141,16 +163,19 @@ def staff_release(request, release_id: int):
     return render(request, "releases/staff_release.html", context)
 
 
-def _staff_actions(release) -> set[str]:
+def _staff_actions(role, release) -> set[str]:
+    """The buttons: what the lifecycle allows now, and the person's role allows at all."""
     actions = set(lifecycle.allowed_actions(release))
     if rules.remind_refusal(release) is None:
         actions.add("remind")
+    if not permissions.allowed(role)[permissions.RUN]:
+        actions.clear()
     return actions
 
 
-def _act(request, release_id: int, action) -> HttpResponseRedirect:
+def _act(request, release_id: int, action, need: str = permissions.RUN) -> HttpResponseRedirect:
     """Run one staff action on a release; say what happened, or why it could not."""
-    release = _staff_release(release_id)
+    release = _staff_release(request, release_id, need)
     try:
         messages.success(request, action(release))
     except PortalError as error:
@@ -158,7 +183,7 @@ def _act(request, release_id: int, action) -> HttpResponseRedirect:
     return redirect("staff-release", release.pk)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_release_open(request, release_id: int):
     def run(release):
@@ -204,10 +229,10 @@ def _confirmed(request) -> bool:
     return request.method == "POST" and request.POST.get("confirmed") == "yes"
 
 
-@staff_member_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def staff_release_freeze(request, release_id: int):
-    release = _staff_release(release_id)
+    release = _staff_release(request, release_id)
     if not _confirmed(request):
         return _confirm(
             request,
@@ -232,7 +257,7 @@ def staff_release_freeze(request, release_id: int):
     return _act(request, release_id, run)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_release_unfreeze(request, release_id: int):
     def run(release):
@@ -242,7 +267,7 @@ def staff_release_unfreeze(request, release_id: int):
     return _act(request, release_id, run)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_release_remind(request, release_id: int):
     def run(release):
@@ -258,7 +283,7 @@ def staff_release_remind(request, release_id: int):
     return _act(request, release_id, run)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_release_remind_distro(request, release_id: int, distro: str):
     distro_obj = get_object_or_404(Distro, slug=distro)
@@ -274,10 +299,10 @@ def staff_release_remind_distro(request, release_id: int, distro: str):
     return _act(request, release_id, run)
 
 
-@staff_member_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def staff_release_publish(request, release_id: int):
-    release = _staff_release(release_id)
+    release = _staff_release(request, release_id)
     if not _confirmed(request):
         accepted = presenters.release_summary(release)["accepted"]
         names = ", ".join(row["distro"].name for row in accepted)
@@ -305,10 +330,10 @@ def staff_release_publish(request, release_id: int):
     return _act(request, release_id, run)
 
 
-@staff_member_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def staff_release_withdraw(request, release_id: int):
-    release = _staff_release(release_id)
+    release = _staff_release(request, release_id)
     form = WithdrawForm(request.POST or None)
     if not (_confirmed(request) and form.is_valid()):
         return _confirm(
@@ -337,7 +362,7 @@ def staff_release_withdraw(request, release_id: int):
     return _act(request, release_id, run)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_reopen_distro(request, release_id: int, distro: str):
     distro_obj = get_object_or_404(Distro, slug=distro)
@@ -369,11 +394,11 @@ def _respin_consequences(release) -> list[str]:
     return lines
 
 
-@staff_member_required
+@login_required
 @streamed_upload
 @require_http_methods(["GET", "POST"])
 def staff_release_respin(request, release_id: int):
-    release = _staff_release(release_id)
+    release = _staff_release(request, release_id)
     form = RespinForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         try:
@@ -406,8 +431,12 @@ def staff_release_respin(request, release_id: int):
 
 
 def _decide(request, submission_id: int, decide, verb: str):
-    submission = get_object_or_404(
-        Submission.objects.select_related("release", "distro"), pk=submission_id
+    submission = permissions.object_for(
+        request.user,
+        Submission.objects.select_related("release__project", "distro"),
+        submission_id,
+        lambda submission: submission.release.project,
+        permissions.REVIEW,
     )
     form = CommentForm(request.POST)
     form.is_valid()
@@ -417,32 +446,44 @@ def _decide(request, submission_id: int, decide, verb: str):
         decide(submission=submission, actor=request.user, comment=comment)
         return f"{submission.distro}: submission {submission.pk} {verb}."
 
-    return _act(request, submission.release_id, run)
+    return _act(request, submission.release_id, run, permissions.REVIEW)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_submission_accept(request, submission_id: int):
     return _decide(request, submission_id, services.submission_accept, "accepted")
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_submission_reject(request, submission_id: int):
     return _decide(request, submission_id, services.submission_reject, "rejected")
 
 
-@staff_member_required
+@login_required
 def staff_audit(request):
     """The audit log: every change, who made it, filterable, each event linked to its object."""
+    served = permissions.projects_served(request.user)
+    site_admin = permissions.is_site_admin(request.user)
+    if not site_admin and not served.exists():
+        raise NotFound(permissions.NOT_SERVED)
+    releases = Release.objects.select_related("project").filter(project__in=served)
     release = distro = None
     wanted = request.GET.get("release", "")
     if wanted.isascii() and wanted.isdigit():
-        release = Release.objects.select_related("project").filter(pk=int(wanted)).first()
+        release = releases.filter(pk=int(wanted)).first()
     if request.GET.get("distro"):
         distro = Distro.objects.filter(slug=request.GET["distro"]).first()
     actor, verb = request.GET.get("actor", "").strip(), request.GET.get("verb", "").strip()
-    events = selectors.audit_events(release=release, distro=distro, actor=actor, verb=verb)
+    events = selectors.audit_events(
+        release=release,
+        distro=distro,
+        actor=actor,
+        verb=verb,
+        projects=served,
+        unscoped=site_admin,
+    )
     page = Paginator(events, selectors.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -452,7 +493,7 @@ def staff_audit(request):
         {
             "page": page,
             "rows": presenters.audit_page(page),
-            "releases": Release.objects.select_related("project").order_by("-created_at"),
+            "releases": releases.order_by("-created_at"),
             "distros": Distro.objects.order_by("slug"),
             "verbs": selectors.audit_verbs(),
             "chosen": {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from ninja import Router, Schema
 
 from portal.api_schemas import errors
-from portal.errors import Forbidden
+from portal.errors import NotFound
+from releases import permissions
 from releases.models import Release
 
 from .selectors import ledger_data
@@ -81,14 +81,13 @@ class LedgerOut(Schema):
     response={200: LedgerOut} | errors(401, 403, 404),
 )
 def release_patches(request, project: str, version: str):
-    if not request.user.is_staff:
-        raise Forbidden("Only the release team's tokens (a staff account's) may do this.")
     release = (
         Release.objects.select_related("project")
         .filter(project__slug=project, version=version)
         .first()
     )
     if release is None:
-        raise Http404(f"No release {project} {version}.")
+        raise NotFound(permissions.NOT_SERVED)
+    permissions.project_check(request.user, release.project, permissions.VIEW)
     data = ledger_data(release) or {}
     return {"release": f"{release.project.slug} {release.version}", **data}

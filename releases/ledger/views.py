@@ -7,11 +7,12 @@ import re
 
 from bundlecheck.patchmbox import ledger_mbox
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from releases import permissions
 from releases.models import Distro, Release
 from releases.permissions import can_see_distro_work
 
@@ -21,14 +22,14 @@ from .forms import AnswerForm
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
-def _release(release_id: int) -> Release:
-    return get_object_or_404(Release.objects.select_related("project", "prerelease"), pk=release_id)
+def _release(request, release_id: int, need: str = permissions.VIEW) -> Release:
+    return permissions.release_for(request.user, release_id, need, "prerelease")
 
 
-@staff_member_required
+@login_required
 @require_GET
 def staff_release_patches(request, release_id: int):
-    release = _release(release_id)
+    release = _release(request, release_id)
     return render(
         request,
         "releases/staff_patches.html",
@@ -41,21 +42,21 @@ def staff_release_patches(request, release_id: int):
     )
 
 
-@staff_member_required
+@login_required
 @require_GET
 def staff_release_patches_json(request, release_id: int):
-    release = _release(release_id)
+    release = _release(request, release_id)
     data = selectors.ledger_data(release)
     if data is None:
         return JsonResponse({"error": "The patch ledger has not been computed yet."}, status=404)
     return JsonResponse(data)
 
 
-@staff_member_required
+@login_required
 @require_GET
 def staff_release_patches_mbox(request, release_id: int):
     """The selected entries (``?entry=ID``, repeatable; all when none) as one mbox for git am."""
-    release = _release(release_id)
+    release = _release(request, release_id)
     data = selectors.ledger_data(release)
     if data is None:
         raise Http404("The patch ledger has not been computed yet.")
@@ -71,10 +72,10 @@ def staff_release_patches_mbox(request, release_id: int):
     return response
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_release_patch_answer(request, release_id: int, fingerprint: str):
-    release = _release(release_id)
+    release = _release(request, release_id, permissions.REVIEW)
     data = selectors.ledger_data(release)
     if (
         not _FINGERPRINT.fullmatch(fingerprint)

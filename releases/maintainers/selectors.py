@@ -63,16 +63,18 @@ def project_layouts() -> list[dict]:
     ]
 
 
-def claims_pending():
+def claims_pending(projects):
     return (
-        Maintainership.objects.filter(state=Maintainership.State.REQUESTED)
+        Maintainership.objects.filter(state=Maintainership.State.REQUESTED, project__in=projects)
         .select_related("user", "project", "distro")
         .order_by("requested_at")
     )
 
 
-def claims_approved():
-    return Maintainership.objects.filter(state=Maintainership.State.APPROVED).select_related(
+def claims_approved(projects):
+    return Maintainership.objects.filter(
+        state=Maintainership.State.APPROVED, project__in=projects
+    ).select_related(
         "user", "project", "distro"
     )
 

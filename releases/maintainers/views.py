@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.errors import PortalError
+from portal.errors import NotFound, PortalError
+from releases import permissions
 from releases.models import Maintainership
 
 from . import selectors, services
@@ -47,22 +47,30 @@ def my_distros(request):
     )
 
 
-@staff_member_required
+@login_required
 def claims(request):
+    """The claims on the projects whose releases the person runs."""
+    projects = permissions.projects_served(request.user, permissions.RUN)
+    if not projects.exists():
+        raise NotFound(permissions.NOT_SERVED)
     return render(
         request,
         "releases/claims.html",
         {
-            "pending": selectors.claims_pending(),
-            "approved": selectors.claims_approved(),
+            "pending": selectors.claims_pending(projects),
+            "approved": selectors.claims_approved(projects),
             "form": DecisionForm(),
         },
     )
 
 
 def _decide(request, claim_id: int, decide, done: str):
-    claim = get_object_or_404(
-        Maintainership.objects.select_related("user", "project", "distro"), pk=claim_id
+    claim = permissions.object_for(
+        request.user,
+        Maintainership.objects.select_related("user", "project", "distro"),
+        claim_id,
+        lambda claim: claim.project,
+        permissions.RUN,
     )
     form = DecisionForm(request.POST)
     form.is_valid()
@@ -75,7 +83,7 @@ def _decide(request, claim_id: int, decide, done: str):
     return redirect("claims")
 
 
-@staff_member_required
+@login_required
 @require_POST
 def claim_approve(request, claim_id: int):
     def decide(claim, reason):
@@ -84,7 +92,7 @@ def claim_approve(request, claim_id: int):
     return _decide(request, claim_id, decide, "approved")
 
 
-@staff_member_required
+@login_required
 @require_POST
 def claim_decline(request, claim_id: int):
     def decide(claim, reason):
@@ -93,7 +101,7 @@ def claim_decline(request, claim_id: int):
     return _decide(request, claim_id, decide, "declined")
 
 
-@staff_member_required
+@login_required
 @require_POST
 def claim_revoke(request, claim_id: int):
     def decide(claim, reason):

@@ -1,28 +1,38 @@
-"""The worker status page for staff: recent pings and their round trips."""
+"""The worker status page for site administrators: recent pings and their round trips."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.core.files.storage import storages
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from portal.errors import NotFound
+from releases import permissions
 from releases.models import WorkerPing
 
 from . import services
 
 
-@staff_member_required
+def _site_admin(request) -> None:
+    """The site's own pages: a site administrator's; anyone else, the usual 404."""
+    if not permissions.is_site_admin(request.user):
+        raise NotFound(permissions.NOT_SERVED)
+
+
+@login_required
 def status(request):
+    _site_admin(request)
     return render(request, "status.html", {"pings": WorkerPing.objects.all()[:10]})
 
 
-@staff_member_required
+@login_required
 @require_POST
 def status_ping(request):
+    _site_admin(request)
     ping = services.worker_ping_send()
     messages.info(request, f"Ping {ping.pk} queued; a worker should answer within seconds.")
     return redirect("status")

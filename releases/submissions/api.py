@@ -23,7 +23,12 @@ from portal.ratelimit import rate_limit
 from portal.timefmt import iso
 from releases.converters import SLUG_PATTERN, VERSION_PATTERN
 from releases.models import Distro, Release, Submission
-from releases.permissions import can_see_distro_work, is_active_maintainer, report_read_count
+from releases.permissions import (
+    can_see_distro_work,
+    is_active_maintainer,
+    report_read_count,
+    serves,
+)
 
 from . import selectors, services
 from .forms import MAX_LINKS, UploadForm, parse_package_links
@@ -253,10 +258,11 @@ def release_detail(request, project: ProjectSlug, version: Version):
         .first()
     )
     user = request.user
-    if release is None or not (user.is_staff or is_active_maintainer(user, release.project)):
+    team = release is not None and serves(user, release.project)
+    if release is None or not (team or is_active_maintainer(user, release.project)):
         raise Http404(f"No release {project} {version} of a project you maintain.")
     submissions = Submission.objects.filter(release=release)
-    if not user.is_staff:
+    if not team:
         # A maintainer sees the distros they maintain, not everyone's work.
         submissions = submissions.filter(
             distro__maintainerships__user=user,

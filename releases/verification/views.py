@@ -7,11 +7,12 @@ import difflib
 
 import bundlecheck
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from releases import permissions
 from releases.models import PolicyVersion, Project, Release
 from releases.policies import (
     PolicyInvalid,
@@ -87,10 +88,13 @@ def _editor(request, project: Project, form: PolicyForm, status: int = 200, **ex
     return render(request, "releases/staff_policy.html", context, status=status)
 
 
-@staff_member_required
+@login_required
 def staff_policy(request, project: str):
-    """GET: the current version in the editor. POST: review or save the edited text."""
-    project_obj = get_object_or_404(Project, slug=project)
+    """GET: the current version in the editor. POST: review or save the edited text.
+    The team reads it; its owners change it."""
+    project_obj = permissions.project_for(
+        request.user, project, permissions.MANAGE if request.method == "POST" else permissions.VIEW
+    )
     current = current_version(project_obj)
     if request.method != "POST":
         form = PolicyForm(initial={"text": current.text, "base": current.number, "reverify": True})
@@ -154,11 +158,11 @@ def staff_policy(request, project: str):
     return _editor(request, project_obj, form, status=400 if problems else 200, **extra)
 
 
-@staff_member_required
+@login_required
 @require_POST
 def staff_policy_preview(request, project: str):
     """The guide page the edited text would give, before it is saved."""
-    project_obj = get_object_or_404(Project, slug=project)
+    project_obj = permissions.project_for(request.user, project, permissions.MANAGE)
     text = request.POST.get("text", "")
     try:
         rules = parse(text, f"{project_obj.slug} policy")
@@ -178,10 +182,10 @@ def staff_policy_preview(request, project: str):
     return render(request, "releases/guide.html", context)
 
 
-@staff_member_required
+@login_required
 def staff_policy_version(request, project: str, number: int):
     """One saved version, whole, with its diff against the one before."""
-    project_obj = get_object_or_404(Project, slug=project)
+    project_obj = permissions.project_for(request.user, project, permissions.VIEW)
     version = get_object_or_404(
         PolicyVersion.objects.select_related("author"), project=project_obj, number=number
     )
@@ -202,10 +206,10 @@ def staff_policy_version(request, project: str, number: int):
     )
 
 
-@staff_member_required
+@login_required
 def staff_policy_progress(request, project: str):
     """The re-verification's progress box, polled by the policy page and the dashboard."""
-    project_obj = get_object_or_404(Project, slug=project)
+    project_obj = permissions.project_for(request.user, project, permissions.VIEW)
     release = None
     wanted = request.GET.get("release", "")
     if wanted.isascii() and wanted.isdigit():

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.services import account_create
 from releases.models import Maintainership
-from tests.factories import UserFactory
+from tests.factories import ProjectMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,8 @@ def test_a_maintainer_lands_on_my_distros(maintainer):
 
 
 def test_staff_land_on_the_dashboard_with_the_claims_waiting(release, ubuntu, fedora):
-    staff = UserFactory(username="rm", is_staff=True, password=PASSWORD)
+    staff = UserFactory(username="rm", password=PASSWORD)
+    ProjectMemberFactory(user=staff, project=release.project, role="release_manager")
     for name, distro in (("a", ubuntu), ("b", fedora)):
         Maintainership.objects.create(
             user=UserFactory(username=name), project=release.project, distro=distro, state="requested"

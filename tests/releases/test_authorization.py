@@ -50,7 +50,7 @@ def routes(release, submission, maintainer):
             [302, 404, 200, 404, 404],
         ),
         "my distros": ("get", reverse("my-distros"), [302, 200, 200, 200, 200]),
-        "claims (staff)": ("get", reverse("claims"), [302, 302, 302, 302, 200]),
+        "claims (staff)": ("get", reverse("claims"), [302, 404, 404, 404, 200]),
         "profile": ("get", reverse("profile"), [302, 200, 200, 200, 200]),
     }
 

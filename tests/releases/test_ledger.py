@@ -23,6 +23,7 @@ from tests.factories import (
     DistroFactory,
     MaintainershipFactory,
     ProjectFactory,
+    ProjectMemberFactory,
     SubmissionFactory,
     UserFactory,
 )
@@ -111,7 +112,7 @@ def test_a_respin_that_holds_the_fix_mails_each_carrier_to_drop_it(
 def test_upstream_page_answer_and_mbox(field, client, django_capture_on_commit_callbacks):
     release, _ = field
     services.patch_ledger_compute(release_id=release.pk)
-    staff = UserFactory(username="boss", is_staff=True)
+    staff = ProjectMemberFactory(user=UserFactory(username="boss"), project=release.project).user
     client.force_login(staff)
     page = client.get(reverse("staff-release-patches", args=[release.pk])).content.decode()
     assert "Stop the transport loop spinning on a closed socket" in page
@@ -217,7 +218,9 @@ def test_the_staff_api_serves_the_ledger(field, client):
 
     release, people = field
     url = reverse("api-release-patches", args=["convirt", "2.0"])
-    staff = UserFactory(username="api-boss", is_staff=True)
+    staff = ProjectMemberFactory(
+        user=UserFactory(username="api-boss"), project=release.project, role="reviewer"
+    ).user
     headers = {"HTTP_AUTHORIZATION": "Token " + ApiToken.issue(user=staff, name="ci")[1]}
     before = client.get(url, **headers).json()
     assert (before["release"], before["computed_at"], before["entries"]) == (
@@ -232,4 +235,4 @@ def test_the_staff_api_serves_the_ledger(field, client):
     assert entry["author"] == "Jane Packager <jane@debian.example>"
     maintainer = people["debian"][1]
     headers = {"HTTP_AUTHORIZATION": "Token " + ApiToken.issue(user=maintainer, name="ci")[1]}
-    assert client.get(url, **headers).status_code == 403
+    assert client.get(url, **headers).status_code == 404

@@ -6,9 +6,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from releases import permissions
 from releases.models import AuditEvent, PolicyVersion, Reverification, Submission
 from releases.policies import current_version, rules_for, shipped_text
 from releases.verification import services
+from tests.factories import ProjectMemberFactory, UserFactory
 from tests.helpers import bundle_bytes, submit
 from tests.processes import wait_for
 
@@ -53,10 +55,15 @@ def test_each_verdict_records_the_policy_version_that_reached_it(
 
 
 @pytest.mark.django_db
-def test_only_staff_edit_a_policy(client, project, maintainer):
+def test_only_the_owners_edit_a_policy(client, project, maintainer):
     client.force_login(maintainer)
-    assert client.get(editor(project)).status_code == 302  # to the staff log-in
-    assert post(client, project, STRICTER, action="save", base=1).status_code == 302
+    assert client.get(editor(project)).status_code == 404  # off the team: nothing to learn
+    assert post(client, project, STRICTER, action="save", base=1).status_code == 404
+    reviewer = ProjectMemberFactory(project=project, role="reviewer").user
+    client.force_login(reviewer)
+    assert client.get(editor(project)).status_code == 200  # the team reads it
+    refused = post(client, project, STRICTER, action="save", base=1)
+    assert refused.status_code == 403 and "only its owners may" in refused.content.decode()
     assert project.policy_versions.count() <= 1
 
 
@@ -112,7 +119,7 @@ def test_a_review_shows_the_diff_then_saving_makes_version_two_with_an_audit_eve
 def test_two_staff_saving_at_once_the_second_is_shown_the_change_and_keeps_their_text(
     client, project, staff, django_user_model
 ):
-    other = django_user_model.objects.create_user("other-boss", is_staff=True)
+    other = ProjectMemberFactory(project=project, user=UserFactory(username="other-boss")).user
     current_version(project)
     client.force_login(other)
     assert post(client, project, STRICTER, action="save", base=1, note="first").status_code == 302
@@ -225,7 +232,8 @@ def test_the_worker_re_verifies_by_the_new_version(worker, release, ubuntu, main
 
 
 @pytest.mark.django_db
-def test_staff_create_a_project_with_its_own_policy_or_the_starter_one(client, staff):
+def test_staff_create_a_project_with_its_own_policy_or_the_starter_one(client, site_admin):
+    staff = site_admin
     client.force_login(staff)
     new = reverse("staff-project-new")
     assert client.get(new).status_code == 200
@@ -243,6 +251,7 @@ def test_staff_create_a_project_with_its_own_policy_or_the_starter_one(client, s
     rules = rules_for(version.project)
     assert (rules.name, rules.roots_for("ubuntu")) == ("tern", ("packaging/ubuntu/",))
     assert AuditEvent.objects.filter(verb="project.created", object_repr="Tern").exists()
+    assert permissions.project_role(staff, version.project) == "owner"
     shouting = client.post(new, {"name": "T", "slug": "My_Tern", "homepage": "", "policy_text": ""})
     assert shouting.status_code == 400 and "lower-case letters" in shouting.content.decode()
     again = client.post(new, {"name": "Tern 2", "slug": "tern", "homepage": "", "policy_text": ""})
@@ -305,7 +314,9 @@ BASE = shipped_text("convirt")
             "a policy may tighten a limit, not loosen it",
         ),
         (
-            re.sub(r"(?m)^patch_pattern = .*$", "patch_pattern = '(?<!old-)paramiko.*\\\\.patch'", BASE),
+            re.sub(
+                r"(?m)^patch_pattern = .*$", "patch_pattern = '(?<!old-)paramiko.*\\\\.patch'", BASE
+            ),
             "it uses a negative lookbehind",
         ),
         (
@@ -352,7 +363,7 @@ def test_the_staff_api_reads_and_saves_the_policy_with_the_same_refusals(
 
     url = reverse("api-policy", args=[project.slug])
     boss = auth(staff)
-    assert client.get(url, **auth(maintainer)).status_code == 403
+    assert client.get(url, **auth(maintainer)).status_code == 404
     read = client.get(url, **boss).json()
     assert (read["version"], read["text"]) == (1, shipped_text("convirt"))
 
@@ -532,11 +543,13 @@ def test_odd_requests_to_the_policy_pages_are_answered_not_500(client, project, 
     current_version(project)
     progress = reverse("staff-policy-progress", args=[project.slug])
     assert client.get(progress, {"release": "²"}).status_code == 404
+    client.force_login(UserFactory(username="site-admin", is_staff=True))
     made = client.post(
         reverse("staff-project-new"),
         {"name": 'Back\\slash "quoted"', "slug": "odd", "homepage": "", "policy_text": ""},
     )
     assert made.status_code == 302
+    client.force_login(staff)
     assert rules_for(PolicyVersion.objects.get(project__slug="odd").project).description == (
         'Back\\slash "quoted" packaging policy'
     )

@@ -7,10 +7,12 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_status_page_is_for_staff_only(client):
-    assert client.get(reverse("status")).status_code == 302
+def test_status_page_is_for_site_administrators_only(client, staff):
+    assert client.get(reverse("status")).status_code == 302  # to the log-in page
     client.force_login(UserFactory(username="someone"))
-    assert client.get(reverse("status")).status_code == 302
+    assert client.get(reverse("status")).status_code == 404
+    client.force_login(staff)  # a project's owner, not the site's
+    assert client.get(reverse("status")).status_code == 404
 
 
 def test_staff_ping_queues_a_worker_ping(client, django_capture_on_commit_callbacks):
