@@ -78,6 +78,10 @@ DEBUG = env_bool("DEBUG", default=not PRODUCTION) and not PRODUCTION
 
 # The address people reach the portal at; used in mailed links.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The engine's source (packaging/), from which the portal builds the bundlecheck wheel it
+# serves at /tools/, and where that wheel is kept once built (a cache: safe to delete).
+BUNDLECHECK_SOURCE = Path(env("BUNDLECHECK_SOURCE", str(BASE_DIR / "packaging")))
+TOOLS_DIR = Path(env("TOOLS_DIR", str(DATA_DIR / "tools")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
