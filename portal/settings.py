@@ -2,7 +2,7 @@
 
 Every knob is one environment variable (README.md lists them all). With none
 set, the portal runs on embedded defaults that need no server: SQLite, Celery
-on kombu's filesystem transport, local file storage, console mail. Set
+on kombu's filesystem transport, local file storage, mail kept in an outbox (/outbox/). Set
 ``PORTAL_ENV=production`` and the portal refuses to start without the secrets
 it must not guess.
 
@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.views.outbox_flag",
             ],
         },
     },
@@ -502,6 +503,13 @@ def _email_settings(url: str) -> dict:
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parts.scheme == "locmem":
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if parts.scheme == "outbox":
+        if PRODUCTION:
+            raise ImproperlyConfigured(
+                "EMAIL_URL=outbox:// keeps mail in a local folder for trying the portal out; "
+                "in production give smtp:// or smtps://."
+            )
+        return {"EMAIL_BACKEND": "portal.outbox.OutboxBackend"}
     if parts.scheme in {"smtp", "smtps"}:
         query = parse_qs(parts.query)
         return {
@@ -514,11 +522,15 @@ def _email_settings(url: str) -> dict:
             "EMAIL_USE_TLS": query.get("tls", ["0"])[0] in {"1", "true"},
         }
     raise ImproperlyConfigured(
-        f"EMAIL_URL must start with console://, smtp:// or smtps://: {url!r}"
+        f"EMAIL_URL must start with outbox://, console://, smtp:// or smtps://: {url!r}"
     )
 
 
-globals().update(_email_settings(env("EMAIL_URL", "console://")))
+# Embedded defaults: mail is kept in an outbox folder and listed at /outbox/ (portal/outbox.py).
+globals().update(_email_settings(env("EMAIL_URL", "console://" if PRODUCTION else "outbox://")))
+EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
+# The outbox page exists only while mail goes there, and never in production.
+OUTBOX_PAGE = EMAIL_BACKEND == "portal.outbox.OutboxBackend" and not PRODUCTION  # noqa: F821
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "release-portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
