@@ -16,6 +16,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -51,17 +53,77 @@ def ensure_installed() -> None:
     STAMP.write_text(digest)
 
 
-def manage(*args: str) -> None:
-    run(PYTHON, "manage.py", *args)
+def data_dir() -> Path:
+    """Where the embedded defaults keep their data (settings.py reads the same variable)."""
+    return Path(os.environ.get("PORTAL_DATA_DIR") or REPO / "var").resolve()
+
+
+def shown(path: Path) -> str:
+    """`path` as a newcomer types it: relative to the checkout when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def setup(log: Path) -> list[str] | None:
+    """Migrate and seed the demo, their output in `log`; the demo's login lines, or None."""
+    with log.open("w") as out:
+        for args in (["migrate", "--noinput"], ["seed_demo", "--published", "--with-patches"]):
+            out.write(f"$ manage.py {' '.join(args)}\n")
+            out.flush()
+            done = subprocess.run([str(PYTHON), "manage.py", *args], cwd=REPO, stdout=out,
+                                  stderr=subprocess.STDOUT)
+            if done.returncode != 0:
+                return None
+    text = log.read_text(errors="replace").splitlines()
+    start = next((i for i, line in enumerate(text) if line.startswith("Demo data ready.")), None)
+    if start is None:
+        return []
+    logins = []
+    for line in text[start + 1:]:
+        if not line.startswith("  "):
+            break
+        logins.append(line.strip())
+    return logins
+
+
+def answering(url: str, seconds: float) -> bool:
+    """Whether the web process answers `url` within `seconds`."""
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback server
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def mail_line(site: str) -> str:
+    email_url = os.environ.get("EMAIL_URL", "outbox://")
+    if email_url.startswith("outbox:"):
+        return f"Mail is kept, not sent: read it at {site}/outbox/"
+    scheme = email_url.split(":", 1)[0]
+    return f"Mail goes out through EMAIL_URL ({scheme}://…)"
 
 
 def up() -> int:
     ensure_installed()
     port = os.environ.get("PORT", "8000")
+    site = f"http://127.0.0.1:{port}"
     # Mailed links point at this server unless SITE_URL says otherwise.
-    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
-    manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo", "--published", "--with-patches")
+    os.environ.setdefault("SITE_URL", site)
+    logs = data_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    say("preparing the database and the demo data…")
+    logins = setup(logs / "setup.log")
+    if logins is None:
+        say(f"setting up failed; its output is in {shown(logs / 'setup.log')}:")
+        print("\n".join((logs / "setup.log").read_text(errors="replace").splitlines()[-20:]))
+        return 1
     children = {
         "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         # Every queue but outbound; requests to other servers on a worker of their own.
@@ -71,11 +133,31 @@ def up() -> int:
                      "--concurrency=2", "-Q", "portal.outbound", "-n", "outbound@%h"],
         "beat": [BIN / "celery", "-A", "portal", "beat", "--loglevel=INFO"],
     }
+    # Each process writes to its own log file: the terminal keeps the one block below.
     processes = {
-        name: subprocess.Popen([str(a) for a in cmd], cwd=REPO) for name, cmd in children.items()
+        name: subprocess.Popen([str(a) for a in cmd], cwd=REPO, stdin=subprocess.DEVNULL,
+                               stdout=(logs / f"{name}.log").open("w"), stderr=subprocess.STDOUT)
+        for name, cmd in children.items()
     }
-    say(f"the portal is up at http://127.0.0.1:{port}/  (Ctrl-C stops web, worker and beat)")
-    say(f"staff pages: http://127.0.0.1:{port}/status/ (worker pings), /admin/")
+    if not answering(f"{site}/", 30):
+        say(f"the web process does not answer; see {shown(logs / 'web.log')}")
+    print(
+        "\n".join(
+            [
+                "",
+                f"The release portal is up at {site}/",
+                "",
+                "  Log in as (user, password, who):",
+                *(f"    {line}" for line in logins),
+                "",
+                f"  {mail_line(site)}",
+                f"  Logs: {shown(logs)}/ (web, worker, outbound, beat; setup for the demo data)",
+                "  Ctrl-C stops it all.",
+                "",
+            ]
+        ),
+        flush=True,
+    )
     stopping = False
 
     def stop(*_):
@@ -88,7 +170,8 @@ def up() -> int:
     while not stopping:
         for name, process in processes.items():
             if process.poll() is not None:
-                say(f"{name} exited with status {process.returncode}; stopping the others")
+                say(f"{name} stopped (status {process.returncode}); its log: "
+                    f"{shown(logs / (name + '.log'))}. Stopping the others.")
                 stopping, status = True, 1
         time.sleep(0.5)
     for process in processes.values():

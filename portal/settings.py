@@ -2,7 +2,7 @@
 
 Every knob is one environment variable (README.md lists them all). With none
 set, the portal runs on embedded defaults that need no server: SQLite, Celery
-on kombu's filesystem transport, local file storage, console mail. Set
+on kombu's filesystem transport, local file storage, mail kept in an outbox (/outbox/). Set
 ``PORTAL_ENV=production`` and the portal refuses to start without the secrets
 it must not guess.
 
@@ -78,6 +78,10 @@ DEBUG = env_bool("DEBUG", default=not PRODUCTION) and not PRODUCTION
 
 # The address people reach the portal at; used in mailed links.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The engine's source (packaging/), from which the portal builds the bundlecheck wheel it
+# serves at /tools/, and where that wheel is kept once built (a cache: safe to delete).
+BUNDLECHECK_SOURCE = Path(env("BUNDLECHECK_SOURCE", str(BASE_DIR / "packaging")))
+TOOLS_DIR = Path(env("TOOLS_DIR", str(DATA_DIR / "tools")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -132,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "releases.context_processors.team_nav",
+                "portal.views.outbox_flag",
             ],
         },
     },
@@ -499,6 +504,13 @@ def _email_settings(url: str) -> dict:
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parts.scheme == "locmem":
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if parts.scheme == "outbox":
+        if PRODUCTION:
+            raise ImproperlyConfigured(
+                "EMAIL_URL=outbox:// keeps mail in a local folder for trying the portal out; "
+                "in production give smtp:// or smtps://."
+            )
+        return {"EMAIL_BACKEND": "portal.outbox.OutboxBackend"}
     if parts.scheme in {"smtp", "smtps"}:
         query = parse_qs(parts.query)
         return {
@@ -511,11 +523,15 @@ def _email_settings(url: str) -> dict:
             "EMAIL_USE_TLS": query.get("tls", ["0"])[0] in {"1", "true"},
         }
     raise ImproperlyConfigured(
-        f"EMAIL_URL must start with console://, smtp:// or smtps://: {url!r}"
+        f"EMAIL_URL must start with outbox://, console://, smtp:// or smtps://: {url!r}"
     )
 
 
-globals().update(_email_settings(env("EMAIL_URL", "console://")))
+# Embedded defaults: mail is kept in an outbox folder and listed at /outbox/ (portal/outbox.py).
+globals().update(_email_settings(env("EMAIL_URL", "console://" if PRODUCTION else "outbox://")))
+EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
+# The outbox page exists only while mail goes there, and never in production.
+OUTBOX_PAGE = EMAIL_BACKEND == "portal.outbox.OutboxBackend" and not PRODUCTION  # noqa: F821
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "release-portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

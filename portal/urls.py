@@ -5,12 +5,14 @@ from publishing.urls import staff_urlpatterns as publishing_staff
 from publishing.views import home
 from releases.recovery import views as recovery_views
 
-from .views import api_route_missing, favicon
+from .views import api_route_missing, favicon, outbox
 
 urlpatterns = [
     path("", home, name="home"),
     # Browsers ask for /favicon.ico on every page whatever the page names.
     path("favicon.ico", favicon),
+    # Mail kept instead of sent, on the embedded defaults only (404 otherwise).
+    path("outbox/", outbox, name="outbox"),
     path("status/", recovery_views.status, name="status"),
     path("status/ping/", recovery_views.status_ping, name="status-ping"),
     path("accounts/", include("accounts.urls")),

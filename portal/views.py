@@ -4,8 +4,10 @@ catch-all, and the favicon browsers ask for."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseServerError
+from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -19,6 +21,7 @@ from .middleware import (
     portal_error,
     wants_json,
 )
+from .outbox import outbox_mails
 
 
 def page_not_found(request, exception=None):
@@ -77,3 +80,18 @@ def api_route_missing(request, rest: str = ""):
 def favicon(request):
     """Browsers ask for /favicon.ico whatever a page names; the icon is a static file."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+def outbox(request):
+    """The embedded defaults' outbox: every mail the portal would have sent, newest
+    first, with its links (portal/outbox.py). Not there in production."""
+    if not settings.OUTBOX_PAGE:
+        raise Http404("There is no outbox: mail is sent.")
+    return render(
+        request, "outbox.html", {"mails": outbox_mails(), "folder": settings.EMAIL_OUTBOX_DIR}
+    )
+
+
+def outbox_flag(request) -> dict:
+    """Context processor: whether pages point at the outbox (embedded defaults only)."""
+    return {"outbox_page": settings.OUTBOX_PAGE}

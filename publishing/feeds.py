@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
 
@@ -71,19 +72,7 @@ class ReleaseFeed(Feed):
         return f"{title} (withdrawn)" if release["withdrawn"] else title
 
     def item_description(self, release):
-        parts = []
-        if release["withdrawn"]:
-            parts.append(f"Withdrawn: {release['withdrawn_reason']}")
-            parts.append(release["withdraw_consequence"])
-        source = release["source"]
-        if source:
-            parts.append(
-                f"Source tarball {source['name']}, {source['size']} bytes, sha256 {source['sha256']}."
-            )
-        credits = [distro["credit"] for distro in release["distros"] if distro["credit"]]
-        if credits:
-            parts.append(" ".join(credits))
-        return " ".join(parts) or f"{release['project'].name} {release['version']} released."
+        return release_summary(release)
 
     def item_link(self, release):
         return f"{reverse('publishing:page', kwargs={'project': release['project'].slug})}#v{release['version']}"
@@ -107,6 +96,46 @@ class ReleaseFeed(Feed):
 
     def item_updateddate(self, release):
         return _moment(release["withdrawn_at"] or release["published_at"])
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def release_summary(release: dict) -> str:
+    """An entry's summary in sentences: when it came out (or why it was withdrawn),
+    the source tarball, and who packaged it for which distro."""
+    name = f"{release['project'].name} {release['version']}"
+    published = _moment(release["published_at"])
+    sentences = []
+    if release["withdrawn"]:
+        # The news first: a reader sees this entry again because of it.
+        withdrawn = _moment(release["withdrawn_at"])
+        when = f" on {withdrawn:%Y-%m-%d}" if withdrawn else ""
+        reason = release["withdrawn_reason"].strip().rstrip(".")
+        sentences.append(f"{name} was withdrawn{when}, because: {reason}.")
+        if release["withdraw_consequence"]:
+            sentences.append(release["withdraw_consequence"])
+        if published:
+            sentences.append(f"It had been released on {published:%Y-%m-%d}.")
+    else:
+        sentences.append(
+            f"{name} was released on {published:%Y-%m-%d}." if published else f"{name} is released."
+        )
+    source = release["source"]
+    if source:
+        size = filesizeformat(source["size"]).replace("\xa0", " ")
+        sentences.append(
+            f"The source tarball is {source['name']} ({size}), sha256 {source['sha256']}."
+        )
+    packaged = [
+        f"for {distro['name']} by {_and(distro['packagers'])}"
+        for distro in release["distros"]
+        if distro["packagers"]
+    ]
+    if packaged:
+        sentences.append(f"It is packaged {_and(packaged)}.")
+    return " ".join(sentences)
 
 
 def _moment(iso: str | None):

@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib import resources
 
 import bundlecheck
+from bundlecheck.guide import why_section
 from bundlecheck.limits import Limits
 from django.db import IntegrityError, transaction
 
@@ -192,3 +193,13 @@ def unreadable_problems(version: PolicyVersion) -> list[dict]:
     except bundlecheck.PolicyError as error:
         return problems_of(error)
     return []
+
+
+def why_anchor(check_id: str) -> str:
+    """The guide page's anchor that explains why `check_id` exists: its kind's section
+    (the engine's, or the portal's own for signed uploads), or for a check a policy
+    declares itself, its line in the list of checks."""
+    if check_id.startswith("upload-"):
+        return "why-signatures"
+    section = why_section(check_id)
+    return f"why-{section}" if section else f"check-{check_id}"

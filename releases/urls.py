@@ -17,6 +17,8 @@ claim = "maintain/claims/<int:claim_id>/"
 
 urlpatterns = [
     path("projects/<slug:project>/guide/", verification.project_guide, name="project-guide"),
+    path("tools/<str:filename>", verification.bundlecheck_wheel, name="bundlecheck-wheel"),
+    path("policy-format/", verification.policy_format, name="policy-format"),
     path(
         "projects/<slug:project>/policy.toml",
         verification.project_policy_text,

@@ -15,7 +15,7 @@ from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
 # Where a new upstream starts: the smallest valid policy, to be grown in the editor.
 STARTER_POLICY = """\
 # The packaging rules of this project, checked on every upload.
-# Every key is described in packaging/README.md (Policy format).
+# Every key is described on the portal's policy format page, /policy-format/.
 schema = 1
 name = "{slug}"
 description = {description}

@@ -18,7 +18,7 @@ from releases.models import (
     Submission,
 )
 from releases.permissions import is_active_maintainer
-from releases.policies import rules_for
+from releases.policies import rules_for, why_anchor
 from releases.prereleases.services import prerelease_path
 from releases.rules import links_refusal, next_step, upload_refusal
 
@@ -104,8 +104,11 @@ SEVERITY_HEADINGS = {"error": "Errors", "warning": "Warnings", "info": "Notes"}
 
 
 def findings_grouped(findings) -> list[tuple[str, str, list[Finding]]]:
-    """(severity, heading, findings) per severity that has any, errors first."""
+    """(severity, heading, findings) per severity that has any, errors first; each
+    finding knows the guide's section that says why its check exists (`why`)."""
     findings = list(findings)
+    for finding in findings:
+        finding.why = why_anchor(finding.check_id)
     return [
         (severity, SEVERITY_HEADINGS[severity], [f for f in findings if f.severity == severity])
         for severity in SEVERITY_ORDER

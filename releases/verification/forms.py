@@ -15,8 +15,7 @@ class PolicyForm(forms.Form):
         widget=forms.Textarea(
             attrs={"rows": 30, "spellcheck": "false", "class": "code"}
         ),
-        help_text="The rules every upload is checked against; the format is in "
-        "packaging/README.md (Policy format).",
+        help_text="The rules every upload is checked against.",
         error_messages={
             "max_length": "A policy holds at most %(limit_value)d characters "
             "(this one has %(show_value)d): keep only the rules, not data.",

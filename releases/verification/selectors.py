@@ -4,10 +4,11 @@ data the checks enforce."""
 from __future__ import annotations
 
 import bundlecheck
-from bundlecheck.policy import shipped_policies
 
 from releases.models import Project
 from releases.policies import rules_for, version_in_force
+
+from .tools import wheel_name
 
 # What the portal itself checks beside the policy: who signed the upload.
 PORTAL_CHECKS = [
@@ -25,27 +26,25 @@ PORTAL_CHECKS = [
 ]
 
 
+PORTAL_WHY = {
+    "id": "signatures",
+    "title": "Signed uploads",
+    "text": "A signature says who made an upload, whoever sent it: the report names the key, "
+    "and a project that takes signed uploads only refuses one that is unsigned or signed by "
+    "a key that is not on the submitter's profile.",
+}
+
+
 def guide_context(project: Project, policy: bundlecheck.Policy | None = None) -> dict:
     """The packaging guide page: ``policy`` (by default the project's rules in force)
     laid out for people, from the same data the checks enforce."""
     rules = policy if policy is not None else rules_for(project)
-    argument = _policy_argument(rules)
     return {
         "project": project,
         "guide": bundlecheck.guide_data(rules),
-        "policy_argument": argument,
-        "policy_is_shipped": argument == rules.name,
         # The text in force (not shown for a preview's unsaved rules).
         "version": version_in_force(project) if policy is None else None,
         "portal_checks": PORTAL_CHECKS,
+        "wheel_name": wheel_name(),
+        "portal_why": PORTAL_WHY,
     }
-
-
-def _policy_argument(rules: bundlecheck.Policy) -> str:
-    """What a maintainer passes as --policy: the shipped name while the rules are the
-    shipped ones, else a file holding the project's own text."""
-    if rules.name in shipped_policies() and repr(bundlecheck.load_policy(rules.name)) == repr(
-        rules
-    ):
-        return rules.name
-    return "policy.toml"

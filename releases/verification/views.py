@@ -4,12 +4,15 @@ diff, guide preview), save as a new version, and judge the live submissions agai
 from __future__ import annotations
 
 import difflib
+import logging
 
 import bundlecheck
+from bundlecheck.policyspec import reference_tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from releases import permissions
@@ -24,13 +27,48 @@ from releases.policies import (
     version_in_force,
 )
 
-from . import selectors, services
+from . import selectors, services, tools
 from .forms import PolicyForm
+
+logger = logging.getLogger(__name__)
+
+
+def _at_home(request, project: Project) -> dict:
+    """The addresses a maintainer pastes to run the same checks at home."""
+    return {
+        "wheel_url": request.build_absolute_uri(reverse("bundlecheck-wheel", args=[tools.wheel_name()])),
+        "policy_url": request.build_absolute_uri(reverse("project-policy-text", args=[project.slug])),
+    }
 
 
 def project_guide(request, project: str):
     project_obj = get_object_or_404(Project, slug=project)
-    return render(request, "releases/guide.html", selectors.guide_context(project_obj))
+    context = selectors.guide_context(project_obj)
+    return render(request, "releases/guide.html", {**context, **_at_home(request, project_obj)})
+
+
+def bundlecheck_wheel(request, filename: str):
+    """The bundlecheck wheel this portal runs (built once, then kept: see tools.py)."""
+    if filename != tools.wheel_name():
+        raise Http404("This portal serves only the bundlecheck it runs: " + tools.wheel_name())
+    try:
+        path = tools.wheel_path()
+    except tools.WheelUnavailable as error:
+        logger.error("%s", error)
+        return HttpResponse(
+            "The bundlecheck wheel cannot be built on this server just now; the guide's other "
+            "steps still work. The portal's staff are told in its log.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type="application/octet-stream"
+    )
+
+
+def policy_format(request):
+    """Every key a policy may hold, with its meaning and an example."""
+    return render(request, "releases/policy_format.html", {"tables": reference_tables()})
 
 
 def project_policy_text(request, project: str, number: int | None = None):
@@ -177,7 +215,7 @@ def staff_policy_preview(request, project: str):
             problems=policy_problems(text, f"{project_obj.slug} policy"),
             error="The guide cannot be previewed until the policy is valid.",
         )
-    context = selectors.guide_context(project_obj, policy=rules)
+    context = {**selectors.guide_context(project_obj, policy=rules), **_at_home(request, project_obj)}
     context["preview"] = True
     return render(request, "releases/guide.html", context)
 

@@ -36,6 +36,7 @@ print(json.dumps({
     "uploads_bucket": settings.STORAGES["uploads"].get("OPTIONS", {}).get("bucket_name"),
     "public": settings.STORAGES["public"]["BACKEND"],
     "email": settings.EMAIL_BACKEND,
+    "outbox_page": settings.OUTBOX_PAGE,
     "email_host": getattr(settings, "EMAIL_HOST", None),
     "email_password": getattr(settings, "EMAIL_HOST_PASSWORD", None),
     "email_tls": getattr(settings, "EMAIL_USE_TLS", None),
@@ -84,7 +85,8 @@ def test_embedded_defaults_need_no_server(tmp_path):
     assert cfg["db"] == "django.db.backends.sqlite3"
     assert cfg["broker"] == "filesystem://"
     assert cfg["uploads"] == cfg["public"] == "django.core.files.storage.FileSystemStorage"
-    assert cfg["email"] == "django.core.mail.backends.console.EmailBackend"
+    # Mail is kept in an outbox a newcomer opens in the browser (portal/outbox.py).
+    assert cfg["email"] == "portal.outbox.OutboxBackend" and cfg["outbox_page"] is True
     assert cfg["debug"] is True
 
 
@@ -98,6 +100,7 @@ def test_production_values_come_from_the_environment(tmp_path):
     assert cfg["uploads"] == cfg["public"] == "storages.backends.s3.S3Storage"
     assert cfg["uploads_bucket"] == "uploads"
     assert cfg["email"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert cfg["outbox_page"] is False
     assert (cfg["email_host"], cfg["email_password"], cfg["email_tls"]) == (
         "smtp.internal",
         "p@ss",
@@ -130,6 +133,17 @@ def test_a_wrong_value_is_named_in_one_line(variable, value, complaint, tmp_path
     result = load({variable: value}, tmp_path)
     assert result.returncode != 0
     assert complaint in result.stderr.strip().splitlines()[-1]
+
+
+def test_production_never_keeps_mail_in_an_outbox(tmp_path):
+    result = load({**PRODUCTION, "EMAIL_URL": "outbox://"}, tmp_path)
+    assert result.returncode != 0
+    assert "in production give smtp:// or smtps://" in result.stderr.strip().splitlines()[-1]
+    # Without EMAIL_URL, production prints mail to its log rather than keep it on a page.
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_URL"}
+    cfg = json.loads(load(env, tmp_path).stdout)
+    assert cfg["email"] == "django.core.mail.backends.console.EmailBackend"
+    assert cfg["outbox_page"] is False
 
 
 def test_deploy_checks_pass_under_production_settings(tmp_path):

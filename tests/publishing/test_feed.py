@@ -40,7 +40,7 @@ def test_the_feed_is_valid_atom_with_the_tarball_and_the_credits(client, feed_re
     assert parsed.feed.author == "The ConVirt release team"
     entry = parsed.entries[0]
     assert entry.title == "ConVirt 2.0"
-    assert "Packaged for Ubuntu by Ada Lovelace" in entry.summary
+    assert "It is packaged for Ubuntu by Ada Lovelace." in entry.summary
     enclosure = next(link for link in entry.links if link.rel == "enclosure")
     assert enclosure.href.startswith("http") and enclosure.href.endswith("convirt-2.0.tar.gz")
     assert enclosure.length == "123456" and enclosure.type == "application/gzip"
@@ -54,6 +54,23 @@ def test_the_feed_is_valid_atom_with_the_tarball_and_the_credits(client, feed_re
         assert any(
             link.get("rel", "alternate") == "alternate" for link in node.findall(f"{ATOM}link")
         )
+
+
+def test_an_entry_reads_as_sentences(client, feed_release, fedora):
+    from tests.factories import approve, packager
+
+    for username, name in (("fedora-dev", "Grace Hopper"), ("fedora-two", "")):
+        approve(packager(username, name), feed_release.project, fedora)
+    accepted(feed_release, fedora, packager("fedora-three", "Edsger Dijkstra"))
+    summary = feedparser.parse(_feed(client)).entries[0].summary
+    day = f"{feed_release.published_at:%Y-%m-%d}"
+    assert summary.startswith(f"ConVirt 2.0 was released on {day}. The source tarball is convirt-2.0.tar.gz (")
+    assert summary.endswith(
+        "It is packaged for Fedora by Edsger Dijkstra, Grace Hopper and fedora-two"
+        " and for Ubuntu by Ada Lovelace."
+    ), summary
+    # Sentences, not a run of names: each credit is part of one sentence.
+    assert "Packaged for" not in summary and ".." not in summary
 
 
 def test_a_withdrawal_moves_updated_so_readers_show_it(client, feed_release):

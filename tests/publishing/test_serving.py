@@ -107,7 +107,9 @@ def test_atom_feed_lists_releases_and_withdrawals(client, project):
     entries = root.findall("a:entry", ns)
     titles = [entry.find("a:title", ns).text for entry in entries]
     assert titles == ["ConVirt 2.0 (withdrawn)", "ConVirt 1.9"]
-    assert entries[0].find("a:summary", ns).text.startswith("Withdrawn: Broken <b>build</b> ")
+    summary = entries[0].find("a:summary", ns).text
+    assert summary.startswith("ConVirt 2.0 was withdrawn"), summary
+    assert ", because: Broken <b>build</b>. " in summary
     assert entries[1].find("a:link", ns).get("href").endswith("/downloads/convirt/#v1.9")
     sha = hashlib.sha256(b"convirt/1.9/convirt-1.9.tar.gz").hexdigest()
     assert sha.encode() in response.content

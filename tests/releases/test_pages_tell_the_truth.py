@@ -8,7 +8,7 @@ from publishing.services import public_page_regenerate
 from releases.coordination import lifecycle
 from releases.coordination.presenters import readiness
 from releases.models import Artifact, Release
-from tests.factories import ArtifactFactory, ProjectFactory, SubmissionFactory
+from tests.factories import ArtifactFactory, ProjectFactory, SubmissionFactory, released
 from tests.helpers import multipart, prerelease_bytes
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +30,12 @@ def test_a_project_preparing_its_first_release_has_a_page_that_says_so(client, r
     public_page_regenerate(project=release.project)
     page = b"".join(client.get("/downloads/convirt/").streaming_content).decode()
     assert "has not published a release here yet" in page
-    assert "is preparing its next release" in page
+    assert "is preparing its first release" in page and "release feed" in page
     assert release.version not in page  # the version stays with the packagers
+    released(release.project, "0.9")
+    public_page_regenerate(project=release.project)
+    page = b"".join(client.get("/downloads/convirt/").streaming_content).decode()
+    assert "is preparing its next release" in page
 
 
 def test_the_policy_progress_poll_without_a_release_never_500s(client, release, staff):

@@ -9,15 +9,18 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import IO, Any
 
+from . import __version__
 from .engine import build_manifest, verify
 from .errors import ArchiveError, PolicyError
 from .guide import guide_data, render_text
 from .policy import Policy, load_policy, parse_policy, read_policy
 from .policyspec import json_schema_text
 from .registry import CHECKS, FAMILIES
+from .remote import fetch_policy, is_url
 from .report import as_text
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+POLICY_HELP = "shipped policy name, .toml path or http(s) address (a portal's /projects/NAME/policy.toml)"
 
 
 class UsageError(Exception):
@@ -26,13 +29,14 @@ class UsageError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bundlecheck", description=__doc__)
+    p.add_argument("--version", action="version", version=f"bundlecheck {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="verify a source submission or a .deb/.rpm")
     check.add_argument("file", help="archive to verify ('-' for standard input)")
     check.add_argument("--distro", required=True, help="distro the submission is for")
     check.add_argument("--against", metavar="REFERENCE",
                        help="pre-release tarball or its manifest (JSON) to compare with")
-    check.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    check.add_argument("--policy", default="convirt", help=POLICY_HELP)
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--rpmlintrc", metavar="PATH",
                        help="an .rpmlintrc (e.g. the bundle's distros/NAME/.rpmlintrc) for rpmlint")
@@ -50,12 +54,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="an accepted distro's bundle (repeatable; order does not matter)")
     build.add_argument("--mtime", type=int, default=None, help="the one mtime of every member")
     build.add_argument("-o", "--output", required=True, help="the .tar.gz to write")
-    build.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    build.add_argument("--policy", default="convirt", help=POLICY_HELP)
     patches = sub.add_parser("patches", help="the patches the bundles carry, merged into one entry per "
                              "fix, with their status against a pre-release (exits 0)")
     patches.add_argument("bundles", nargs="+", metavar="BUNDLE", help="a distro bundle or source package")
     patches.add_argument("--against", metavar="TARBALL", help="the pre-release tarball to try them on")
-    patches.add_argument("--policy", default="convirt", help="shipped policy name or .toml path")
+    patches.add_argument("--policy", default="convirt", help=POLICY_HELP)
     patches.add_argument("--format", choices=("text", "json", "mbox"), default="text")
     policy = sub.add_parser("policy", help="check a policy file, print its guide or the policy schema")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -80,6 +84,8 @@ def _load_policy(name: str | None) -> Policy | None:
     if name is None:
         return None
     try:
+        if is_url(name):
+            return parse_policy(*fetch_policy(name))
         return load_policy(name)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
@@ -200,7 +206,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         sys.stdout.write(json_schema_text())
         return EXIT_PASS
     try:
-        text, _ = read_policy(args.file)
+        text, _ = fetch_policy(args.file) if is_url(args.file) else read_policy(args.file)
         policy = parse_policy(text, origin=args.file)
     except PolicyError as exc:
         if args.policy_command != "check":

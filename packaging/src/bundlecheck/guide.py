@@ -21,6 +21,118 @@ def _distro(text: str) -> str:
     return text.replace("{distro}", "$DISTRO")
 
 
+#: Why each kind of check exists, one section of the guide each: a finding links to
+#: the one its check belongs to (:func:`why_section`).
+WHY: dict[str, tuple[str, str]] = {
+    "archive": (
+        "What an archive may hold",
+        "Your bundle is read, never unpacked, and merged into the release tarball that "
+        "everyone downloads. A member that climbs out of the tree, a link that leaves it, a "
+        "device or a setuid file, a name two tar programs read differently, or data hidden "
+        "after the end would be dangerous or ambiguous for every person who unpacks the "
+        "release, so such an archive is refused whole. Build it with plain tar from a "
+        "checkout, as shown above, and none of these can happen.",
+    ),
+    "layout": (
+        "Where your work goes",
+        "The release tarball is upstream's tree plus every distro's own directories. A "
+        "change outside yours would overwrite upstream's files or another distro's work, "
+        "and could not be merged; a missing distro directory leaves nothing to merge.",
+    ),
+    "prerequisites": (
+        "Prerequisites",
+        "The program needs these at run time. A recipe that forgets one, or asks for too "
+        "old a version, installs fine and then fails on the user's machine; the names "
+        "differ between distros, so each accepted name is listed.",
+    ),
+    "config": (
+        "The configuration file",
+        "The program reads its configuration at start-up to find the tools it drives. A "
+        "distro installs them in its own directories, so each distro ships a "
+        "configuration that points at them; a missing key makes the program fail at its "
+        "first use of that tool.",
+    ),
+    "scripts": (
+        "Install scripts",
+        "Install scripts run as root on every user's machine. One that is not executable "
+        "or lacks its #! line does not run at all; shellcheck's findings are the usual "
+        "shell mistakes that break an install half-way.",
+    ),
+    "deployment": (
+        "Deployment layout (binary packages)",
+        "Users, documentation and other tools expect the files where the guide says, with "
+        "its modes: a file elsewhere is not found, a wrong mode makes a program "
+        "unrunnable or a file writable by others.",
+    ),
+    "linters": (
+        "The distros' linters",
+        "lintian and rpmlint know each distro's own rules (its policy manual). A tag the "
+        "project lists as blocking is an error whatever the tool says; the rest are "
+        "advice to read.",
+    ),
+    "advice": (
+        "Advice",
+        "Not required: what makes the program work better out of the box on your distro.",
+    ),
+}
+
+_WHY_BY_PREFIX = (
+    ("archive-", "archive"), ("member-too-large", "archive"), ("check-crashed", "archive"),
+    ("findings-omitted", "archive"),
+    ("layout-", "layout"), ("contribution-", "layout"), ("distro-dir-", "layout"),
+    ("existing-distro-", "layout"), ("reference-", "layout"),
+    ("prereq-", "prerequisites"), ("recipe-", "prerequisites"),
+    ("config-", "config"),
+    ("script-", "scripts"), ("shellcheck-", "scripts"),
+    ("deploy-", "deployment"), ("package-part-", "deployment"),
+    ("lintian", "linters"), ("rpmlint", "linters"),
+    ("image-store-", "advice"),
+)
+
+
+def why_section(check_id: str) -> str | None:
+    """The key of :data:`WHY` that explains why ``check_id`` exists (None for a check a
+    policy declares itself: its own description says why)."""
+    return next((why for prefix, why in _WHY_BY_PREFIX if check_id.startswith(prefix)), None)
+
+
+def bundle_tree(policy: Policy) -> str:
+    """The smallest bundle a maintainer uploads, drawn as a tree: the policy's
+    contribution roots, with the configuration file at its first location."""
+    paths = [_distro(root).rstrip("/") + "/" for root in policy.contribution_roots]
+    notes = {_distro(policy.distro_dir).rstrip("/") + "/": "your directory: must be there"}
+    if policy.config and policy.config.locations:
+        first, *others = [_distro(loc) for loc in policy.config.locations]
+        paths.append(first)
+        notes[first] = "or at " + " or ".join(others) if others else "required"
+    tree: dict[str, dict] = {}
+    for path in paths:
+        node = tree
+        parts = path.rstrip("/").split("/")
+        for i, part in enumerate(parts):
+            is_dir = i < len(parts) - 1 or path.endswith("/")
+            node = node.setdefault(part + ("/" if is_dir else ""), {})
+    lines = [f"{policy.name}-$DISTRO.tar.gz"]
+
+    def draw(node: dict, prefix: str, path: str) -> None:
+        items = sorted(node.items())
+        for index, (name, children) in enumerate(items):
+            last = index == len(items) - 1
+            full = path + name
+            note = notes.get(full)
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{name}" + (f"    ← {note}" if note else ""))
+            draw(children, prefix + ("    " if last else "│   "), full)
+
+    draw(tree, "", "")
+    return "\n".join(lines)
+
+
+def tar_command(policy: Policy) -> str:
+    """The command that makes that bundle, run at the top of the source package."""
+    roots = " ".join(_distro(root).rstrip("/") for root in policy.contribution_roots)
+    return f"tar -czf {policy.name}-$DISTRO.tar.gz {roots}"
+
+
 def guide_data(policy: Policy) -> dict[str, Any]:
     """What the packaging guide shows for ``policy``, as plain values (JSON-able)."""
     config, dep, patched = policy.config, policy.deployment, policy.patched_prereq
@@ -66,6 +178,8 @@ def guide_data(policy: Policy) -> dict[str, Any]:
                    for check_id, (_, description) in sorted(policy.catalogue.items())],
         "families": [{"prefix": prefix, "description": description, "docs": FAMILY_DOCS.get(prefix)}
                      for prefix, description in FAMILIES.items()],
+        "bundle": {"tree": bundle_tree(policy), "tar": tar_command(policy)},
+        "why": [{"id": key, "title": title, "text": text} for key, (title, text) in WHY.items()],
     }
 
 
@@ -94,6 +208,10 @@ def render_text(guide: dict[str, Any]) -> str:
         if guide["recipes"]:
             para("Recipes are looked for as: " + "; ".join(
                 f"{r['family']}: {', '.join(r['globs'])}" for r in guide["recipes"]) + ".")
+    section("Your bundle")
+    out.extend("  " + line for line in guide["bundle"]["tree"].splitlines())
+    para("Made at the top of the source package, with $DISTRO your distro's name:")
+    out.append("  " + guide["bundle"]["tar"])
     section("Where your work goes")
     para(f"Only under {' and '.join(guide['roots'])}; nothing else in the source package may change, and "
          f"other distros' files must stay as they are. {guide['distro_dir']} must exist. Upload the whole "

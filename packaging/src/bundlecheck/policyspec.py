@@ -681,6 +681,30 @@ def reference_markdown() -> str:
     return "\n".join(lines)
 
 
+def reference_tables() -> list[dict[str, Any]]:
+    """The key reference as plain data (what :func:`reference_markdown` writes), for a page:
+    per table its title, meaning, whether it is required, and each key's line."""
+    out = []
+    for path, table, owner in _tables(POLICY, (), None):
+        rows = []
+        for key in table.keys:
+            if key.kind == TABLE:
+                continue
+            example = f"{toml_key(key.name)} = {toml_value(key.example)}" if key.example is not None else ""
+            if key.kind == TABLES:
+                example = f"see {key.table.title}" if key.table else ""
+            rows.append({
+                "key": key_path((*path, key.name)) if path else key.name,
+                "type": _type_text(key),
+                "need": "required" if key.required else (key.default_text or _default_text(key)),
+                "meaning": key.meaning,
+                "example": example,
+            })
+        out.append({"title": table.title, "meaning": table.meaning, "keys": rows,
+                    "required": None if owner is None else owner.required})
+    return out
+
+
 def _tables(table: Table, path: tuple[str, ...],
             owner: Key | None) -> Iterator[tuple[tuple[str, ...], Table, Key | None]]:
     yield path, table, owner
