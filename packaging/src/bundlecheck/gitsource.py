@@ -237,6 +237,8 @@ def fetched_tag(
         (root / "gnupg").mkdir(mode=0o700)
         repository = Repository(root, config=settings)
         repository.git("init", "--quiet", "--bare", str(repository.git_dir), timeout=30)
+        if not remote:
+            _borrow_objects(repository, repo)
         ref = f"refs/tags/{tag}"
         args = ["fetch", "--quiet", "--no-tags", "--no-recurse-submodules"]
         if remote:
@@ -258,6 +260,18 @@ def fetched_tag(
         yield repository, _describe(repository, repo, tag, keys)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _borrow_objects(repository: Repository, repo: str) -> None:
+    """Read a local repository's objects in place (as `git clone --shared` does) rather
+    than have git pack and copy them: the fetch then only writes the tag's ref."""
+    path = repo[len("file://"):] if repo.startswith("file://") else repo
+    found = subprocess.run(["git", "-C", path, "rev-parse", "--absolute-git-dir"], capture_output=True,
+                           timeout=30, check=False, env=_env(repository.root))
+    objects = Path(found.stdout.decode("utf-8", "replace").strip()) / "objects"
+    if found.returncode == 0 and objects.is_dir():
+        alternates = repository.git_dir / "objects" / "info" / "alternates"
+        alternates.write_text(f"{objects}\n")
 
 
 def _rev(repository: Repository, spec: str) -> str:

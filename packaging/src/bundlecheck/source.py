@@ -286,12 +286,26 @@ def compare_tree(
         if rel and member.type != "dir":
             ours[rel] = member
     _resolve_hardlinks(ours, proof.top)
-    macros = macros if macros is not None else load_macro_index()
-    proof.macro_sources = macros.sources
-    _classify(proof, ours, tag, holder, policy, macros)
+    known = _Known(macros)
+    _classify(proof, ours, tag, holder, policy, known)
+    proof.macro_sources = known.sources
     _diffs(proof, repository, info, holder, limits)
     proof.collisions = collisions(set(ours) | set(tag))
     return proof
+
+
+class _Known:
+    """The known macros, read from the system only when a vendored macro is to be judged."""
+
+    def __init__(self, index: MacroIndex | None):
+        self._index = index
+        self.sources: tuple[str, ...] = index.sources if index is not None else ()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._index is None:
+            self._index = load_macro_index()
+            self.sources = self._index.sources
+        return getattr(self._index, name)
 
 
 def _resolve_hardlinks(ours: dict[str, Member], top: str) -> None:
@@ -304,7 +318,7 @@ def _resolve_hardlinks(ours: dict[str, Member], top: str) -> None:
 
 
 def _classify(proof: SourceProof, ours: dict[str, Member], tag: dict[str, Member], holder: _Holder,
-              policy: Policy, macros: MacroIndex) -> None:
+              policy: Policy, macros: _Known) -> None:
     for rel in sorted(ours):
         member = ours[rel]
         theirs = tag.get(rel)
@@ -335,7 +349,7 @@ def _difference(ours: Member, theirs: Member) -> str:
     return f"other content ({ours.size:,} bytes in the tarball, {theirs.size:,} in the tag)"
 
 
-def _macro(rel: str, data: bytes, macros: MacroIndex) -> FileVerdict | None:
+def _macro(rel: str, data: bytes, macros: _Known) -> FileVerdict | None:
     text = data.decode("utf-8", "replace")
     name = rel.rsplit("/", 1)[-1]
     if name == "aclocal.m4":
@@ -352,7 +366,7 @@ def _macro(rel: str, data: bytes, macros: MacroIndex) -> FileVerdict | None:
 
 
 def _tarball_only(rel: str, member: Member, holder: _Holder, policy: Policy,
-                  macros: MacroIndex) -> FileVerdict:
+                  macros: _Known) -> FileVerdict:
     if member.type == "file" and rel.endswith(".m4"):
         if rel in holder.held:
             found = _macro(rel, holder.held[rel], macros)
