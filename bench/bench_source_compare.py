@@ -50,7 +50,8 @@ def build(root: Path, total_mb: int, files: int) -> tuple[Path, Path]:
     repo = root / "repo"
     repo.mkdir()
     env = {**os.environ, **IDENTITY}
-    git = ["git", "-c", "init.defaultBranch=main", "-c", "core.compression=0", "-c", "pack.compression=0"]
+    git = ["git", "-c", "init.defaultBranch=main", "-c", "core.compression=0", "-c", "pack.compression=0",
+           "-c", "gc.auto=0"]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True, env=env)
     size = total_mb * MiB // files
     for i in range(files):
@@ -86,7 +87,7 @@ def main() -> None:
     if args.build:  # in its own process, so its memory is not counted in the figures below
         build(Path(args.build), args.mb, args.files)
         return
-    with tempfile.TemporaryDirectory(prefix="bench-source-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-source-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         started = time.monotonic()
         subprocess.run([sys.executable, __file__, "--build", tmp, "--mb", str(args.mb),

@@ -238,3 +238,21 @@ def test_the_provenance_and_public_page_name_repository_tag_commit_and_tree(upst
     json.dumps(statement)
     data = page_data(project=project)
     assert data["current"]["source_proof"]["commit"] == proof.commit
+
+
+def test_the_staff_api_takes_the_tag(upstream, staff, client, tasks_queued):
+    from tests.releases.test_staff_api import post_multipart, token
+
+    project, tarball, _ = upstream
+    headers = token(staff)
+    created = post_multipart(client, reverse("api-releases", args=[project.slug]), headers,
+                             {"version": "2.0", "source_tag": "v2.0"},
+                             {"prerelease": ("convirt-2.0.tar.gz", tarball)})
+    assert created.status_code == 201, created.content
+    assert created.json()["state"] == "draft" and "open" not in created.json()["actions"]
+    release = Release.objects.get(project=project, version="2.0")
+    assert release.source_tag == "v2.0" and _compute(release).state == SourceProof.State.PASSED
+    refused = post_multipart(client, reverse("api-releases", args=[project.slug]), headers,
+                             {"version": "2.1", "source_tag": "-v2"},
+                             {"prerelease": ("convirt-2.1.tar.gz", prerelease_bytes("2.1"))})
+    assert refused.status_code == 400 and "is not a tag name" in refused.content.decode()
