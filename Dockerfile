@@ -13,6 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # list against the code and against Debian's archive.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gnupg sqv lintian rpmlint rpm nginx-light patch \
+        git autoconf automake autoconf-archive gettext libtool \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY packaging/ packaging/

@@ -11,6 +11,10 @@ of the repository.
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
@@ -180,6 +184,59 @@ def _tree_bytes(members: Iterable[tuple[str, bytes | None, int]]) -> bytes:
 
 def prerelease_bytes(version: str = "2.0") -> bytes:
     return _tree_bytes(prerelease_members(version))
+
+
+# --- ConVirt's source repository: the tags its pre-releases are proved against ---------
+
+#: The versions ConVirt's demo repository has a tag for (v1.9, v2.0, v2.1).
+SOURCE_VERSIONS = ("1.9", "2.0", "2.1")
+#: The file the demo's bad pre-release (2.1) carries beside its tag's tree, as the xz
+#: tarballs carried "test files" that were not in git.
+INJECTED_PATH = "tests/files/bad-3-corrupt_lzma2.xz"
+INJECTED_DATA = b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4F\x02\x00!\x01\x16\x00\x00\x00t/\xe5\xa3" * 40
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "ConVirt Upstream", "GIT_AUTHOR_EMAIL": "upstream@convirt.example.org",
+    "GIT_COMMITTER_NAME": "ConVirt Upstream", "GIT_COMMITTER_EMAIL": "upstream@convirt.example.org",
+    "GIT_AUTHOR_DATE": f"@{FIXED_MTIME} +0000", "GIT_COMMITTER_DATE": f"@{FIXED_MTIME} +0000",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _git(cwd: Path, *args: str) -> None:
+    env = {**os.environ, **_GIT_IDENTITY, "HOME": str(cwd)}
+    subprocess.run(["git", "-c", "init.defaultBranch=main", "-c", "tag.gpgSign=false", *args],
+                   cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def source_repository_create(path: Path) -> Path:
+    """ConVirt's demo git repository (bare, at `path`): one commit per version of
+    SOURCE_VERSIONS, each tree the pre-release's files, each tagged v<version>."""
+    if (path / "HEAD").exists():
+        return path
+    with tempfile.TemporaryDirectory(prefix="convirt-src-") as work_dir:
+        work = Path(work_dir)
+        _git(work, "init", "-q")
+        for version in SOURCE_VERSIONS:
+            for child in work.iterdir():
+                if child.name != ".git":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            for name, data, mode in prerelease_members(version):
+                target = work / name.split("/", 1)[1]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data or b"")
+                target.chmod(mode)
+            _git(work, "add", "-A")
+            _git(work, "commit", "-q", "--allow-empty", "-m", f"ConVirt {version}")
+            _git(work, "tag", "-a", f"v{version}", "-m", f"ConVirt {version}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _git(work, "clone", "-q", "--bare", str(work), str(path))
+    return path
+
+
+def injected_prerelease_bytes(version: str = "2.1") -> bytes:
+    """The pre-release of `version` with a file its tag does not hold: the demo's failed proof."""
+    root = f"convirt-{version}"
+    return _tree_bytes([*prerelease_members(version), (f"{root}/{INJECTED_PATH}", INJECTED_DATA, 0o644)])
 
 
 # --- Tern: the second demo upstream, packaged under packaging/NAME only ----------

@@ -348,3 +348,40 @@ def fetch(
             url = target
     finally:
         clock.close()
+
+
+def git_remote_settings(url: str, *, seconds: float, purpose: str = "source proof") -> list[str]:
+    """`git -c` settings that hold a fetch from `url` (the git CLI makes the
+    connection, not this module) to the same rules as `fetch`: the URL judged by
+    `url_problem`, the host resolved here and every address judged by
+    `address_judge`, then pinned with curl's resolve list so git cannot reach
+    another address; no redirects, no proxy, no credentials asked, and a transfer
+    slower than 1 KB/s for `seconds` ended. The caller bounds the total time and
+    the bytes written. Raises Refused (or Inward) and Failed like `fetch`."""
+    problem = url_problem(url)
+    if problem:
+        raise Refused(problem)
+    parts = urlsplit(url)
+    https = parts.scheme.lower() == "https"
+    port = parts.port or (443 if https else 80)
+    host = parts.hostname or ""
+    clock = _Clock(seconds)
+    try:
+        infos = _resolve(host, port, clock)
+    finally:
+        clock.close()
+    addresses = sorted({info[4][0] for info in infos})
+    if not addresses:
+        raise Failed(f"the name {host} does not resolve")
+    for address in addresses:
+        address_judge(address)
+    shown = ",".join(f"[{a}]" if ":" in a else a for a in addresses)
+    return [
+        f"http.curloptResolve={host}:{port}:{shown}",
+        "http.followRedirects=false",
+        "http.proxy=",
+        "http.lowSpeedLimit=1000",
+        f"http.lowSpeedTime={max(1, int(seconds))}",
+        f"http.userAgent=release-portal {purpose} (+{settings.SITE_URL}/)",
+        "credential.helper=",
+    ]

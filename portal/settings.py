@@ -405,6 +405,8 @@ CELERY_TASK_KINDS = {
     "releases.prereleases.tasks.release_deliver_prerelease_task": "mail",
     # GNU patch on a scratch copy of the pre-release: verification-like work.
     "releases.ledger.tasks.patch_ledger_compute_task": "verify",
+    # git fetch of the tag and the tarball compared with its tree (bundlecheck source).
+    "releases.sourceproof.tasks.source_proof_compute_task": "verify",
     "accounts.tasks.password_reset_mail_task": "mail",
     "publishing.tasks.package_links_check_task": "outbound",
     "publishing.tasks.package_link_check_task": "outbound",
@@ -489,6 +491,14 @@ PACKAGE_LINK_DOWNLOAD_SECONDS = env_int("PACKAGE_LINK_DOWNLOAD_SECONDS", 600)
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 # Or only these networks (CIDRs, comma-separated), e.g. one internal mirror.
 OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS")
+# Source proofs (releases/sourceproof): a project's repository is an http(s) URL,
+# fetched with git through the outbound rules (its address judged and pinned, no
+# redirects). A path or file:// URL only on the embedded defaults and in tests:
+# never in production, where it would read the server's own disk.
+SOURCE_REPOSITORY_ALLOW_LOCAL = env_bool("SOURCE_REPOSITORY_ALLOW_LOCAL", not PRODUCTION) and not PRODUCTION
+# Seconds the fetch of one tag may take, and the bytes it may write.
+SOURCE_FETCH_SECONDS = env_int("SOURCE_FETCH_SECONDS", 120)
+SOURCE_FETCH_MAX_BYTES = env_int("SOURCE_FETCH_MAX_BYTES", 2 << 30)
 # Seconds a webhook endpoint may take to answer one delivery, all of it.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
 # Hours the previous secret still signs (a second signature) after a rotation.

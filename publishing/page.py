@@ -172,6 +172,8 @@ def page_data(*, project: Project) -> dict:
                 "published_at": iso(published),
                 "published_on": published.date().isoformat() if published else None,
                 "source": _source_data(release, public, project.slug),
+                # The tag the pre-release was proved against (repository, commit, tree, summary).
+                "source_proof": rows.proofs.get(release["id"]),
                 "distros": _distro_rows(release, rows, project.slug),
             }
         )

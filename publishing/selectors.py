@@ -4,7 +4,7 @@ number of queries whatever the number of releases and distros."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
@@ -20,6 +20,7 @@ from releases.models import (
     Release,
     Submission,
 )
+from releases.sourceproof.selectors import provenance_by_release
 
 PUBLIC_STATES = (Release.State.RELEASED, Release.State.WITHDRAWN)
 PREPARING_STATES = (Release.State.PRERELEASE, Release.State.FROZEN, Release.State.PUBLISHING)
@@ -57,10 +58,13 @@ class PageRows:
     names: dict[int, str]  # user id -> the name the page credits
     # A release is being prepared with the distributions (its version stays private).
     preparing: bool = False
+    # release -> its source proof (repository, tag, commit, tree, summary), when it has one
+    proofs: dict[int, dict] = field(default_factory=dict)
 
 
 def public_page_rows(*, project: Project) -> PageRows:
-    """Everything the download page shows, in six queries whatever its size."""
+    """Everything the download page shows, in six queries whatever its size (seven when
+    a release was proved against its source tag)."""
     rows = list(
         Release.objects.filter(project=project, state__in=PUBLIC_STATES + PREPARING_STATES)
         .order_by("-published_at", "-created_at", "-pk")
@@ -77,6 +81,7 @@ def public_page_rows(*, project: Project) -> PageRows:
             "source_tarball__sha256",
             "source_tarball__sha512",
             "source_tarball__signed_by",
+            "source_tag",
         )
     )
     releases = [r for r in rows if r["state"] in PUBLIC_STATES]
@@ -132,7 +137,9 @@ def public_page_rows(*, project: Project) -> PageRows:
         .objects.filter(pk__in=user_ids)
         .values_list("pk", "username", "first_name", "last_name", "profile__display_name")
     }
-    return PageRows(releases, distros, submissions, links, maintainers, names, preparing)
+    proved = [r["id"] for r in releases if r["source_tag"]]
+    proofs = provenance_by_release(proved) if proved else {}
+    return PageRows(releases, distros, submissions, links, maintainers, names, preparing, proofs)
 
 
 def credit_line(distro_name: str, names: list[str]) -> str:

@@ -31,6 +31,7 @@ from releases import publication
 from releases.coordination import lifecycle
 from releases.models import Artifact, Maintainership, PolicyVersion, Project, Release, Submission
 from releases.policies import rules_of, version_in_force
+from releases.sourceproof.selectors import provenance_of
 
 from . import page
 from .storage import CHUNK, atomic_write
@@ -169,7 +170,7 @@ def provenance_statement(
         version = importlib.metadata.version("bundlecheck")
     except importlib.metadata.PackageNotFoundError:
         version = bundlecheck.__version__
-    return {
+    statement = {
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": name, "digest": {"sha256": sha256}}],
         "predicateType": page.PROVENANCE_PREDICATE_TYPE,
@@ -215,6 +216,19 @@ def provenance_statement(
             ],
         },
     }
+    proof = provenance_of(release)
+    if proof is not None:
+        # The tag the pre-release was proved against, as an SLSA resource descriptor.
+        statement["predicate"]["sourceProof"] = proof
+        statement["predicate"]["resolvedDependencies"] = [
+            {
+                "uri": f"git+{proof['repository']}@refs/tags/{proof['tag']}",
+                "name": proof["tag"],
+                "digest": {"gitCommit": proof["commit"], "gitTree": proof["tree"]},
+                "annotations": {"summary": proof["summary"], "signature": proof["signature"]},
+            }
+        ]
+    return statement
 
 
 def _person(user) -> str | None:

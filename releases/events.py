@@ -233,6 +233,18 @@ class Event(StrEnum):
     )
     PATCHES_DECIDED = "patches.decided", Audience.MAINTAINERS, "answered a carried patch"
 
+    # The source proof: a pre-release against its tag in the project's repository.
+    SOURCE_PROOF_DONE = (
+        "source_proof.done",
+        Audience.STAFF,
+        "compared the pre-release with its tag",
+    )
+    SOURCE_PROOF_OVERRIDDEN = (
+        "source_proof.overridden",
+        Audience.STAFF,
+        "let the release open although its pre-release does not match its tag",
+    )
+
     # Webhooks.
     WEBHOOK_CREATED = "webhook.created", Audience.STAFF, "added a webhook endpoint"
     WEBHOOK_RESENT = "webhook.resent", Audience.STAFF, "sent a webhook event again"

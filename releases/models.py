@@ -35,6 +35,9 @@ class Project(models.Model):
     policy = models.CharField(max_length=100, default="convirt")
     # Every upload must carry a detached OpenPGP signature by its maintainer's key.
     require_signed_uploads = models.BooleanField(default=False)
+    # The upstream's git repository: each pre-release is proved against its tag there.
+    # An http(s) URL; a path or file:// URL only where SOURCE_REPOSITORY_ALLOW_LOCAL.
+    source_repository = models.CharField(max_length=500, blank=True)
     # Set when something the public page shows changed, cleared by the
     # regeneration that caught up with it: the sweeper queues a regeneration
     # that was lost (broker down) for any page stale for too long.
@@ -312,6 +315,9 @@ class Release(models.Model):
     # the sweeper queues again what has waited too long since.
     assembly_queued_at = models.DateTimeField(null=True, blank=True)
     delivery_queued_at = models.DateTimeField(null=True, blank=True)
+    # The tag of the project's source repository the pre-release is built from
+    # (given at creation and each respin); "" when none was given.
+    source_tag = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -749,3 +755,53 @@ class PatchAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fingerprint[:16]}: {self.get_decision_display()}"
+
+
+class SourceProof(models.Model):
+    """A pre-release tarball compared with its tag's tree, file by file (bundlecheck's
+    source proof): one per tag given, the latest is the release's word."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        ERROR = "error", "could not be made"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="source_proofs")
+    # The tarball compared (the pre-release at the time) and where it was compared.
+    prerelease = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    repository = models.CharField(max_length=500)
+    tag = models.CharField(max_length=200)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    tag_object = models.CharField(max_length=64, blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+    tree = models.CharField(max_length=64, blank=True)
+    # signed, unsigned, lightweight, unknown-key, bad (bundlecheck.gitsource.Signature)
+    signature = models.CharField(max_length=16, blank=True)
+    signer = models.CharField(max_length=300, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    # The commit the same tag named at the release's previous proof, when it moved.
+    moved_from = models.CharField(max_length=64, blank=True)
+    summary = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    # Every file that is not identical ({path, class, detail, diff}), collisions, problems.
+    files = models.JSONField(default=list, blank=True)
+    collisions = models.JSONField(default=list, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A failed proof lets the release open only with an owner's written reason.
+    override_reason = models.TextField(blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["release", "-created_at", "-pk"]
+        get_latest_by = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"source proof of {self.release} against {self.tag}"

@@ -17,6 +17,7 @@ from .notifications import mail_event, maintainer_addresses, staff_addresses
 from .policies import rules_for
 from .prereleases.services import changes_for_distros, prerelease_changes, prerelease_link
 from .rules import distro_standing, next_step
+from .sourceproof.selectors import latest_proof, proof_sentence
 
 
 def _url(name: str, *args) -> str:
@@ -65,6 +66,7 @@ def prerelease_invited(record: AuditEvent) -> None:
         accepting=release.state == Release.State.PRERELEASE,
         link=prerelease_link(release=release, user=user),
         days=settings.PRERELEASE_LINK_DAYS,
+        source_proof=proof_sentence(latest_proof(release)),
     )
 
 

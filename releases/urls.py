@@ -119,6 +119,11 @@ urlpatterns = [
     ),
     path(release_distro + "patches/", ledger.release_distro_patches, name="release-distro-patches"),
     path(staff_release + "open/", staff.staff_release_open, name="staff-release-open"),
+    path(
+        staff_release + "source-override/",
+        staff.staff_release_source_override,
+        name="staff-release-source-override",
+    ),
     path(staff_release + "freeze/", staff.staff_release_freeze, name="staff-release-freeze"),
     path(staff_release + "unfreeze/", staff.staff_release_unfreeze, name="staff-release-unfreeze"),
     path(staff_release + "remind/", staff.staff_release_remind, name="staff-release-remind"),

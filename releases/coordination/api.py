@@ -137,10 +137,18 @@ class ReleaseFieldsIn(Schema):
     version: str = Field(pattern=VERSION, max_length=50, description="e.g. 2.1")
     submission_deadline: DateTime = Field(None, description="submissions close then")
     release_date: DateTime = Field(None, description="the planned release date")
+    source_tag: str = Field(
+        None, max_length=200,
+        description="the tag of the project's source repository the tarball is made from; given, "
+        "the tarball is proved against it and the release opens once the proof passes",
+    )
 
 
 class RespinFieldsIn(Schema):
     submission_deadline: DateTime = Field(None, description="left out: the deadline stays")
+    source_tag: str = Field(
+        None, max_length=200, description="the tag the new tarball is proved against"
+    )
 
 
 RELEASE_BODY = multipart_body(ReleaseFieldsIn, {"prerelease": PRERELEASE}, ["prerelease"])
@@ -249,6 +257,7 @@ def release_create(request, project: ProjectSlug):
             "version": fields.version,
             "submission_deadline": fields.submission_deadline or "",
             "release_date": fields.release_date or "",
+            "source_tag": fields.source_tag or "",
             "open_now": "on",
         },
         {"tarball": _tarball(files)},
@@ -262,6 +271,7 @@ def release_create(request, project: ProjectSlug):
         tarball=form.cleaned_data["tarball"],
         deadline=form.cleaned_data["submission_deadline"],
         release_date=form.cleaned_data["release_date"],
+        source_tag=form.cleaned_data["source_tag"],
     )
     return Status(201, _release_out(request, release))
 
@@ -330,7 +340,7 @@ def release_respin(request, project: ProjectSlug, version: Version):
     data, files = _uploaded(request)
     fields = multipart_fields(RespinFieldsIn, data)
     form = RespinForm(
-        {"submission_deadline": fields.submission_deadline or ""},
+        {"submission_deadline": fields.submission_deadline or "", "source_tag": fields.source_tag or ""},
         {"tarball": _tarball(files)},
     )
     if not form.is_valid():
@@ -340,6 +350,7 @@ def release_respin(request, project: ProjectSlug, version: Version):
         actor=request.user,
         tarball=form.cleaned_data["tarball"],
         deadline=form.cleaned_data["submission_deadline"],
+        source_tag=form.cleaned_data["source_tag"],
     )
     return _release_out(request, release)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from bundlecheck.gitsource import tag_problem
 from bundlecheck.policyspec import toml_value
 from django import forms
 
 from releases import publication, rules
 from releases.models import Project, Release
 from releases.policies import MAX_TEXT_CHARS
+from releases.sourceproof.rules import repository_problem
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
 
 # Where a new upstream starts: the smallest valid policy, to be grown in the editor.
@@ -45,10 +47,12 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["name", "slug", "homepage"]
-        labels = {"slug": "Short name"}
+        fields = ["name", "slug", "homepage", "source_repository"]
+        labels = {"slug": "Short name", "source_repository": "Source repository (git)"}
         help_texts = {
-            "slug": "Lower-case letters, digits and hyphens, used in the project's addresses."
+            "slug": "Lower-case letters, digits and hyphens, used in the project's addresses.",
+            "source_repository": "The git URL each pre-release is proved against, tag by tag "
+            "(https://...). Optional.",
         }
         error_messages = {
             "slug": {"unique": "A project with this short name exists already: choose another."}
@@ -62,6 +66,13 @@ class ProjectForm(forms.ModelForm):
                 "letter or digit, e.g. tern."
             )
         return slug
+
+    def clean_source_repository(self):
+        value = self.cleaned_data["source_repository"].strip()
+        problem = repository_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
 
     def clean_policy_text(self):
         text = self.cleaned_data["policy_text"]
@@ -89,6 +100,13 @@ class ReleaseForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="UTC.",
     )
+    source_tag = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Tag",
+        help_text="The tag of the project's source repository this tarball is made from, e.g. "
+        "v2.0. Given, the tarball is compared with it file by file before the release can open.",
+    )
     open_now = forms.BooleanField(
         required=False,
         initial=False,
@@ -111,6 +129,13 @@ class ReleaseForm(forms.Form):
             self.add_error("submission_deadline", refused)
         return cleaned
 
+    def clean_source_tag(self):
+        tag = self.cleaned_data["source_tag"].strip()
+        problem = tag_problem(tag) if tag else None
+        if problem:
+            raise forms.ValidationError(problem)
+        return tag
+
     def clean_tarball(self):
         tarball = self.cleaned_data["tarball"]
         problem = suffix_problem(tarball.name, BUNDLE_SUFFIXES, "The pre-release tarball")
@@ -127,7 +152,19 @@ class RespinForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="UTC. Leave empty to keep the current one.",
     )
+    source_tag = ReleaseForm.base_fields["source_tag"]
     clean_tarball = ReleaseForm.clean_tarball
+    clean_source_tag = ReleaseForm.clean_source_tag
+
+
+class SourceOverrideForm(forms.Form):
+    reason = forms.CharField(
+        min_length=10,
+        max_length=2000,
+        label="Why the release may open anyway",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the audit trail and shown to the maintainers with the proof.",
+    )
 
 
 class WithdrawForm(forms.Form):

@@ -33,6 +33,8 @@ from releases import rules
 from releases.events import Event, event_record
 from releases.models import Artifact, Distro, Release, Submission
 from releases.prereleases.services import prerelease_delivery_queue, prerelease_store
+from releases.sourceproof.selectors import source_proof_refusal
+from releases.sourceproof.services import source_proof_request
 from releases.submission_lifecycle import Action as SubmissionAction
 from releases.submission_lifecycle import submissions_move_all
 
@@ -78,7 +80,13 @@ def _has_prerelease(release: Release) -> str | None:
     return None
 
 
-GUARDS = {Action.OPEN: _has_prerelease, Action.PUBLISH: _has_prerelease}
+def _may_open(release: Release) -> str | None:
+    # A release given a tag opens once its pre-release is proved against it (or an
+    # owner overrode a failed proof with a written reason).
+    return _has_prerelease(release) or source_proof_refusal(release)
+
+
+GUARDS = {Action.OPEN: _may_open, Action.PUBLISH: _has_prerelease}
 
 # The one event each move ends with.
 EVENTS = {
@@ -187,9 +195,10 @@ def release_reopen_distro(*, release: Release, distro: Distro, actor) -> Release
 
 
 @transaction.atomic
-def release_respin(*, release: Release, actor, tarball, deadline=None) -> Release:
+def release_respin(*, release: Release, actor, tarball, deadline=None, source_tag: str = "") -> Release:
     """Replace the pre-release tarball: live submissions go stale, a frozen release
-    opens again (until `deadline`, when given), maintainers learn what changed."""
+    opens again (until `deadline`, when given), maintainers learn what changed.
+    With `source_tag`, the new tarball is proved against that tag."""
     locked, target = _take(release, Action.RESPIN)
     if deadline is not None:
         refused = rules.dates_refusal(deadline, locked.release_date)
@@ -208,6 +217,7 @@ def release_respin(*, release: Release, actor, tarball, deadline=None) -> Releas
         fields.append("submission_deadline")
     # Distros reopened one by one belonged to the freeze the respin ends.
     locked.reopened_distros.clear()
+    proof = source_proof_request(release=locked, tag=source_tag)
     if target != State.DRAFT:
         # Indexing the new tarball and mailing fresh links with the changes is the
         # same delivery as at opening; every maintainer is invited to the new file.
@@ -222,6 +232,7 @@ def release_respin(*, release: Release, actor, tarball, deadline=None) -> Releas
         prerelease_sha256=artifact.sha256,
         stale_submissions=stale_ids,
         deadline=locked.submission_deadline,
+        source_tag=proof.tag if proof is not None else "",
     )
     return locked
 

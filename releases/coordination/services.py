@@ -18,6 +18,7 @@ from releases.models import Distro, Project, ProjectMember, Release, Reminder, S
 from releases.notifications import maintainer_addresses
 from releases.policies import PolicyInvalid, policy_problems, seed_version
 from releases.prereleases.services import prerelease_store
+from releases.sourceproof.services import source_proof_request
 from releases.submission_lifecycle import Action, submission_move
 
 from .lifecycle import release_open
@@ -26,7 +27,9 @@ REMIND_EVERY = timedelta(days=1)
 
 
 @transaction.atomic
-def project_create(*, name: str, slug: str, homepage: str, policy_text: str, actor) -> Project:
+def project_create(
+    *, name: str, slug: str, homepage: str, policy_text: str, actor, source_repository: str = ""
+) -> Project:
     """A new upstream project, with version 1 of its packaging policy."""
     problems = policy_problems(policy_text, f"{slug} policy")
     if problems:
@@ -36,7 +39,9 @@ def project_create(*, name: str, slug: str, homepage: str, policy_text: str, act
         raise taken
     try:
         with transaction.atomic():
-            project = Project.objects.create(name=name, slug=slug, homepage=homepage, policy="")
+            project = Project.objects.create(
+                name=name, slug=slug, homepage=homepage, policy="", source_repository=source_repository
+            )
     except IntegrityError:  # the same project created twice at once
         raise taken from None
     seed_version(project, policy_text, "Written when the project was created.", author=actor)
@@ -64,8 +69,11 @@ def release_create(
     deadline=None,
     release_date=None,
     open_now: bool = True,
+    source_tag: str = "",
 ) -> Release:
-    """A new release with its pre-release tarball; opened at once unless asked not to."""
+    """A new release with its pre-release tarball; opened at once unless asked not to.
+    With `source_tag`, the tarball is first proved against that tag of the project's
+    repository, and the release stays a draft until the proof lets it open."""
     if Release.objects.filter(project=project, version=version).exists():
         raise Conflict(f"{project} {version} exists already.")
     refused = rules.dates_refusal(deadline, release_date)
@@ -85,8 +93,10 @@ def release_create(
     except IntegrityError:  # the same version created twice at once
         artifact_discard([artifact])
         raise Conflict(f"{project} {version} exists already.") from None
-    event_record(Event.RELEASE_CREATED, actor=actor, target=release)
-    if open_now:
+    proof = source_proof_request(release=release, tag=source_tag)
+    event_record(Event.RELEASE_CREATED, actor=actor, target=release,
+                 source_tag=proof.tag if proof is not None else "")
+    if open_now and proof is None:
         release_open(release=release, actor=actor)
     return release
 

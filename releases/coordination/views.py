@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import NotFound, PortalError
+from portal.errors import BadInput, NotFound, PortalError
 from releases import permissions, publication, rules
 from releases.models import (
     Distro,
@@ -21,6 +21,8 @@ from releases.models import (
     Submission,
 )
 from releases.policies import PolicyInvalid, latest_reverification
+from releases.sourceproof.selectors import source_proof_view
+from releases.sourceproof.services import source_proof_override
 from releases.submissions.uploads import check_upload, streamed_upload
 
 from . import lifecycle, presenters, selectors, services
@@ -29,6 +31,7 @@ from .forms import (
     ProjectForm,
     ReleaseForm,
     RespinForm,
+    SourceOverrideForm,
     WithdrawForm,
 )
 
@@ -75,6 +78,7 @@ def staff_project_new(request):
                 name=form.cleaned_data["name"],
                 slug=form.cleaned_data["slug"],
                 homepage=form.cleaned_data["homepage"],
+                source_repository=form.cleaned_data["source_repository"],
                 policy_text=form.cleaned_data["policy_text"],
                 actor=request.user,
             )
@@ -119,8 +123,13 @@ def staff_release_new(request, project: str):
                     deadline=form.cleaned_data["submission_deadline"],
                     release_date=form.cleaned_data["release_date"],
                     open_now=form.cleaned_data["open_now"],
+                    source_tag=form.cleaned_data["source_tag"],
                 )
-                messages.success(request, f"{release} created.")
+                if release.source_tag:
+                    messages.success(request, f"{release} created. Its tarball is being compared "
+                                     f"with tag {release.source_tag}; open it once the proof passes.")
+                else:
+                    messages.success(request, f"{release} created.")
                 return redirect("staff-release", release.pk)
         except PortalError as error:
             form.add_error(None, error.message)
@@ -159,8 +168,20 @@ def staff_release(request, release_id: int):
         public_page=release.state in publication.SERVED_STATES,
         # Read from the settings only: the page never runs gpg.
         unsigned=not settings.RELEASE_KEY_FILE,
+        source_proof=_source_proof_for(request.user, release),
+        override_form=SourceOverrideForm(),
     )
     return render(request, "releases/staff_release.html", context)
+
+
+def _source_proof_for(user, release) -> dict | None:
+    """The proof's section; only an owner is offered the override."""
+    view = source_proof_view(release)
+    if view and not permissions.allowed(permissions.project_role(user, release.project))[
+        permissions.MANAGE
+    ]:
+        view = {**view, "may_override": False}
+    return view
 
 
 def _staff_actions(role, release) -> set[str]:
@@ -181,6 +202,21 @@ def _act(request, release_id: int, action, need: str = permissions.RUN) -> HttpR
     except PortalError as error:
         messages.error(request, error.message)
     return redirect("staff-release", release.pk)
+
+
+@login_required
+@require_POST
+def staff_release_source_override(request, release_id: int):
+    form = SourceOverrideForm(request.POST)
+
+    def run(release):
+        if not form.is_valid():
+            raise BadInput(form.errors["reason"][0], field="reason")
+        source_proof_override(release=release, actor=request.user, reason=form.cleaned_data["reason"])
+        return "The failed source proof is overridden; your reason is in the audit trail. The release may open."
+
+    # Overriding a failed proof is the owners' decision (the project's policy and keys).
+    return _act(request, release_id, run, permissions.MANAGE)
 
 
 @login_required
@@ -424,6 +460,7 @@ def staff_release_respin(request, release_id: int):
             actor=request.user,
             tarball=form.cleaned_data["tarball"],
             deadline=form.cleaned_data["submission_deadline"],
+            source_tag=form.cleaned_data["source_tag"],
         )
         return "Pre-release replaced: older submissions are stale; maintainers are mailed what changed."
 

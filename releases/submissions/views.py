@@ -21,6 +21,7 @@ from portal.middleware import portal_error, wants_json
 from portal.ratelimit import rate_limit
 from releases.models import Distro, PackageLink, Release
 from releases.permissions import can_see_distro_work, report_read_count
+from releases.sourceproof.selectors import latest_proof, proof_sentence
 
 from . import presenters, selectors, services
 from .forms import PackageLinkForm, PackageLinksForm, UploadForm
@@ -120,6 +121,7 @@ def _release_distro_page(request, release, distro, form, status=200):
         # Its own ids: the upload form has a package_links field too.
         links_form=PackageLinksForm(auto_id="more_%s"),
         upload_limit=settings.UPLOAD_MAX_BYTES,
+        source_proof=proof_sentence(latest_proof(release)),
     )
     return render(request, "releases/release_distro.html", context, status=status)
 

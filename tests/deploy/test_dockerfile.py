@@ -54,6 +54,7 @@ DEBIAN_EXECUTABLES = {
     "bsdtar": "libarchive-tools",
     "sqv": "sqv",
     "patch": "patch",
+    "git": "git",
 }
 # What a tool the code runs runs in turn, when Debian only recommends the
 # package that has it (the Dockerfile installs with --no-install-recommends).

@@ -8,7 +8,16 @@ from django.core.files.storage import storages
 from django.core.management import call_command
 
 from demo import builders as demo
-from releases.models import Artifact, Distro, Maintainership, PolicyVersion, Project, Release
+from releases.coordination.lifecycle import Action, refusal
+from releases.models import (
+    Artifact,
+    Distro,
+    Maintainership,
+    PolicyVersion,
+    Project,
+    Release,
+    SourceProof,
+)
 from releases.policies import current_version, rules_for, text_sha256
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +39,8 @@ def test_seed_demo_twice_creates_the_demo_once(capsys):
         "Project": 2,
         "Distro": 3,
         "Maintainership": 5,
-        "Release": 2,
-        "Artifact": 2,
+        "Release": 3,  # ConVirt 2.0 (open) and 2.1 (a draft whose source proof fails), Tern 0.4
+        "Artifact": 3,
         "PolicyVersion": 2,  # version 1 of each project's policy
     }
     out = capsys.readouterr().out
@@ -99,3 +108,18 @@ def test_the_second_upstream_has_its_own_policy_maintainers_and_release():
         names = set(tar.getnames())
     assert {"tern-0.4/packaging/fedora/tern.ini", "tern-0.4/packaging/fedora/tern.spec"} <= names
     assert not any("distros" in name or "ubuntu" in name for name in names)
+
+
+def test_the_demo_proves_convirt_against_its_tags_and_one_proof_fails():
+    call_command("seed_demo")
+    convirt = Project.objects.get(slug="convirt")
+    assert convirt.source_repository.endswith("demo-git/convirt.git")
+    good = Release.objects.get(project=convirt, version="2.0")
+    assert good.state == Release.State.PRERELEASE and good.source_tag == "v2.0"
+    assert good.source_proofs.get().state == SourceProof.State.PASSED
+    bad = Release.objects.get(project=convirt, version="2.1")
+    proof = bad.source_proofs.get()
+    assert bad.state == Release.State.DRAFT and proof.state == SourceProof.State.FAILED
+    assert [f["path"] for f in proof.files] == [f"tests/files/{demo.INJECTED_PATH.rsplit('/', 1)[1]}"]
+    assert proof.files[0]["class"] == "binary-unexpected"
+    assert "is not proved against tag v2.1" in refusal(bad, Action.OPEN)

@@ -8,6 +8,11 @@ It also leaves a throwaway OpenPGP demo key under PORTAL_DATA_DIR, which the
 default settings sign with when no RELEASE_KEY_FILE is given. With
 ``--published`` an earlier release (1.9) is published and signed too, so the
 public page is complete from the first start.
+
+ConVirt's source repository is a local bare git repository under
+PORTAL_DATA_DIR (tags v1.9, v2.0, v2.1): its 2.0 pre-release is proved against
+v2.0 before it opens; a draft 2.1 carries a file its tag does not hold, so its
+dashboard shows a failed source proof, the file, and the override form.
 """
 
 import io
@@ -29,6 +34,7 @@ from releases.coordination.lifecycle import release_open, release_publish
 from releases.ledger.services import patch_ledger_compute
 from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission
 from releases.policies import current_version, seed_version
+from releases.sourceproof.services import source_proof_compute, source_proof_request
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")
@@ -38,6 +44,10 @@ PUBLISHED_VERSION = "1.9"
 # ubuntu is the newcomer's to add) and its maintainers, not ConVirt's.
 TERN_DISTROS = [("fedora", "Fedora"), ("ubuntu", "Ubuntu")]
 DEMO_KEY_FILE = "demo-release-key.asc"
+# ConVirt's demo git repository (bare), under PORTAL_DATA_DIR: tags v1.9, v2.0, v2.1.
+DEMO_SOURCE_REPOSITORY = "demo-git/convirt.git"
+# The pre-release whose tarball carries a file its tag does not: its proof fails.
+BAD_VERSION = "2.1"
 
 
 class Command(BaseCommand):
@@ -214,8 +224,9 @@ class Command(BaseCommand):
             logins.append((username, password, f"maintainer for {name} of {project.name}"))
         return logins
 
-    def _open_release(self, project, staff, version, tarball: bytes):
-        """The project's open release with its pre-release tarball, unless it is there."""
+    def _open_release(self, project, staff, version, tarball: bytes, *, tag: str = "", open_it=True):
+        """The project's open release with its pre-release tarball, unless it is there.
+        With `tag`, its tarball is first proved against that tag, here and now."""
         if Release.objects.filter(project=project, version=version).exists():
             return
         now = timezone.now()
@@ -231,8 +242,13 @@ class Command(BaseCommand):
             submission_deadline=now + timedelta(days=14),
             release_date=now + timedelta(days=21),
         )
-        # Opening indexes the tarball and mails each maintainer a link (worker).
-        release_open(release=release, actor=staff)
+        proof = source_proof_request(release=release, tag=tag) if tag else None
+        if proof is not None:
+            proof = source_proof_compute(proof_id=proof.pk)
+            self.stdout.write(f"{release}: source proof against {tag}: {proof.summary}")
+        if open_it:
+            # Opening indexes the tarball and mails each maintainer a link (worker).
+            release_open(release=release, actor=staff)
 
     def _seed_tern(self, staff):
         text = demo.tern_policy_text()
@@ -267,5 +283,22 @@ class Command(BaseCommand):
         )
         current_version(project)  # version 1, from the policy the engine ships
         logins = self._maintainers(project, staff, DISTROS, prefix="")
-        self._open_release(project, staff, VERSION, demo.prerelease_bytes(VERSION))
+        proved = self._source_repository(project)
+        self._open_release(project, staff, VERSION, demo.prerelease_bytes(VERSION),
+                           tag=f"v{VERSION}" if proved else "")
+        if proved:
+            # A newcomer sees a proof fail, and why: a file the tag does not hold.
+            self._open_release(project, staff, BAD_VERSION, demo.injected_prerelease_bytes(BAD_VERSION),
+                               tag=f"v{BAD_VERSION}", open_it=False)
         return logins
+
+    def _source_repository(self, project) -> bool:
+        """ConVirt's demo git repository with a tag per version, named as its source
+        repository; only where local repositories are allowed (never in production)."""
+        if not settings.SOURCE_REPOSITORY_ALLOW_LOCAL:
+            return False
+        path = demo.source_repository_create(settings.DATA_DIR / DEMO_SOURCE_REPOSITORY)
+        if not project.source_repository:
+            project.source_repository = str(path)
+            project.save(update_fields=["source_repository"])
+        return project.source_repository == str(path)

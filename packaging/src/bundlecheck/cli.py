@@ -61,6 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     patches.add_argument("--against", metavar="TARBALL", help="the pre-release tarball to try them on")
     patches.add_argument("--policy", default="convirt", help=POLICY_HELP)
     patches.add_argument("--format", choices=("text", "json", "mbox"), default="text")
+    source = sub.add_parser("source", help="prove a release tarball against its tag in the source "
+                            "repository")
+    source_sub = source.add_subparsers(dest="source_command", required=True)
+    compare = source_sub.add_parser(
+        "compare", help="compare a tarball member by member with a tag's tree: exits 0 when every "
+        "file is identical, generated or only in the tag, 1 otherwise")
+    compare.add_argument("tarball", help="the release tarball ('-' for standard input)")
+    compare.add_argument("--repo", required=True, metavar="PATH_OR_URL", help="the git repository")
+    compare.add_argument("--tag", required=True, help="the release's tag")
+    compare.add_argument("--policy", default="convirt", help="shipped policy name or .toml path "
+                         "(its [generated] patterns)")
+    compare.add_argument("--keys", metavar="FILE", help="OpenPGP public keys (e.g. the project's "
+                         "KEYS) a signed tag is verified against")
+    compare.add_argument("--timeout", type=float, default=120.0, help="seconds the fetch may take")
+    compare.add_argument("--format", choices=("text", "json"), default="text")
     policy = sub.add_parser("policy", help="check a policy file, print its guide or the policy schema")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_sub.add_parser("check", help="validate a policy: FILE:LINE:COL: message per problem"
@@ -201,6 +216,28 @@ def _cmd_patches(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _cmd_source(args: argparse.Namespace) -> int:
+    from .gitsource import SourceError
+    from .report import source_text
+    from .source import source_compare
+
+    policy = _load_policy(args.policy)
+    assert policy is not None
+    with ExitStack() as stack:
+        keys = _open(stack, args.keys).read(1 << 20) if args.keys else None
+        tarball = _open(stack, args.tarball)
+        try:
+            proof = source_compare(tarball, repo=args.repo, tag=args.tag, policy=policy, keys=keys,
+                                   timeout=args.timeout)
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
+    if args.format == "json":
+        print(json.dumps(proof.to_dict(), indent=2))
+    else:
+        print(source_text(proof))
+    return EXIT_PASS if proof.passed else EXIT_FAIL
+
+
 def _cmd_policy(args: argparse.Namespace) -> int:
     if args.policy_command == "schema":
         sys.stdout.write(json_schema_text())
@@ -224,7 +261,8 @@ def _cmd_policy(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"check": _cmd_check, "manifest": _cmd_manifest, "checks": _cmd_checks,
-               "assemble": _cmd_assemble, "policy": _cmd_policy, "patches": _cmd_patches}
+               "assemble": _cmd_assemble, "policy": _cmd_policy, "patches": _cmd_patches,
+               "source": _cmd_source}
     try:
         return command[args.command](args)
     except UsageError as exc:

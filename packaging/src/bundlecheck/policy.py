@@ -142,6 +142,10 @@ class Policy:
     #: The policy's own checks ([[checks]]), id -> (default severity, description): the
     #: ids its rules report under beside the engine's catalogue (CHECKS).
     declared: dict[str, tuple[Severity, str]] = field(default_factory=dict)
+    #: Globs of what release tools generate into a tarball ([generated] patterns) ...
+    generated: tuple[str, ...] = policyspec.GENERATED_DEFAULT
+    #: ... and of the binary files among them ([generated] binary).
+    generated_binary: tuple[str, ...] = ()
 
     @property
     def catalogue(self) -> dict[str, tuple[Severity, str]]:
@@ -331,6 +335,8 @@ def _build(data: dict[str, Any]) -> Policy:
     scripts = data.get("scripts", {})
     linters = data.get("linters", {})
     linters_t = _sub(top, "linters")
+    generated = data.get("generated", {})
+    generated_t = _sub(top, "generated")
     return Policy(
         name=data["name"],
         description=_get(data, top, "description"),
@@ -352,6 +358,8 @@ def _build(data: dict[str, Any]) -> Policy:
         linters_blocking=frozenset(_get(linters, linters_t, "blocking")),
         linters_advisory=frozenset(_get(linters, linters_t, "advisory")),
         declared={c["id"]: (c["severity"], c["description"]) for c in data.get("checks", [])},
+        generated=tuple(_get(generated, generated_t, "patterns")),
+        generated_binary=tuple(_get(generated, generated_t, "binary")),
     )
 
 

@@ -254,6 +254,18 @@ SYMBOL = Rule("symbol", _symbol, {"pattern": _SYMBOL, "maxLength": 128})
 PROVIDED = Rule("provided package", _provided, {"pattern": _PROVIDED})
 
 
+#: What autotools, libtool and gettext put in a release tarball beside the repository's files.
+GENERATED_DEFAULT = (
+    "configure", "Makefile.in", "aclocal.m4", "config.h.in", "build-aux/*",
+    "compile", "depcomp", "install-sh", "missing", "config.guess", "config.sub", "ltmain.sh",
+    "ar-lib", "test-driver", "ylwrap", "mkinstalldirs", "py-compile", "mdate-sh", "texinfo.tex",
+    "config.rpath", "ABOUT-NLS", "INSTALL", "stamp-h.in", ".tarball-version", ".version",
+    "m4/libtool.m4", "m4/ltoptions.m4", "m4/ltsugar.m4", "m4/ltversion.m4", "m4/lt~obsolete.m4",
+    "*.pot", "po/Makefile.in.in", "po/Rules-quot", "po/*.sed", "po/*.header", "po/*.sin",
+    "po/stamp-po", "po/POTFILES",
+)
+
+
 # --- the definition ---------------------------------------------------------------
 
 
@@ -400,6 +412,18 @@ POLICY = Table("Top level", "The keys before any table header.", (
     Key("advice", TABLE, "Things recommended, never required.",
         table=Table("[advice]", "Things recommended, never required.", (
             Key("image_store", STRING, "The directory of provisionable images.", "image_store/"),
+        ))),
+    Key("generated", TABLE, "Files a release tarball may hold that its tag does not: what the "
+        "release tools generate (bundlecheck source compare).",
+        table=Table("[generated]", "Files a release tarball may hold that its tag does not.", (
+            Key("patterns", STRINGS, "Globs: one without '/' matches a base name in any directory, "
+                "one with '/' the whole path under the top directory.",
+                ["configure", "Makefile.in", "*.pot"], default=list(GENERATED_DEFAULT),
+                default_text="the autotools and gettext outputs (configure, Makefile.in, aclocal.m4, "
+                "config.h.in, build-aux/*, *.pot, INSTALL, ...)"),
+            Key("binary", STRINGS, "Globs of binary files the tools generate (e.g. *.gmo); any other "
+                "binary file only in the tarball is named, whatever the patterns.", ["po/*.gmo"],
+                default=[]),
         ))),
     Key("linters", TABLE, "How lintian and rpmlint findings count.",
         table=Table("[linters]", "How lintian and rpmlint findings count.", (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .findings import Report
 from .patches import Ledger
+from .source import SourceProof
 
 _ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -58,4 +59,23 @@ def ledger_text(ledger: Ledger) -> str:
     patches = sum(len(e.carriers) for e in ledger.entries)
     lines.append(f"{len(ledger.entries)} fix(es) in {patches} patch(es) from {len(ledger.bundles)} bundle(s)"
                  + (f", against {ledger.against}" if ledger.against else ""))
+    return "\n".join(lines)
+
+
+def source_text(proof: SourceProof) -> str:
+    """A source proof for a terminal: each file that is not identical, its diff, the summary."""
+    tag = proof.tag
+    lines = [f"repository {tag.repo}, tag {tag.tag}: commit {tag.commit}, tree {tag.tree}",
+             f"tag: {tag.signature.sentence()}"]
+    for verdict in proof.not_identical():
+        lines.append(f"{verdict.cls:18} {verdict.path}" + (f": {verdict.detail}" if verdict.detail else ""))
+        if verdict.diff:
+            lines.extend("    " + line for line in verdict.diff.rstrip("\n").split("\n"))
+    for group in proof.collisions:
+        lines.append(f"{'collision':18} {' / '.join(group)}: one path on a case-insensitive or "
+                     "normalising file system")
+    for problem in proof.problems:
+        lines.append(f"{'problem':18} {problem}")
+    counts = ", ".join(f"{n} {cls}" for cls, n in proof.counts.items() if n)
+    lines.append(f"{'PASS' if proof.passed else 'FAIL'}: {proof.summary()} ({counts})")
     return "\n".join(lines)
