@@ -77,6 +77,15 @@ class Event(StrEnum):
 
     # Projects and their packaging policy.
     PROJECT_CREATED = "project.created", Audience.STAFF, "created the project"
+    PROJECT_REQUESTED = "project.requested", Audience.STAFF, "asked for a new project"
+    PROJECT_REQUEST_DECLINED = (
+        "project.request_declined",
+        Audience.STAFF,
+        "declined a request for a new project",
+    )
+    MEMBER_ADDED = "member.added", Audience.STAFF, "added a member to the project's team"
+    MEMBER_ROLE_CHANGED = "member.role_changed", Audience.STAFF, "changed a team member's role"
+    MEMBER_REMOVED = "member.removed", Audience.STAFF, "removed a member from the project's team"
     POLICY_SAVED = "policy.saved", Audience.PUBLIC, "saved a new version of the packaging policy"
     POLICY_REVERIFICATION_STARTED = (
         "policy.reverification_started",

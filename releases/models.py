@@ -30,6 +30,7 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     homepage = models.URLField(blank=True)
+    repository = models.URLField("source repository", max_length=500, blank=True)
     # The shipped bundlecheck policy (or a policy file's path) that seeds the
     # project's first PolicyVersion; from then on the versions are the rules.
     policy = models.CharField(max_length=100, default="convirt")
@@ -188,6 +189,52 @@ class ProjectMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) of {self.project}"
+
+
+class ProjectRequest(models.Model):
+    """Someone with an account asks for a new project; a site administrator decides.
+    Approved, it becomes the Project and its asker the project's first owner."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "waiting for a site administrator"
+        APPROVED = "approved", "approved"
+        DECLINED = "declined", "declined"
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField("short name")
+    homepage = models.URLField(blank=True)
+    repository = models.URLField("source repository", max_length=500)
+    policy_text = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_requests"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    reason = models.TextField(blank=True, help_text="Why it was declined.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    project = models.OneToOneField(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="request"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(state="requested"),
+                name="one_waiting_request_per_short_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug}), asked by {self.requested_by}"
 
 
 class ArtifactKind(models.TextChoices):

@@ -8,6 +8,7 @@ from .maintainers import views as maintainers
 from .prereleases import views as prereleases
 from .recovery import views as recovery
 from .submissions import views as submissions
+from .teams import views as teams
 from .verification import views as verification
 
 release_distro = "projects/<slug:project>/releases/<str:version>/distros/<slug:distro>/"
@@ -72,6 +73,26 @@ urlpatterns = [
     ),
     # Health of this web process (database and storage), for load balancers
     path("healthz", recovery.healthz, name="healthz"),
+    # New projects and their teams
+    path("projects/ask/", teams.project_ask, name="project-ask"),
+    path("staff/project-requests/", teams.staff_project_requests, name="staff-project-requests"),
+    path(
+        "staff/project-requests/<int:request_id>/approve/",
+        teams.staff_project_request_approve,
+        name="staff-project-request-approve",
+    ),
+    path(
+        "staff/project-requests/<int:request_id>/decline/",
+        teams.staff_project_request_decline,
+        name="staff-project-request-decline",
+    ),
+    path("staff/projects/<slug:project>/team/", teams.staff_team, name="staff-team"),
+    path("staff/members/<int:member_id>/role/", teams.staff_member_role, name="staff-member-role"),
+    path(
+        "staff/members/<int:member_id>/remove/",
+        teams.staff_member_remove,
+        name="staff-member-remove",
+    ),
     # The release dashboard
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),
