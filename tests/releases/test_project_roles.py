@@ -13,7 +13,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken
 from releases import permissions
-from releases.models import WebhookDelivery, WebhookEndpoint
+from releases.models import ProjectRequest, WebhookDelivery, WebhookEndpoint
 from releases.policies import current_version
 from tests.factories import (
     ArtifactFactory,
@@ -46,6 +46,13 @@ SITE = {
     ("claims", "GET"): [HIDDEN, HIDDEN, HIDDEN, OK, OK],
     ("status", "GET"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
     ("status-ping", "POST"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
+    ("staff-project-requests", "GET"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
+}
+
+# Site administrators' decisions on a request for a new project.
+REQUEST = {
+    ("staff-project-request-approve", "POST"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
+    ("staff-project-request-decline", "POST"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
 }
 
 # A project's staff pages and API routes: (route, method) -> answers on one's own
@@ -78,12 +85,16 @@ PROJECT = {
     ("claim-approve", "POST"): RUN,
     ("claim-decline", "POST"): RUN,
     ("claim-revoke", "POST"): RUN,
+    ("staff-team", "GET"): VIEW,
+    ("staff-team", "POST"): MANAGE,
+    ("staff-member-role", "POST"): MANAGE,
     ("staff-webhooks", "GET"): MANAGE,
     ("staff-webhook-disable", "POST"): MANAGE,
     ("staff-webhook-enable", "POST"): MANAGE,
     ("staff-webhook-rotate-secret", "POST"): MANAGE,
     ("staff-webhook-resend", "POST"): MANAGE,
     ("staff-webhook-delete", "POST"): MANAGE,
+    ("staff-member-remove", "POST"): MANAGE,
     # The staff API, with a token.
     ("api-releases", "GET"): VIEW,
     ("api-release-create", "POST"): RUN,
@@ -129,6 +140,7 @@ NOT_STAFF = {
     "publishing:feed",
     "publishing:staged",
     "publishing:file",
+    "project-ask",  # anyone with an account asks (tests/releases/test_teams.py)
     # accounts: a person's own pages
     "login",
     "logout",
@@ -175,7 +187,7 @@ def all_routes() -> dict[str, str]:
 
 def test_every_route_is_classified():
     named = set(all_routes())
-    staff = {name for name, _ in SITE} | {name for name, _ in PROJECT}
+    staff = {name for table in (SITE, REQUEST, PROJECT) for name, _ in table}
     assert named - staff - NOT_STAFF == set(), "classify the new route in the tables above"
     assert staff - named == set() and NOT_STAFF - named == set()
 
@@ -197,6 +209,15 @@ def _world(slug: str, name: str):
         user=UserFactory(username=f"{slug}-asker"),
         state="requested",
     )
+    asked = ProjectRequest.objects.create(
+        name=f"{name} tools",
+        slug=f"{slug}-tools",
+        repository="https://git.example.org/tools.git",
+        requested_by=UserFactory(username=f"{slug}-founder"),
+    )
+    member = ProjectMemberFactory(
+        project=project, user=UserFactory(username=f"{slug}-reviewer"), role="reviewer"
+    )
     endpoint = WebhookEndpoint.objects.create(
         project=project,
         url="https://hooks.example.org/in",
@@ -213,6 +234,8 @@ def _world(slug: str, name: str):
         "submission_id": submission.pk,
         "id": submission.pk,
         "claim_id": claim.pk,
+        "request_id": asked.pk,
+        "member_id": member.pk,
         "endpoint_id": endpoint.pk,
         "delivery_id": delivery.pk,
         "distro": "ubuntu",
@@ -271,6 +294,9 @@ def test_every_staff_route_for_every_role_on_both_projects(client, worlds, role)
             _answer(client, name, method, reverse(name), token),
             answers[index],
         )
+    for (name, method), answers in REQUEST.items():
+        url = _url(name, worlds["own"])
+        seen[(name, method, "site")] = (_answer(client, name, method, url, token), answers[index])
     for which in ("other", "own"):  # the other first: it must change nothing
         for (name, method), answers in PROJECT.items():
             expected = answers[index] if which == "own" else HIDDEN
