@@ -36,6 +36,14 @@ class Project(models.Model):
     policy = models.CharField(max_length=100, default="convirt")
     # Every upload must carry a detached OpenPGP signature by its maintainer's key.
     require_signed_uploads = models.BooleanField(default=False)
+
+    class Signing(models.TextChoices):
+        PORTAL = "portal", "the portal signs with the project's own key"
+        RELEASE_MANAGER = "release_manager", "a release manager signs offline"
+
+    # Who signs its releases: the portal with the project's key (ProjectKey with a
+    # secret), or a release manager whose public key is in the project's KEYS.
+    signing = models.CharField(max_length=16, choices=Signing.choices, default=Signing.PORTAL)
     # Set when something the public page shows changed, cleared by the
     # regeneration that caught up with it: the sweeper queues a regeneration
     # that was lost (broker down) for any page stale for too long.
@@ -237,6 +245,39 @@ class ProjectRequest(models.Model):
         return f"{self.name} ({self.slug}), asked by {self.requested_by}"
 
 
+class ProjectKey(models.Model):
+    """An OpenPGP key in a project's KEYS. A portal-held key keeps its secret key
+    encrypted (Fernet, with SIGNING_KEYS_FERNET_KEY), readable by the worker only,
+    never through the web; a release manager's key is public only. Retired keys stay
+    in KEYS for the releases they signed."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
+    fingerprint = models.CharField(max_length=64)
+    user_id = models.CharField(max_length=300, blank=True)
+    public_armor = models.TextField()
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-added_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "fingerprint"], name="one_key_row_per_project_and_fingerprint"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint} of {self.project}"
+
+    @property
+    def portal_held(self) -> bool:
+        return bool(self.secret_encrypted)
+
+
 class ArtifactKind(models.TextChoices):
     PRERELEASE = "prerelease", "pre-release tarball"
     SUBMISSION = "submission", "submitted source package or bundle"
@@ -359,6 +400,12 @@ class Release(models.Model):
     # the sweeper queues again what has waited too long since.
     assembly_queued_at = models.DateTimeField(null=True, blank=True)
     delivery_queued_at = models.DateTimeField(null=True, blank=True)
+    # Signed offline by a release manager (Project.signing): the tarball the portal
+    # assembled for signing, and the detached signature verified against the KEYS.
+    signing_sha256 = models.CharField(max_length=64, blank=True, validators=[SHA256_HEX])
+    signing_key = models.CharField(max_length=500, blank=True)  # the staged tarball
+    offline_signature = models.TextField(blank=True)
+    offline_signed_by = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

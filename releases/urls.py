@@ -87,6 +87,10 @@ urlpatterns = [
         name="staff-project-request-decline",
     ),
     path("staff/projects/<slug:project>/team/", teams.staff_team, name="staff-team"),
+    path("staff/projects/<slug:project>/keys/", teams.staff_keys, name="staff-keys"),
+    path(
+        "staff/project-keys/<int:key_id>/retire/", teams.staff_key_retire, name="staff-key-retire"
+    ),
     path("staff/members/<int:member_id>/role/", teams.staff_member_role, name="staff-member-role"),
     path(
         "staff/members/<int:member_id>/remove/",

@@ -7,7 +7,7 @@ import re
 from bundlecheck.policyspec import toml_value
 from django import forms
 
-from releases.models import ProjectMember, ProjectRequest
+from releases.models import Project, ProjectMember, ProjectRequest
 from releases.policies import MAX_TEXT_CHARS, STARTER_POLICY
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
@@ -75,3 +75,30 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=ProjectMember.Role.choices)
+
+
+class SecretKeyForm(forms.Form):
+    secret_key = forms.CharField(
+        label="Secret key (armored)",
+        max_length=64 * 1024,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code"}),
+        help_text="From `gpg --armor --export-secret-keys FINGERPRINT`. Stored encrypted; "
+        "no page shows it again.",
+    )
+    passphrase = forms.CharField(required=False, widget=forms.PasswordInput, strip=False)
+
+
+class PublicKeyForm(forms.Form):
+    public_key = forms.CharField(
+        label="A release manager's public key (armored)",
+        max_length=64 * 1024,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code"}),
+        help_text="From `gpg --armor --export FINGERPRINT`: their offline signatures are "
+        "checked against it.",
+    )
+
+
+class SigningForm(forms.Form):
+    signing = forms.ChoiceField(
+        label="Who signs releases", choices=Project.Signing.choices, widget=forms.RadioSelect
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from releases.models import ProjectMember, ProjectRequest
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
+from releases.models import ProjectKey, ProjectMember, ProjectRequest
 
 
 def team_of(project):
@@ -21,3 +23,13 @@ def requests_waiting():
 
 def requests_of(user):
     return ProjectRequest.objects.filter(requested_by=user).select_related("project")
+
+
+def keys_of(project):
+    """The project's keys, in use first; never their secrets (deferred, not read)."""
+    return (
+        ProjectKey.objects.filter(project=project)
+        .defer("secret_encrypted", "public_armor")
+        .annotate(held=ExpressionWrapper(~Q(secret_encrypted=""), output_field=BooleanField()))
+        .order_by("retired_at", "-added_at")
+    )

@@ -7,9 +7,11 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal import openpgp
 from portal.errors import BadInput, Conflict
+from releases import keys
 from releases.events import Event, event_record
-from releases.models import Project, ProjectMember, ProjectRequest
+from releases.models import Project, ProjectKey, ProjectMember, ProjectRequest
 from releases.policies import PolicyInvalid, policy_problems, seed_version
 
 Role = ProjectMember.Role
@@ -204,3 +206,116 @@ def member_remove(*, member: ProjectMember, actor) -> None:
         role=member.role,
     )
     member.delete()
+
+
+# --- the project's keys -------------------------------------------------------
+
+
+def _retire_portal_keys(project: Project, now) -> list[str]:
+    """Rotation: the portal-held key in use stops signing; it stays in KEYS."""
+    current = ProjectKey.objects.filter(project=project, retired_at__isnull=True).exclude(
+        secret_encrypted=""
+    )
+    retired = list(current.values_list("fingerprint", flat=True))
+    current.update(retired_at=now)
+    return retired
+
+
+def _key_store(*, project, public, secret_armor: str, actor, how: str) -> ProjectKey:
+    if ProjectKey.objects.filter(project=project, fingerprint=public.fingerprint).exists():
+        raise Conflict(f"Key {public.fingerprint} is in {project}'s KEYS already.")
+    retired = []
+    if secret_armor:
+        encrypted = keys.secret_encrypt(secret_armor)  # before anything is written
+        retired = _retire_portal_keys(project, timezone.now())
+    else:
+        encrypted = ""
+    key = ProjectKey.objects.create(
+        project=project,
+        fingerprint=public.fingerprint,
+        user_id=public.user_id[:300],
+        public_armor=public.armor,
+        secret_encrypted=encrypted,
+        added_by=actor,
+    )
+    event_record(
+        Event.KEY_ADDED,
+        actor=actor,
+        target=key,
+        fingerprint=key.fingerprint,
+        how=how,
+        portal_held=bool(secret_armor),
+        retired=retired,
+    )
+    return key
+
+
+@transaction.atomic
+def project_key_generate(*, project: Project, actor) -> ProjectKey:
+    """A new portal-held key for `project`; the one in use before is retired (rotation)."""
+    _lock_team(project)
+    try:
+        keys.secret_encrypt("")  # the key store is there before gpg works
+    except keys.KeyStoreUnavailable as error:
+        raise Conflict(str(error)) from None
+    made = openpgp.key_generate(f"{project.name} releases", f"releases+{project.slug}@invalid")
+    public = openpgp.key_inspect(openpgp.public_keys(made))
+    return _key_store(
+        project=project, public=public, secret_armor=made.secret_armor, actor=actor, how="generated"
+    )
+
+
+@transaction.atomic
+def project_key_upload(*, project: Project, armor: str, passphrase: str, actor) -> ProjectKey:
+    """An owner's own secret key for the portal to hold, re-exported without passphrase
+    and encrypted at rest; refused when it cannot sign, has expired or is revoked."""
+    _lock_team(project)
+    try:
+        secret, public = openpgp.secret_key_inspect(armor, passphrase or None)
+    except openpgp.KeyRefused as refused:
+        raise BadInput(str(refused), field="secret_key") from None
+    try:
+        return _key_store(
+            project=project,
+            public=public,
+            secret_armor=secret.secret_armor,
+            actor=actor,
+            how="uploaded",
+        )
+    except keys.KeyStoreUnavailable as error:
+        raise Conflict(str(error)) from None
+
+
+@transaction.atomic
+def project_key_add_public(*, project: Project, armor: str, actor) -> ProjectKey:
+    """A release manager's public key in the project's KEYS: their offline signatures
+    are verified against it. A secret key, a key that cannot sign, an expired or
+    revoked one are refused."""
+    _lock_team(project)
+    try:
+        public = openpgp.key_inspect(armor)
+    except openpgp.KeyRefused as refused:
+        raise BadInput(str(refused), field="public_key") from None
+    return _key_store(project=project, public=public, secret_armor="", actor=actor, how="public")
+
+
+@transaction.atomic
+def project_key_retire(*, key: ProjectKey, actor) -> ProjectKey:
+    """The key signs no more releases; KEYS keeps it for those it signed."""
+    if key.retired_at is not None:
+        raise Conflict(f"Key {key.fingerprint} is retired already.")
+    key.retired_at = timezone.now()
+    key.save(update_fields=["retired_at"])
+    event_record(Event.KEY_RETIRED, actor=actor, target=key, fingerprint=key.fingerprint)
+    return key
+
+
+@transaction.atomic
+def project_signing_set(*, project: Project, signing: str, actor) -> Project:
+    project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
+    if project.signing == signing:
+        return project
+    was, project.signing = project.signing, signing
+    project.save(update_fields=["signing"])
+    event_record(Event.SIGNING_CHANGED, actor=actor, target=project, signing=signing, was=was)
+    return project

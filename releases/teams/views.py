@@ -7,13 +7,21 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import NotFound, PortalError
+from portal.errors import BadInput, NotFound, PortalError
 from releases import permissions
-from releases.models import ProjectMember, ProjectRequest
+from releases.models import Project, ProjectKey, ProjectMember, ProjectRequest
 from releases.policies import PolicyInvalid
 
 from . import selectors, services
-from .forms import DeclineForm, InviteForm, ProjectRequestForm, RoleForm
+from .forms import (
+    DeclineForm,
+    InviteForm,
+    ProjectRequestForm,
+    PublicKeyForm,
+    RoleForm,
+    SecretKeyForm,
+    SigningForm,
+)
 
 
 @login_required
@@ -191,3 +199,98 @@ def staff_member_remove(request, member_id: int):
     else:
         messages.success(request, f"{member.user} is off the team of {member.project}.")
     return redirect("staff-team", slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_keys(request, project: str):
+    """The project's KEYS and who signs: the team reads it; owners change it.
+    No secret key is ever shown."""
+    need = permissions.MANAGE if request.method == "POST" else permissions.VIEW
+    project_obj = permissions.project_for(request.user, project, need)
+    forms_ = {
+        "secret": SecretKeyForm(),
+        "public": PublicKeyForm(),
+        "signing": SigningForm(initial={"signing": project_obj.signing}),
+    }
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        bound = {
+            "upload": ("secret", SecretKeyForm),
+            "public": ("public", PublicKeyForm),
+            "signing": ("signing", SigningForm),
+        }.get(action)
+        try:
+            if action == "generate":
+                key = services.project_key_generate(project=project_obj, actor=request.user)
+                done = f"A new key {key.fingerprint} signs {project_obj}'s releases from now on."
+            elif bound is None:
+                raise NotFound("No such action.")
+            else:
+                name, form_class = bound
+                form = forms_[name] = form_class(request.POST)
+                if not form.is_valid():
+                    raise BadInput("Correct what is named below.")
+                done = _key_action(request, project_obj, action, form.cleaned_data)
+        except PortalError as error:
+            target = forms_.get(bound[0]) if bound else None
+            if target is not None and target.is_bound:
+                field = error.field if error.field in target.fields else None
+                if field or not target.errors:
+                    target.add_error(field, error.message)
+            else:
+                messages.error(request, error.message)
+            status = 400
+        else:
+            messages.success(request, done)
+            return redirect("staff-keys", project_obj.slug)
+    role = permissions.project_role(request.user, project_obj)
+    return render(
+        request,
+        "releases/staff_keys.html",
+        {
+            "project": project_obj,
+            "keys": selectors.keys_of(project_obj),
+            "forms": forms_,
+            "may_manage": permissions.allowed(role)[permissions.MANAGE],
+        },
+        status=status,
+    )
+
+
+def _key_action(request, project, action: str, data: dict) -> str:
+    if action == "upload":
+        key = services.project_key_upload(
+            project=project,
+            armor=data["secret_key"],
+            passphrase=data["passphrase"],
+            actor=request.user,
+        )
+        return f"Key {key.fingerprint} is held by the portal and signs {project}'s releases."
+    if action == "public":
+        key = services.project_key_add_public(
+            project=project, armor=data["public_key"], actor=request.user
+        )
+        return f"Key {key.fingerprint} is in {project}'s KEYS."
+    services.project_signing_set(project=project, signing=data["signing"], actor=request.user)
+    return "Saved: " + str(Project.Signing(data["signing"]).label) + "."
+
+
+@login_required
+@require_POST
+def staff_key_retire(request, key_id: int):
+    key = permissions.object_for(
+        request.user,
+        ProjectKey.objects.select_related("project"),
+        key_id,
+        lambda key: key.project,
+        permissions.MANAGE,
+    )
+    try:
+        services.project_key_retire(key=key, actor=request.user)
+    except PortalError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Key {key.fingerprint} signs no more; KEYS keeps it.")
+    return redirect("staff-keys", key.project.slug)

@@ -13,7 +13,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken
 from releases import permissions
-from releases.models import ProjectRequest, WebhookDelivery, WebhookEndpoint
+from releases.models import ProjectKey, ProjectRequest, WebhookDelivery, WebhookEndpoint
 from releases.policies import current_version
 from tests.factories import (
     ArtifactFactory,
@@ -82,12 +82,19 @@ PROJECT = {
     ("staff-release-respin", "GET"): RUN,
     ("staff-release-publish", "GET"): RUN,
     ("staff-release-withdraw", "GET"): RUN,
+    ("staff-release-signing", "GET"): RUN,
+    ("staff-release-signing", "POST"): RUN,
+    ("staff-release-signing-prepare", "POST"): RUN,
+    ("staff-release-signing-tarball", "GET"): RUN,
     ("claim-approve", "POST"): RUN,
     ("claim-decline", "POST"): RUN,
     ("claim-revoke", "POST"): RUN,
     ("staff-team", "GET"): VIEW,
     ("staff-team", "POST"): MANAGE,
     ("staff-member-role", "POST"): MANAGE,
+    ("staff-keys", "GET"): VIEW,
+    ("staff-keys", "POST"): MANAGE,
+    ("staff-key-retire", "POST"): MANAGE,
     ("staff-webhooks", "GET"): MANAGE,
     ("staff-webhook-disable", "POST"): MANAGE,
     ("staff-webhook-enable", "POST"): MANAGE,
@@ -140,7 +147,8 @@ NOT_STAFF = {
     "publishing:feed",
     "publishing:staged",
     "publishing:file",
-    "project-ask",  # anyone with an account asks (tests/releases/test_teams.py)
+    "project-ask",
+    "publishing:provenance-predicate",  # anyone with an account asks (tests/releases/test_teams.py)
     # accounts: a person's own pages
     "login",
     "logout",
@@ -218,6 +226,9 @@ def _world(slug: str, name: str):
     member = ProjectMemberFactory(
         project=project, user=UserFactory(username=f"{slug}-reviewer"), role="reviewer"
     )
+    key = ProjectKey.objects.create(
+        project=project, fingerprint=slug.upper().ljust(40, "0"), public_armor="(public)"
+    )
     endpoint = WebhookEndpoint.objects.create(
         project=project,
         url="https://hooks.example.org/in",
@@ -236,6 +247,7 @@ def _world(slug: str, name: str):
         "claim_id": claim.pk,
         "request_id": asked.pk,
         "member_id": member.pk,
+        "key_id": key.pk,
         "endpoint_id": endpoint.pk,
         "delivery_id": delivery.pk,
         "distro": "ubuntu",
