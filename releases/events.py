@@ -96,6 +96,7 @@ class Event(StrEnum):
         Audience.STAFF,
         "uploaded a signature made offline, verified against the project's KEYS",
     )
+    CALENDAR_RESET = "calendar.reset", Audience.STAFF, "reset the address of their calendar"
     MEMBER_ADDED = "member.added", Audience.STAFF, "added a member to the project's team"
     MEMBER_ROLE_CHANGED = "member.role_changed", Audience.STAFF, "changed a team member's role"
     MEMBER_REMOVED = "member.removed", Audience.STAFF, "removed a member from the project's team"

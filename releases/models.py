@@ -278,6 +278,20 @@ class ProjectKey(models.Model):
         return bool(self.secret_encrypted)
 
 
+class PackagerCalendar(models.Model):
+    """The secret in the address of a packager's iCalendar feed of deadlines: the feed
+    is read by calendar programs that cannot log in. Reset, the old address stops."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="packager_calendar"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"calendar of {self.user}"
+
+
 class ArtifactKind(models.TextChoices):
     PRERELEASE = "prerelease", "pre-release tarball"
     SUBMISSION = "submission", "submitted source package or bundle"

@@ -4,6 +4,7 @@ from django.urls import path
 
 from .coordination import views as staff
 from .ledger import views as ledger
+from .maintainers import feeds as maintainer_feeds
 from .maintainers import views as maintainers
 from .prereleases import views as prereleases
 from .recovery import views as recovery
@@ -31,6 +32,17 @@ urlpatterns = [
     # Maintainers and their claims
     path("maintain/", maintainers.my_distros, name="my-distros"),
     path("maintain/claims/", maintainers.claims, name="claims"),
+    path("maintain/due/", maintainers.packager_home, name="packager-home"),
+    path(
+        "maintain/calendar/reset/",
+        maintainers.packager_calendar_reset,
+        name="packager-calendar-reset",
+    ),
+    path(
+        "maintain/calendar/<str:token>.ics",
+        maintainer_feeds.packager_calendar,
+        name="packager-calendar",
+    ),
     path(claim + "approve/", maintainers.claim_approve, name="claim-approve"),
     path(claim + "decline/", maintainers.claim_decline, name="claim-decline"),
     path(claim + "revoke/", maintainers.claim_revoke, name="claim-revoke"),

@@ -148,7 +148,10 @@ NOT_STAFF = {
     "publishing:staged",
     "publishing:file",
     "project-ask",
-    "publishing:provenance-predicate",  # anyone with an account asks (tests/releases/test_teams.py)
+    "publishing:provenance-predicate",
+    "packager-home",
+    "packager-calendar",
+    "packager-calendar-reset",  # anyone with an account asks (tests/releases/test_teams.py)
     # accounts: a person's own pages
     "login",
     "logout",
