@@ -172,13 +172,18 @@ def public_keys(key: ReleaseKey) -> str:
 def keys_file(key: ReleaseKey | None) -> bytes:
     """The KEYS file: the signing key first, then the older ones still valid
     for earlier releases (``RELEASE_KEYS_EXTRA``), each with its fingerprint."""
-    blocks: list[tuple[str, str]] = []
-    seen: set[str] = set()
     armors = [public_keys(key)] if key else []
     extra = settings.RELEASE_KEYS_EXTRA
     if extra:
         with contextlib.suppress(OSError):
             armors.append(Path(extra).read_text("ascii"))
+    return keys_file_from(armors)
+
+
+def keys_file_from(armors: list[str]) -> bytes:
+    """A KEYS file of these public keys, in this order, each headed by its fingerprint."""
+    blocks: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for armor in armors:
         with _gpg() as gpg:
             gpg.import_keys(armor)
@@ -191,6 +196,78 @@ def keys_file(key: ReleaseKey | None) -> bytes:
                 blocks.append((f"pub {fpr}\nuid {uid}\n", gpg.export_keys(fpr, armor=True)))
     text = "".join(f"{head}\n{armor.strip()}\n\n" for head, armor in blocks)
     return text.encode("utf-8")
+
+
+def sign_bytes(key: ReleaseKey, data: bytes) -> bytes:
+    """A detached, binary signature of `data` (a DSSE envelope's PAE, for one)."""
+    with tempfile.NamedTemporaryFile(prefix="portal-sign-") as spool:
+        spool.write(data)
+        spool.flush()
+        with _gpg() as gpg:
+            gpg.import_keys(key.secret_armor, passphrase=key.passphrase)
+            with open(spool.name, "rb") as source:
+                result = gpg.sign_file(
+                    source,
+                    keyid=key.fingerprint,
+                    passphrase=key.passphrase,
+                    detach=True,
+                    binary=True,
+                    extra_args=["--digest-algo", "SHA512"],
+                )
+            if not result.data:
+                raise SigningError(f"gpg did not sign: {result.status} {result.stderr[-500:]}")
+            return result.data
+
+
+def key_generate(name: str, email: str) -> ReleaseKey:
+    """A new Ed25519 signing key, without a passphrase (the portal encrypts it at rest)."""
+    with _gpg() as gpg:
+        spec = gpg.gen_key_input(
+            key_type="EDDSA",
+            key_curve="ed25519",
+            key_usage="sign",
+            name_real=name,
+            name_email=email,
+            expire_date=0,
+            no_protection=True,
+        )
+        created = gpg.gen_key(spec)
+        if not created.fingerprint:
+            raise SigningError(f"gpg did not make the key: {created.stderr[-500:]}")
+        armor = gpg.export_keys(created.fingerprint, secret=True, expect_passphrase=False)
+    return _load(armor, None)
+
+
+def secret_key_inspect(text: str, passphrase: str | None = None, *, now: float | None = None):
+    """An owner's uploaded secret key for the portal to hold: one key that can sign,
+    not expired or revoked. Returns (ReleaseKey, PublicKey); raises KeyRefused."""
+    import time
+
+    now = now or time.time()
+    if len(text) > MAX_KEY_TEXT:
+        raise KeyRefused(f"That is {len(text):,} characters; a secret key is far smaller.")
+    try:
+        tags = packets_read(text)
+    except Unreadable as unreadable:
+        raise KeyRefused(f"That is not an OpenPGP secret key ({unreadable}).") from None
+    if 5 not in tags:
+        raise KeyRefused(
+            "That is not a secret key: for the portal to sign, upload the secret key "
+            "(`gpg --armor --export-secret-keys FINGERPRINT`); to sign offline yourself, "
+            "choose release-manager signing and add your public key to KEYS instead."
+        )
+    try:
+        key = _load(text, passphrase)
+    except SigningError as error:
+        raise KeyRefused(f"That key could not be read: {error}.") from None
+    with _gpg() as gpg:
+        gpg.import_keys(text, passphrase=passphrase)
+        listed = [k for k in gpg.list_keys() if k["fingerprint"] == key.fingerprint]
+        public = gpg.export_keys(key.fingerprint, armor=True)
+    if len(listed) != 1:
+        raise KeyRefused("Give one key at a time.")
+    judged = key_inspect(public, now=now)  # expiry, revocation, strength, signing capability
+    return key, judged
 
 
 def demo_key_create(path: Path) -> str:
@@ -333,6 +410,8 @@ def packets_read(data: bytes | str) -> list[int]:
 def _names(tags) -> str:
     names = sorted({PACKET_NAMES.get(tag, f"packet type {tag}") for tag in tags})
     return ", ".join(names)
+
+
 # gpg's public-key algorithm numbers (RFC 4880 9.1, RFC 9580).
 _ALGORITHMS = {
     "1": "RSA",
@@ -450,9 +529,15 @@ class SignatureCheck:
     reason: str
 
 
-def signature_verify(path: str | Path, signature: bytes, armors: list[str]) -> SignatureCheck:
+def signature_verify(
+    path: str | Path,
+    signature: bytes,
+    armors: list[str],
+    *,
+    keyring: str = "one of yours on the portal",
+) -> SignatureCheck:
     """Is `signature` a valid detached signature of the file at `path` by one of these
-    keys? In a fresh GNUPGHOME holding only them."""
+    keys? In a fresh GNUPGHOME holding only them. `keyring` names them in a refusal."""
     if len(signature) > MAX_SIGNATURE_BYTES:
         return SignatureCheck(
             False,
@@ -486,7 +571,7 @@ def signature_verify(path: str | Path, signature: bytes, armors: list[str]) -> S
             return SignatureCheck(
                 False,
                 None,
-                f"it was made by key {result.key_id}, which is not one of yours on the portal",
+                f"it was made by key {result.fingerprint or result.key_id}, which is not {keyring}",
             )
         return SignatureCheck(
             False, None, f"it is not a valid OpenPGP signature ({result.status or 'unreadable'})"
@@ -539,7 +624,9 @@ def possession_prove(armor: str, fingerprint: str, proof: str, challenge: str) -
     """Is `proof` the challenge clearsigned by the key `fingerprint` (its primary key or
     a signing subkey)? Raises KeyRefused with what is wrong."""
     if len(proof) > MAX_KEY_TEXT:
-        raise KeyRefused(f"The proof is {len(proof):,} characters; a signed challenge is a few hundred.")
+        raise KeyRefused(
+            f"The proof is {len(proof):,} characters; a signed challenge is a few hundred."
+        )
     if _clearsigned_text(proof) != challenge.strip():
         raise KeyRefused(
             "The signed text is not this page's challenge. Sign exactly the challenge shown "

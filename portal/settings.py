@@ -12,6 +12,8 @@ in the order the README's configuration table lists them.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 from datetime import timedelta
@@ -352,6 +354,17 @@ RELEASE_KEY_FILE = env(
 )
 RELEASE_KEY_PASSPHRASE = env("RELEASE_KEY_PASSPHRASE")
 RELEASE_KEYS_EXTRA = env("RELEASE_KEYS_EXTRA")
+# The Fernet key (32 url-safe base64 bytes: `python -c "from cryptography.fernet import
+# Fernet; print(Fernet.generate_key().decode())"`) that encrypts each project's
+# portal-held secret key at rest (releases/keys.py). Several, comma-separated, the
+# newest first: the others still decrypt while keys are re-encrypted (rotation). In
+# development it is derived from SECRET_KEY; in production, without it, projects
+# cannot have a portal-held key (release managers sign offline).
+SIGNING_KEYS_FERNET_KEY = env("SIGNING_KEYS_FERNET_KEY") or (
+    ""
+    if PRODUCTION
+    else base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+)
 
 # --- Cache (rate limits) ------------------------------------------------------
 CACHE_URL = env("CACHE_URL", "locmem://")

@@ -21,9 +21,11 @@ from . import selectors
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._+~-]+")
 
 
-# The in-toto predicate the portal writes beside each tarball (services.py): the
-# portal's own, named by its address, whatever projects it serves.
-PROVENANCE_PREDICATE_TYPE = f"{settings.SITE_URL}/provenance/assembly/v1"
+# The in-toto predicate the portal writes beside each tarball (services.py). A name,
+# the same on every deployment (never built from SITE_URL); each portal serves its
+# description at PROVENANCE_DOC_PATH (templates/publishing/provenance_v1.html).
+PROVENANCE_PREDICATE_TYPE = "https://release-portal.org/provenance/assembly/v1"
+PROVENANCE_DOC_PATH = "/provenance/assembly/v1"
 
 
 def page_key(project: Project) -> str:
@@ -88,6 +90,9 @@ def _source_data(release: dict, public, project_slug: str) -> dict | None:
     if not key or release["compromised"]:
         return None
     signed_by = release["source_tarball__signed_by"]
+    # Signed offline by a release manager: the tarball's .asc only (the portal held no
+    # key to sign SHA256SUMS or the attestation with).
+    portal_signed = bool(signed_by) and not release.get("offline_signed_by")
     keys = publication.release_keys(project_slug, release["version"])
     return {
         "name": key.rsplit("/", 1)[-1],
@@ -102,7 +107,8 @@ def _source_data(release: dict, public, project_slug: str) -> dict | None:
         # Signed: the key's fingerprint and the signatures; unsigned: None.
         "signed_by": signed_by or None,
         "signature_url": public.url(keys["signature"]) if signed_by else None,
-        "sums_signature_url": public.url(keys["sums_signature"]) if signed_by else None,
+        "sums_signature_url": public.url(keys["sums_signature"]) if portal_signed else None,
+        "attestation_url": public.url(keys["attestation"]) if portal_signed else None,
     }
 
 
@@ -251,6 +257,7 @@ def json_data(data: dict) -> dict:
                 "sums_url",
                 "signature_url",
                 "sums_signature_url",
+                "attestation_url",
             ):
                 source[field] = absolute(source[field])
             release["source"] = source

@@ -82,6 +82,7 @@ def public_page_rows(*, project: Project) -> PageRows:
             "source_tarball__sha512",
             "source_tarball__signed_by",
             "source_tag",
+            "offline_signed_by",
         )
     )
     releases = [r for r in rows if r["state"] in PUBLIC_STATES]

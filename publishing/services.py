@@ -26,9 +26,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal import openpgp
+from portal.errors import BadInput, Conflict
 from portal.timefmt import iso
-from releases import publication
+from releases import keys, publication
 from releases.coordination import lifecycle
+from releases.events import Event, event_record
 from releases.models import Artifact, Maintainership, PolicyVersion, Project, Release, Submission
 from releases.policies import rules_of, version_in_force
 from releases.sourceproof.selectors import provenance_of
@@ -161,9 +163,14 @@ def _rebuild_elsewhere(
         raise NotReproducible(f"the second build failed: {done.stderr.strip()[-500:]}")
 
 
-
 def provenance_statement(
-    *, release: Release, policy: PolicyVersion, name: str, sha256: str, accepted
+    *,
+    release: Release,
+    policy: PolicyVersion,
+    name: str,
+    sha256: str,
+    accepted,
+    signed_by: str = "",
 ) -> dict:
     """An in-toto Statement v1 saying what the public tarball was made of."""
     try:
@@ -177,6 +184,8 @@ def provenance_statement(
         "predicate": {
             "project": release.project.slug,
             "version": release.version,
+            # The key that signs the tarball (its fingerprint, in the project's KEYS).
+            "signedBy": signed_by or None,
             "prerelease": {
                 "name": release.prerelease.original_name
                 or release.prerelease.key.rsplit("/", 1)[-1],
@@ -261,6 +270,135 @@ def _credited(release: Release, submissions) -> list[tuple[Submission, list[str]
     return out
 
 
+def _build(release: Release, work: Path, built: Path):
+    """Assemble the release's source tarball once, into `built`, from what is stored."""
+    uploads = storages["uploads"]
+    submissions = _accepted(release)
+    policy_version = version_in_force(release.project)
+    policy_file = work / "policy.toml"
+    policy_file.write_text(policy_version.text, encoding="utf-8")
+    prerelease = work / "prerelease.tar.gz"
+    _fetch(uploads, release.prerelease.key, prerelease)
+    contributions = []
+    for submission in submissions:
+        path = work / f"contribution-{submission.distro.slug}"
+        _fetch(uploads, submission.artifact.key, path)
+        contributions.append((submission.distro.slug, path))
+    with contextlib.ExitStack() as stack, open(built, "w+b") as out:
+        result = bundlecheck.assemble(
+            stack.enter_context(open(prerelease, "rb")),
+            [(slug, stack.enter_context(open(p, "rb"))) for slug, p in contributions],
+            out,
+            policy=rules_of(policy_version),
+            mtime=assembly_mtime(release),
+        )
+        out.flush()
+        sha256, sha512, size = _hash_file(out)
+    if result.get("sha256", sha256) != sha256:
+        raise RuntimeError("assembled tarball changed while being spooled")
+    return sha256, sha512, size, submissions, policy_version, policy_file, prerelease, contributions
+
+
+DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+
+def dsse_pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1's pre-authentication encoding: what the signature is made over."""
+    kind = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def dsse_envelope(key: openpgp.ReleaseKey, statement: bytes) -> bytes:
+    """The in-toto statement in a DSSE envelope signed with the project's key (a binary
+    OpenPGP signature over the PAE; `keyid` is the key's fingerprint, found in KEYS)."""
+    import base64
+
+    signature = openpgp.sign_bytes(key, dsse_pae(DSSE_PAYLOAD_TYPE, statement))
+    envelope = {
+        "payloadType": DSSE_PAYLOAD_TYPE,
+        "payload": base64.b64encode(statement).decode("ascii"),
+        "signatures": [
+            {"keyid": key.fingerprint, "sig": base64.b64encode(signature).decode("ascii")}
+        ],
+    }
+    return (json.dumps(envelope, sort_keys=True) + "\n").encode("utf-8")
+
+
+@transaction.atomic
+def release_signing_prepare(*, release: Release, actor) -> Release:
+    """For a project whose release managers sign offline: assemble the tarball now (the
+    same bytes the publish will assemble, reproducibly), keep it for them to download,
+    and show its sha256. A signature uploaded before is of other bytes and is dropped."""
+    locked = (
+        Release.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("project", "prerelease")
+        .get(pk=release.pk)
+    )
+    if locked.project.signing != Project.Signing.RELEASE_MANAGER:
+        raise Conflict(f"{locked.project} is signed by the portal: nothing to prepare.")
+    if (
+        locked.state not in (Release.State.PRERELEASE, Release.State.FROZEN)
+        or not locked.prerelease_id
+    ):
+        raise Conflict(
+            f"{locked} is {locked.get_state_display()}: a tarball is prepared for signing "
+            "while the release is open or frozen, before it is published."
+        )
+    name = publication.keys_of(locked)["tarball"].rsplit("/", 1)[-1]
+    with tempfile.TemporaryDirectory(prefix="portal-signing-") as work:
+        work = Path(work)
+        built = work / name
+        sha256 = _build(locked, work, built)[0]
+        stored = f"signing/{locked.project.slug}/{locked.version}/{sha256[:16]}/{name}"
+        with open(built, "rb") as spool:
+            stored = atomic_write(storages["uploads"], stored, spool)
+    locked.signing_sha256, locked.signing_key = sha256, stored
+    locked.offline_signature = locked.offline_signed_by = ""
+    locked.save(
+        update_fields=["signing_sha256", "signing_key", "offline_signature", "offline_signed_by"]
+    )
+    event_record(Event.RELEASE_SIGNING_PREPARED, actor=actor, target=locked, sha256=sha256)
+    return locked
+
+
+@transaction.atomic
+def release_signature_upload(*, release: Release, signature: bytes, actor) -> Release:
+    """A release manager's detached signature of the prepared tarball, verified against
+    the project's KEYS (keys in use) before it is kept; refused with what was found."""
+    locked = (
+        Release.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("project")
+        .get(pk=release.pk)
+    )
+    if not locked.signing_key:
+        raise Conflict("Assemble the tarball for signing first: there is nothing to sign yet.")
+    armors = keys.project_armors(locked.project, current_only=True)
+    if not armors:
+        raise Conflict(
+            f"{locked.project}'s KEYS has no key in use: an owner adds the release "
+            "manager's public key first."
+        )
+    with tempfile.TemporaryDirectory(prefix="portal-verify-") as work:
+        path = Path(work) / "tarball"
+        _fetch(storages["uploads"], locked.signing_key, path)
+        check = openpgp.signature_verify(
+            path, signature, armors, keyring=f"in {locked.project}'s KEYS"
+        )
+    if not check.valid:
+        raise BadInput(
+            f"The signature was refused: {check.reason}. Sign the tarball whose sha256 is "
+            f"{locked.signing_sha256} with `gpg --armor --detach-sign`, using a key in KEYS.",
+            field="signature",
+        )
+    locked.offline_signature = signature.decode("ascii", errors="replace")
+    locked.offline_signed_by = check.fingerprint or ""
+    locked.save(update_fields=["offline_signature", "offline_signed_by"])
+    event_record(
+        Event.RELEASE_SIGNED, actor=actor, target=locked, fingerprint=locked.offline_signed_by
+    )
+    return locked
+
+
 def release_assemble(*, release_id: int) -> str:
     """Build and publish the source tarball of a publishing release; idempotent.
 
@@ -281,34 +419,24 @@ def release_assemble(*, release_id: int) -> str:
         files = publication.keys_of(release)
         key = files["tarball"]
         name = key.rsplit("/", 1)[-1]
-        signing_key = openpgp.release_key()
-        uploads = storages["uploads"]
-        submissions = _accepted(release)
-        policy_version = version_in_force(release.project)
+        project = release.project
+        offline = project.signing == Project.Signing.RELEASE_MANAGER
+        signing_key = (
+            None if offline else (keys.project_signing_key(project) or openpgp.release_key())
+        )
         with tempfile.TemporaryDirectory(prefix="portal-assemble-") as work:
             work = Path(work)
-            policy_file = work / "policy.toml"
-            policy_file.write_text(policy_version.text, encoding="utf-8")
-            prerelease = work / "prerelease.tar.gz"
-            _fetch(uploads, release.prerelease.key, prerelease)
-            contributions = []
-            for submission in submissions:
-                path = work / f"contribution-{submission.distro.slug}"
-                _fetch(uploads, submission.artifact.key, path)
-                contributions.append((submission.distro.slug, path))
             built = work / name
-            with contextlib.ExitStack() as stack, open(built, "w+b") as out:
-                result = bundlecheck.assemble(
-                    stack.enter_context(open(prerelease, "rb")),
-                    [(slug, stack.enter_context(open(p, "rb"))) for slug, p in contributions],
-                    out,
-                    policy=rules_of(policy_version),
-                    mtime=assembly_mtime(release),
-                )
-                out.flush()
-                sha256, sha512, size = _hash_file(out)
-            if result.get("sha256", sha256) != sha256:
-                raise RuntimeError("assembled tarball changed while being spooled")
+            (
+                sha256,
+                sha512,
+                size,
+                submissions,
+                policy_version,
+                policy_file,
+                prerelease,
+                contributions,
+            ) = _build(release, work, built)
             again = work / "rebuilt.tar.gz"
             _rebuild_elsewhere(
                 release=release,
@@ -324,12 +452,23 @@ def release_assemble(*, release_id: int) -> str:
                     f"the source tarball is not reproducible: two builds from the same inputs "
                     f"gave sha256 {sha256} and {sha256_again}; nothing was published"
                 )
+            if offline and sha256 != release.signing_sha256:
+                raise NotReproducible(
+                    f"the source tarball assembled now (sha256 {sha256}) is not the one the "
+                    f"release manager signed (sha256 {release.signing_sha256 or 'none'}): a "
+                    "decision changed since; assemble it for signing again and sign the new one"
+                )
             statement = provenance_statement(
                 release=release,
                 policy=policy_version,
                 name=name,
                 sha256=sha256,
                 accepted=_credited(release, submissions),
+                signed_by=signing_key.fingerprint
+                if signing_key
+                else release.offline_signed_by
+                if offline
+                else "",
             )
             provenance = (json.dumps(statement, indent=2, sort_keys=True) + "\n").encode()
             provenance_name = files["provenance"].rsplit("/", 1)[-1]
@@ -337,23 +476,36 @@ def release_assemble(*, release_id: int) -> str:
                 f"{sha256}  {name}\n{hashlib.sha256(provenance).hexdigest()}  {provenance_name}\n"
             ).encode("ascii")
             (work / "SHA256SUMS").write_bytes(sums)
-            signature = sums_signature = None
+            signature = sums_signature = attestation = None
             if signing_key is not None:
                 signature = openpgp.sign_detached(signing_key, built)
                 sums_signature = openpgp.sign_detached(signing_key, work / "SHA256SUMS")
+                attestation = dsse_envelope(signing_key, provenance)
+            elif offline:
+                signature = release.offline_signature.encode("ascii")
             with open(built, "rb") as spool:
                 atomic_write(public, key, spool)
         atomic_write(public, files["sha256"], f"{sha256}  {name}\n".encode("ascii"))
         atomic_write(public, files["sha512"], f"{sha512}  {name}\n".encode("ascii"))
         atomic_write(public, files["provenance"], provenance)
         atomic_write(public, files["sums"], sums)
-        if signing_key is not None:
+        if signature is not None:
             atomic_write(public, files["signature"], signature)
+        if sums_signature is not None:
             atomic_write(public, files["sums_signature"], sums_signature)
-        keys = openpgp.keys_file(signing_key)
-        if keys:
-            atomic_write(public, files["keys"], keys)
-        signed_by = signing_key.fingerprint if signing_key else ""
+        if attestation is not None:
+            atomic_write(public, files["attestation"], attestation)
+        # KEYS: the project's own keys when it has any (old ones kept), else the site's.
+        keys_text = (
+            keys.project_keys_file(project)
+            if keys.has_keys(project)
+            else openpgp.keys_file(signing_key)
+        )
+        if keys_text:
+            atomic_write(public, files["keys"], keys_text)
+        signed_by = (
+            signing_key.fingerprint if signing_key else release.offline_signed_by if offline else ""
+        )
         with transaction.atomic():
             artifact, _ = Artifact.objects.update_or_create(
                 storage=Artifact.Storage.PUBLIC,

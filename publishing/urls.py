@@ -5,6 +5,7 @@ from . import feeds, views
 app_name = "publishing"
 
 urlpatterns = [
+    path("provenance/assembly/v1", views.provenance_predicate, name="provenance-predicate"),
     path("downloads/<slug:project>/", views.public_page, name="page"),
     path("downloads/<slug:project>/downloads.json", views.public_json, name="json"),
     path("downloads/<slug:project>/feed.atom", feeds.ReleaseFeed(), name="feed"),
@@ -39,6 +40,21 @@ staff_urlpatterns = [
         "staff/webhooks/<int:endpoint_id>/rotate-secret/",
         views.staff_webhook_rotate_secret,
         name="staff-webhook-rotate-secret",
+    ),
+    path(
+        "staff/releases/<int:release_id>/signing/",
+        views.staff_release_signing,
+        name="staff-release-signing",
+    ),
+    path(
+        "staff/releases/<int:release_id>/signing/prepare/",
+        views.staff_release_signing_prepare,
+        name="staff-release-signing-prepare",
+    ),
+    path(
+        "staff/releases/<int:release_id>/signing/tarball",
+        views.staff_release_signing_tarball,
+        name="staff-release-signing-tarball",
     ),
     path(
         "staff/webhook-deliveries/<int:delivery_id>/resend/",

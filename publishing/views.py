@@ -21,12 +21,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from portal import openpgp
 from portal.errors import PortalError
 from portal.sendfile import accel_response
 from releases import permissions, publication
 from releases.models import PackageLink, Release, WebhookDelivery, WebhookEndpoint
 
-from . import page, selectors, webhooks
+from . import page, selectors, services, webhooks
 from .forms import WebhookForm
 from .storage import cache_control_for, content_type_for, is_local
 
@@ -255,3 +256,77 @@ def staff_webhook_rotate_secret(request, endpoint_id: int):
     endpoint = _endpoint(request, endpoint_id)
     webhooks.webhook_secret_rotate(endpoint=endpoint, actor=request.user)
     return _webhooks_page(request, endpoint.project, WebhookForm(), rotated=endpoint)
+
+
+def provenance_predicate(request):
+    """What the predicate of the portal's provenance statements says, field by field."""
+    return render(
+        request,
+        "publishing/provenance_v1.html",
+        {"predicate_type": page.PROVENANCE_PREDICATE_TYPE},
+    )
+
+
+def _signing_release(request, release_id: int) -> Release:
+    return permissions.release_for(request.user, release_id, permissions.RUN, "prerelease")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_release_signing(request, release_id: int):
+    """Release-manager signing: the prepared tarball's sha256, and the .asc upload."""
+    release = _signing_release(request, release_id)
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("signature")
+        if upload is None:
+            error = "Choose the signature file (.asc) to upload."
+        elif upload.size > openpgp.MAX_SIGNATURE_BYTES:
+            error = (
+                f"The signature file is {upload.size:,} bytes; a detached signature is a "
+                "few hundred. Upload the .asc that gpg --armor --detach-sign wrote."
+            )
+        else:
+            try:
+                services.release_signature_upload(
+                    release=release, signature=upload.read(), actor=request.user
+                )
+            except PortalError as failure:
+                error = failure.message
+            else:
+                messages.success(request, "Signature verified against the project's KEYS.")
+                return redirect("staff-release", release.pk)
+    return render(
+        request,
+        "publishing/staff_signing.html",
+        {
+            "release": release,
+            "project": release.project,
+            "name": publication.keys_of(release)["tarball"].rsplit("/", 1)[-1],
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def staff_release_signing_prepare(request, release_id: int):
+    release = _signing_release(request, release_id)
+    try:
+        release = services.release_signing_prepare(release=release, actor=request.user)
+    except PortalError as failure:
+        messages.error(request, failure.message)
+    else:
+        messages.success(request, f"Assembled for signing: sha256 {release.signing_sha256}.")
+    return redirect("staff-release-signing", release.pk)
+
+
+@login_required
+@require_safe
+def staff_release_signing_tarball(request, release_id: int):
+    release = _signing_release(request, release_id)
+    if not release.signing_key:
+        raise Http404("Nothing is prepared for signing yet.")
+    name = publication.keys_of(release)["tarball"].rsplit("/", 1)[-1]
+    return _serve(storages["uploads"], release.signing_key, download_name=name)

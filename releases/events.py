@@ -82,6 +82,29 @@ class Event(StrEnum):
 
     # Projects and their packaging policy.
     PROJECT_CREATED = "project.created", Audience.STAFF, "created the project"
+    PROJECT_REQUESTED = "project.requested", Audience.STAFF, "asked for a new project"
+    PROJECT_REQUEST_DECLINED = (
+        "project.request_declined",
+        Audience.STAFF,
+        "declined a request for a new project",
+    )
+    KEY_ADDED = "project_key.added", Audience.STAFF, "added a key to the project's KEYS"
+    KEY_RETIRED = "project_key.retired", Audience.STAFF, "retired a key of the project"
+    SIGNING_CHANGED = "project.signing_changed", Audience.STAFF, "changed who signs releases"
+    RELEASE_SIGNING_PREPARED = (
+        "release.signing_prepared",
+        Audience.STAFF,
+        "assembled the source tarball for a release manager to sign",
+    )
+    RELEASE_SIGNED = (
+        "release.signed",
+        Audience.STAFF,
+        "uploaded a signature made offline, verified against the project's KEYS",
+    )
+    CALENDAR_RESET = "calendar.reset", Audience.STAFF, "reset the address of their calendar"
+    MEMBER_ADDED = "member.added", Audience.STAFF, "added a member to the project's team"
+    MEMBER_ROLE_CHANGED = "member.role_changed", Audience.STAFF, "changed a team member's role"
+    MEMBER_REMOVED = "member.removed", Audience.STAFF, "removed a member from the project's team"
     POLICY_SAVED = "policy.saved", Audience.PUBLIC, "saved a new version of the packaging policy"
     POLICY_REVERIFICATION_STARTED = (
         "policy.reverification_started",

@@ -30,6 +30,7 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     homepage = models.URLField(blank=True)
+    repository = models.URLField("source repository", max_length=500, blank=True)
     # The shipped bundlecheck policy (or a policy file's path) that seeds the
     # project's first PolicyVersion; from then on the versions are the rules.
     policy = models.CharField(max_length=100, default="convirt")
@@ -38,6 +39,14 @@ class Project(models.Model):
     # The upstream's git repository: each pre-release is proved against its tag there.
     # An http(s) URL; a path or file:// URL only where SOURCE_REPOSITORY_ALLOW_LOCAL.
     source_repository = models.CharField(max_length=500, blank=True)
+
+    class Signing(models.TextChoices):
+        PORTAL = "portal", "the portal signs with the project's own key"
+        RELEASE_MANAGER = "release_manager", "a release manager signs offline"
+
+    # Who signs its releases: the portal with the project's key (ProjectKey with a
+    # secret), or a release manager whose public key is in the project's KEYS.
+    signing = models.CharField(max_length=16, choices=Signing.choices, default=Signing.PORTAL)
     # Set when something the public page shows changed, cleared by the
     # regeneration that caught up with it: the sweeper queues a regeneration
     # that was lost (broker down) for any page stale for too long.
@@ -193,6 +202,99 @@ class ProjectMember(models.Model):
         return f"{self.user} ({self.get_role_display()}) of {self.project}"
 
 
+class ProjectRequest(models.Model):
+    """Someone with an account asks for a new project; a site administrator decides.
+    Approved, it becomes the Project and its asker the project's first owner."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "waiting for a site administrator"
+        APPROVED = "approved", "approved"
+        DECLINED = "declined", "declined"
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField("short name")
+    homepage = models.URLField(blank=True)
+    repository = models.URLField("source repository", max_length=500)
+    policy_text = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_requests"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    reason = models.TextField(blank=True, help_text="Why it was declined.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    project = models.OneToOneField(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="request"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(state="requested"),
+                name="one_waiting_request_per_short_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug}), asked by {self.requested_by}"
+
+
+class ProjectKey(models.Model):
+    """An OpenPGP key in a project's KEYS. A portal-held key keeps its secret key
+    encrypted (Fernet, with SIGNING_KEYS_FERNET_KEY), readable by the worker only,
+    never through the web; a release manager's key is public only. Retired keys stay
+    in KEYS for the releases they signed."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
+    fingerprint = models.CharField(max_length=64)
+    user_id = models.CharField(max_length=300, blank=True)
+    public_armor = models.TextField()
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-added_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "fingerprint"], name="one_key_row_per_project_and_fingerprint"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint} of {self.project}"
+
+    @property
+    def portal_held(self) -> bool:
+        return bool(self.secret_encrypted)
+
+
+class PackagerCalendar(models.Model):
+    """The secret in the address of a packager's iCalendar feed of deadlines: the feed
+    is read by calendar programs that cannot log in. Reset, the old address stops."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="packager_calendar"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"calendar of {self.user}"
+
+
 class ArtifactKind(models.TextChoices):
     PRERELEASE = "prerelease", "pre-release tarball"
     SUBMISSION = "submission", "submitted source package or bundle"
@@ -318,6 +420,12 @@ class Release(models.Model):
     # The tag of the project's source repository the pre-release is built from
     # (given at creation and each respin); "" when none was given.
     source_tag = models.CharField(max_length=200, blank=True)
+    # Signed offline by a release manager (Project.signing): the tarball the portal
+    # assembled for signing, and the detached signature verified against the KEYS.
+    signing_sha256 = models.CharField(max_length=64, blank=True, validators=[SHA256_HEX])
+    signing_key = models.CharField(max_length=500, blank=True)  # the staged tarball
+    offline_signature = models.TextField(blank=True)
+    offline_signed_by = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -31,6 +31,22 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 256 * 1024
 
 
+# Where a new upstream starts: the smallest valid policy, to be grown in the editor.
+STARTER_POLICY = """\
+# The packaging rules of this project, checked on every upload.
+# Every key is described on the portal's policy format page, /policy-format/.
+schema = 1
+name = "{slug}"
+description = {description}
+
+[layout]
+# The one top-level directory of the source package, and where a distro's work goes.
+root = "{slug}-*"
+contribution_roots = ["packaging/{{distro}}/"]
+distro_dir = "packaging/{{distro}}/"
+"""
+
+
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -49,6 +49,10 @@ FILES: tuple[PublishedFile, ...] = (
     PublishedFile("sha512", "sha512 checksum", suffix=".sha512"),
     PublishedFile("signature", "OpenPGP signature", suffix=".asc", signed_only=True),
     PublishedFile("provenance", "in-toto provenance", suffix=".intoto.json"),
+    # The same statement in a DSSE envelope signed with the project's key.
+    PublishedFile(
+        "attestation", "in-toto attestation (DSSE)", suffix=".intoto.jsonl", signed_only=True
+    ),
     PublishedFile("sums", "SHA256SUMS", name="SHA256SUMS"),
     PublishedFile(
         "sums_signature", "SHA256SUMS signature", name="SHA256SUMS.asc", signed_only=True

@@ -4,10 +4,12 @@ from django.urls import path
 
 from .coordination import views as staff
 from .ledger import views as ledger
+from .maintainers import feeds as maintainer_feeds
 from .maintainers import views as maintainers
 from .prereleases import views as prereleases
 from .recovery import views as recovery
 from .submissions import views as submissions
+from .teams import views as teams
 from .verification import views as verification
 
 release_distro = "projects/<slug:project>/releases/<str:version>/distros/<slug:distro>/"
@@ -32,6 +34,17 @@ urlpatterns = [
     # Maintainers and their claims
     path("maintain/", maintainers.my_distros, name="my-distros"),
     path("maintain/claims/", maintainers.claims, name="claims"),
+    path("maintain/due/", maintainers.packager_home, name="packager-home"),
+    path(
+        "maintain/calendar/reset/",
+        maintainers.packager_calendar_reset,
+        name="packager-calendar-reset",
+    ),
+    path(
+        "maintain/calendar/<str:token>.ics",
+        maintainer_feeds.packager_calendar,
+        name="packager-calendar",
+    ),
     path(claim + "approve/", maintainers.claim_approve, name="claim-approve"),
     path(claim + "decline/", maintainers.claim_decline, name="claim-decline"),
     path(claim + "revoke/", maintainers.claim_revoke, name="claim-revoke"),
@@ -74,6 +87,30 @@ urlpatterns = [
     ),
     # Health of this web process (database and storage), for load balancers
     path("healthz", recovery.healthz, name="healthz"),
+    # New projects and their teams
+    path("projects/ask/", teams.project_ask, name="project-ask"),
+    path("staff/project-requests/", teams.staff_project_requests, name="staff-project-requests"),
+    path(
+        "staff/project-requests/<int:request_id>/approve/",
+        teams.staff_project_request_approve,
+        name="staff-project-request-approve",
+    ),
+    path(
+        "staff/project-requests/<int:request_id>/decline/",
+        teams.staff_project_request_decline,
+        name="staff-project-request-decline",
+    ),
+    path("staff/projects/<slug:project>/team/", teams.staff_team, name="staff-team"),
+    path("staff/projects/<slug:project>/keys/", teams.staff_keys, name="staff-keys"),
+    path(
+        "staff/project-keys/<int:key_id>/retire/", teams.staff_key_retire, name="staff-key-retire"
+    ),
+    path("staff/members/<int:member_id>/role/", teams.staff_member_role, name="staff-member-role"),
+    path(
+        "staff/members/<int:member_id>/remove/",
+        teams.staff_member_remove,
+        name="staff-member-remove",
+    ),
     # The release dashboard
     path("staff/", staff.staff_releases, name="staff-releases"),
     path("staff/audit/", staff.staff_audit, name="staff-audit"),

@@ -10,24 +10,9 @@ from django import forms
 
 from releases import publication, rules
 from releases.models import Project, Release
-from releases.policies import MAX_TEXT_CHARS
+from releases.policies import MAX_TEXT_CHARS, STARTER_POLICY
 from releases.sourceproof.rules import repository_problem
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
-
-# Where a new upstream starts: the smallest valid policy, to be grown in the editor.
-STARTER_POLICY = """\
-# The packaging rules of this project, checked on every upload.
-# Every key is described on the portal's policy format page, /policy-format/.
-schema = 1
-name = "{slug}"
-description = {description}
-
-[layout]
-# The one top-level directory of the source package, and where a distro's work goes.
-root = "{slug}-*"
-contribution_roots = ["packaging/{{distro}}/"]
-distro_dir = "packaging/{{distro}}/"
-"""
 
 
 class ProjectForm(forms.ModelForm):

@@ -31,7 +31,7 @@ from django.utils import timezone
 from portal.errors import BadInput, Conflict
 from releases import rules
 from releases.events import Event, event_record
-from releases.models import Artifact, Distro, Release, Submission
+from releases.models import Artifact, Distro, Project, Release, Submission
 from releases.prereleases.services import prerelease_delivery_queue, prerelease_store
 from releases.sourceproof.selectors import source_proof_refusal
 from releases.sourceproof.services import source_proof_request
@@ -86,7 +86,20 @@ def _may_open(release: Release) -> str | None:
     return _has_prerelease(release) or source_proof_refusal(release)
 
 
-GUARDS = {Action.OPEN: _may_open, Action.PUBLISH: _has_prerelease}
+def _publishable(release: Release) -> str | None:
+    """A pre-release, and for a project whose release managers sign offline, their
+    signature verified against the project's KEYS."""
+    refused = _has_prerelease(release)
+    offline = release.project.signing == Project.Signing.RELEASE_MANAGER
+    if refused is None and offline and not release.offline_signature:
+        return (
+            f"{release.project} is signed offline by a release manager: assemble the "
+            "tarball for signing, sign it and upload the signature before publishing."
+        )
+    return refused
+
+
+GUARDS = {Action.OPEN: _may_open, Action.PUBLISH: _publishable}
 
 # The one event each move ends with.
 EVENTS = {
@@ -130,7 +143,11 @@ def allowed_actions(release: Release) -> set[str]:
 def _take(release: Release | int, action: str) -> tuple[Release, str]:
     """Lock the release and return it with the state `action` moves it to, or refuse."""
     pk = release if isinstance(release, int) else release.pk
-    locked = Release.objects.select_for_update(of=("self",), no_key=True).select_related("project").get(pk=pk)
+    locked = (
+        Release.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("project")
+        .get(pk=pk)
+    )
     sentence = refusal(locked, action)
     if sentence:
         raise TransitionRefused(sentence, release=locked, action=action)
@@ -211,7 +228,19 @@ def release_respin(*, release: Release, actor, tarball, deadline=None, source_ta
     )
     locked.prerelease, locked.manifest, locked.replaced_manifest = artifact, manifest, old_manifest
     locked.frozen_reason = ""
-    fields = ["prerelease", "manifest", "replaced_manifest", "frozen_reason"]
+    # A signature made offline was of a tarball from the old pre-release.
+    locked.signing_sha256 = locked.signing_key = ""
+    locked.offline_signature = locked.offline_signed_by = ""
+    fields = [
+        "prerelease",
+        "manifest",
+        "replaced_manifest",
+        "frozen_reason",
+        "signing_sha256",
+        "signing_key",
+        "offline_signature",
+        "offline_signed_by",
+    ]
     if deadline is not None:
         locked.submission_deadline = deadline
         fields.append("submission_deadline")

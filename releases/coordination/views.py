@@ -16,6 +16,7 @@ from portal.errors import BadInput, NotFound, PortalError
 from releases import permissions, publication, rules
 from releases.models import (
     Distro,
+    Project,
     ProjectMember,
     Release,
     Submission,
@@ -166,8 +167,11 @@ def staff_release(request, release_id: int):
             permissions.project_role(request.user, release.project), release
         ),
         public_page=release.state in publication.SERVED_STATES,
-        # Read from the settings only: the page never runs gpg.
-        unsigned=not settings.RELEASE_KEY_FILE,
+        # Read from the settings and rows only: the page never runs gpg.
+        unsigned=not settings.RELEASE_KEY_FILE
+        and release.project.signing == Project.Signing.PORTAL
+        and not release.project.keys.filter(retired_at__isnull=True).exists(),
+        offline_signing=release.project.signing == Project.Signing.RELEASE_MANAGER,
         source_proof=_source_proof_for(request.user, release),
         override_form=SourceOverrideForm(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from portal.errors import BadInput, Conflict, RateLimited
 from releases.events import Event, event_record
-from releases.models import Distro, Maintainership, Project, Release
+from releases.models import Distro, Maintainership, PackagerCalendar, Project, Release
 from releases.prereleases.services import prerelease_delivery_queue
 from releases.rules import OPEN_STATES
 
@@ -184,3 +185,26 @@ def maintainership_revoke(*, claim: Maintainership, actor, reason: str) -> None:
         reason=reason.strip(),
         allowed_from=(Maintainership.State.APPROVED, Maintainership.State.REQUESTED),
     )
+
+
+def _calendar_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def packager_calendar(*, user) -> PackagerCalendar:
+    """The person's calendar address secret, made on first use."""
+    calendar, _ = PackagerCalendar.objects.get_or_create(
+        user=user, defaults={"token": _calendar_secret()}
+    )
+    return calendar
+
+
+@transaction.atomic
+def packager_calendar_reset(*, user) -> PackagerCalendar:
+    """A new secret: the old address answers 404 from now on."""
+    calendar = packager_calendar(user=user)
+    calendar.token = _calendar_secret()
+    calendar.save(update_fields=["token", "created_at"])
+    event_record(Event.CALENDAR_RESET, actor=user, target=None)
+    return calendar

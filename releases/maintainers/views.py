@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.errors import NotFound, PortalError
@@ -108,3 +110,28 @@ def claim_revoke(request, claim_id: int):
         services.maintainership_revoke(claim=claim, actor=request.user, reason=reason)
 
     return _decide(request, claim_id, decide, "revoked")
+
+
+@login_required
+def packager_home(request):
+    """Every project x distro the person maintains, ordered by what is due next."""
+    now = timezone.now()
+    calendar = services.packager_calendar(user=request.user)
+    return render(
+        request,
+        "releases/packager_home.html",
+        {
+            "rows": selectors.packager_agenda(request.user, now=now),
+            "calendar_url": request.build_absolute_uri(
+                reverse("packager-calendar", args=[calendar.token])
+            ),
+        },
+    )
+
+
+@require_POST
+@login_required
+def packager_calendar_reset(request):
+    services.packager_calendar_reset(user=request.user)
+    messages.success(request, "Your calendar has a new address; the old one no longer answers.")
+    return redirect("packager-home")

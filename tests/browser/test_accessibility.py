@@ -14,7 +14,13 @@ from publishing.services import public_page_regenerate
 from releases.artifacts import artifact_create
 from releases.events import event_record
 from releases.models import Artifact, Finding, Maintainership, Release, Submission
-from tests.factories import DistroFactory, ProjectFactory, UserFactory, released
+from tests.factories import (
+    DistroFactory,
+    ProjectFactory,
+    ProjectMemberFactory,
+    UserFactory,
+    released,
+)
 from tests.helpers import bundle_bytes, prerelease_bytes
 
 from .conftest import PHONE, no_horizontal_scroll
@@ -56,7 +62,9 @@ def portal(settings, tmp_path):
     )
     ubuntu = DistroFactory(slug="ubuntu", name="Ubuntu")
     fedora = DistroFactory(slug="fedora", name="Fedora")
+    # A site administrator (the new-project page) and ConVirt's owner.
     staff = UserFactory(username="release-manager", is_staff=True, password=PASSWORD)
+    ProjectMemberFactory(project=project, user=staff)
     maintainer = UserFactory(username="ubuntu-dev", password=PASSWORD)
     other = UserFactory(username="fedora-dev")
     for user, distro in ((maintainer, ubuntu), (other, fedora)):
@@ -225,7 +233,11 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(new_context, portal, shots):
         (None, "guide", "/projects/convirt/guide/"),
         (None, "public-page", "/downloads/convirt/"),
         ("ubuntu-dev", "my-distros", "/maintain/"),
-        ("ubuntu-dev", "distro-upload", f"/projects/convirt/releases/{release.version}/distros/ubuntu/"),
+        (
+            "ubuntu-dev",
+            "distro-upload",
+            f"/projects/convirt/releases/{release.version}/distros/ubuntu/",
+        ),
         ("ubuntu-dev", "report", f"/submissions/{failed.pk}/"),
         ("ubuntu-dev", "profile", "/accounts/profile/"),
         ("release-manager", "staff-releases", "/staff/"),

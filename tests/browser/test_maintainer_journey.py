@@ -21,7 +21,7 @@ from django.core import mail
 
 from releases.artifacts import artifact_create
 from releases.models import Artifact, Release, Submission
-from tests.factories import DistroFactory, ProjectFactory, UserFactory
+from tests.factories import DistroFactory, ProjectFactory, ProjectMemberFactory, UserFactory
 from tests.helpers import broken_bundle_bytes, bundle_bytes, prerelease_bytes
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -75,7 +75,10 @@ def test_a_packager_signs_up_claims_uploads_fixes_and_passes(
 ):
     release, prerelease_sha256 = prerelease
     settings.SITE_URL = live_server.url  # the address mailed links and the page's links use
-    UserFactory(username="release-boss", email="boss@example.org", is_staff=True)
+    ProjectMemberFactory(
+        project=release.project,
+        user=UserFactory(username="release-boss", email="boss@example.org"),
+    )
 
     packager = new_context().new_page()
     packager.add_init_script(WATCH_UPLOAD_BAR)

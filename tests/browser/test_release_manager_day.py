@@ -19,7 +19,7 @@ from releases.models import (
     Release,
     Submission,
 )
-from tests.factories import DistroFactory, ProjectFactory, UserFactory
+from tests.factories import DistroFactory, ProjectFactory, ProjectMemberFactory, UserFactory
 from tests.helpers import bundle_bytes, prerelease_bytes
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -41,7 +41,11 @@ def _log_in(context, username):
 def day():
     project = ProjectFactory()
     ubuntu = DistroFactory(slug="ubuntu", name="Ubuntu")
-    UserFactory(username="release-manager", is_staff=True, password=PASSWORD)
+    ProjectMemberFactory(
+        project=project,
+        user=UserFactory(username="release-manager", password=PASSWORD),
+        role="release_manager",
+    )
     maintainer = UserFactory(username="ubuntu-dev", password=PASSWORD)
     Maintainership.objects.create(user=maintainer, project=project, distro=ubuntu, state="approved")
     release = Release.objects.create(

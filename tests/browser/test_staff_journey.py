@@ -13,7 +13,7 @@ import pytest
 from accounts.models import Profile
 from releases.models import Maintainership, Release, Submission
 from releases.submissions import services
-from tests.factories import DistroFactory, ProjectFactory, UserFactory
+from tests.factories import DistroFactory, ProjectFactory, ProjectMemberFactory, UserFactory
 from tests.helpers import Upload, bundle_bytes, prerelease_bytes
 from tests.processes import wait_for
 
@@ -34,7 +34,9 @@ def test_staff_open_accept_publish_and_the_public_page_credits_the_packager(
     uma = UserFactory(username="uma", email="uma@example.org")
     Profile.objects.update_or_create(user=uma, defaults={"display_name": "Uma Ubuntu"})
     Maintainership.objects.create(user=uma, project=project, distro=ubuntu, state="approved")
-    UserFactory(username="release-boss", email="boss@example.org", is_staff=True)
+    ProjectMemberFactory(
+        project=project, user=UserFactory(username="release-boss", email="boss@example.org")
+    )
 
     staff = new_context().new_page()
     staff.goto("/accounts/login/?next=/staff/")

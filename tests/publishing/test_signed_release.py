@@ -25,7 +25,14 @@ from publishing.services import assembly_mtime
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_publish
 from releases.models import Artifact, Release, Submission
-from tests.factories import DistroFactory, ProjectFactory, SubmissionFactory, UserFactory, packager
+from tests.factories import (
+    DistroFactory,
+    ProjectFactory,
+    ProjectMemberFactory,
+    SubmissionFactory,
+    UserFactory,
+    packager,
+)
 from tests.processes import WorkerProcess, wait_for
 
 pytestmark = [
@@ -265,7 +272,8 @@ def test_an_unreproducible_build_is_refused_and_the_dashboard_says_why(
     assert release.state == Release.State.FROZEN
     assert release.source_tarball_id is None
 
-    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    boss = ProjectMemberFactory(project=release.project, user=UserFactory(username="boss")).user
+    client.force_login(boss)
     page = client.get(f"/staff/releases/{release.pk}/").content.decode()
     assert "The last publish failed" in page
     assert "not reproducible" in page

@@ -13,7 +13,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken
 from releases import permissions
-from releases.models import WebhookDelivery, WebhookEndpoint
+from releases.models import ProjectKey, ProjectRequest, WebhookDelivery, WebhookEndpoint
 from releases.policies import current_version
 from tests.factories import (
     ArtifactFactory,
@@ -46,6 +46,13 @@ SITE = {
     ("claims", "GET"): [HIDDEN, HIDDEN, HIDDEN, OK, OK],
     ("status", "GET"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
     ("status-ping", "POST"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
+    ("staff-project-requests", "GET"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
+}
+
+# Site administrators' decisions on a request for a new project.
+REQUEST = {
+    ("staff-project-request-approve", "POST"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
+    ("staff-project-request-decline", "POST"): [HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN],
 }
 
 # A project's staff pages and API routes: (route, method) -> answers on one's own
@@ -75,15 +82,26 @@ PROJECT = {
     ("staff-release-respin", "GET"): RUN,
     ("staff-release-publish", "GET"): RUN,
     ("staff-release-withdraw", "GET"): RUN,
+    ("staff-release-signing", "GET"): RUN,
+    ("staff-release-signing", "POST"): RUN,
+    ("staff-release-signing-prepare", "POST"): RUN,
+    ("staff-release-signing-tarball", "GET"): RUN,
     ("claim-approve", "POST"): RUN,
     ("claim-decline", "POST"): RUN,
     ("claim-revoke", "POST"): RUN,
+    ("staff-team", "GET"): VIEW,
+    ("staff-team", "POST"): MANAGE,
+    ("staff-member-role", "POST"): MANAGE,
+    ("staff-keys", "GET"): VIEW,
+    ("staff-keys", "POST"): MANAGE,
+    ("staff-key-retire", "POST"): MANAGE,
     ("staff-webhooks", "GET"): MANAGE,
     ("staff-webhook-disable", "POST"): MANAGE,
     ("staff-webhook-enable", "POST"): MANAGE,
     ("staff-webhook-rotate-secret", "POST"): MANAGE,
     ("staff-webhook-resend", "POST"): MANAGE,
     ("staff-webhook-delete", "POST"): MANAGE,
+    ("staff-member-remove", "POST"): MANAGE,
     # The staff API, with a token.
     ("api-releases", "GET"): VIEW,
     ("api-release-create", "POST"): RUN,
@@ -129,6 +147,11 @@ NOT_STAFF = {
     "publishing:feed",
     "publishing:staged",
     "publishing:file",
+    "project-ask",
+    "publishing:provenance-predicate",
+    "packager-home",
+    "packager-calendar",
+    "packager-calendar-reset",  # anyone with an account asks (tests/releases/test_teams.py)
     # accounts: a person's own pages
     "login",
     "logout",
@@ -176,7 +199,7 @@ def all_routes() -> dict[str, str]:
 
 def test_every_route_is_classified():
     named = set(all_routes())
-    staff = {name for name, _ in SITE} | {name for name, _ in PROJECT}
+    staff = {name for table in (SITE, REQUEST, PROJECT) for name, _ in table}
     assert named - staff - NOT_STAFF == set(), "classify the new route in the tables above"
     assert staff - named == set() and NOT_STAFF - named == set()
 
@@ -198,6 +221,18 @@ def _world(slug: str, name: str):
         user=UserFactory(username=f"{slug}-asker"),
         state="requested",
     )
+    asked = ProjectRequest.objects.create(
+        name=f"{name} tools",
+        slug=f"{slug}-tools",
+        repository="https://git.example.org/tools.git",
+        requested_by=UserFactory(username=f"{slug}-founder"),
+    )
+    member = ProjectMemberFactory(
+        project=project, user=UserFactory(username=f"{slug}-reviewer"), role="reviewer"
+    )
+    key = ProjectKey.objects.create(
+        project=project, fingerprint=slug.upper().ljust(40, "0"), public_armor="(public)"
+    )
     endpoint = WebhookEndpoint.objects.create(
         project=project,
         url="https://hooks.example.org/in",
@@ -214,6 +249,9 @@ def _world(slug: str, name: str):
         "submission_id": submission.pk,
         "id": submission.pk,
         "claim_id": claim.pk,
+        "request_id": asked.pk,
+        "member_id": member.pk,
+        "key_id": key.pk,
         "endpoint_id": endpoint.pk,
         "delivery_id": delivery.pk,
         "distro": "ubuntu",
@@ -272,6 +310,9 @@ def test_every_staff_route_for_every_role_on_both_projects(client, worlds, role)
             _answer(client, name, method, reverse(name), token),
             answers[index],
         )
+    for (name, method), answers in REQUEST.items():
+        url = _url(name, worlds["own"])
+        seen[(name, method, "site")] = (_answer(client, name, method, url, token), answers[index])
     for which in ("other", "own"):  # the other first: it must change nothing
         for (name, method), answers in PROJECT.items():
             expected = answers[index] if which == "own" else HIDDEN

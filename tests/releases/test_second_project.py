@@ -29,13 +29,14 @@ from releases.maintainers.services import (
     maintainership_decline,
     maintainership_request,
 )
-from releases.models import Artifact, PackageLink, Release, Submission
+from releases.models import Artifact, PackageLink, Project, Release, Submission
 from releases.policies import current_version, rules_for, seed_version
 from releases.prereleases.services import release_deliver_prerelease
 from releases.verification.services import submission_verify
 from tests.factories import (
     MaintainershipFactory,
     ProjectFactory,
+    ProjectMemberFactory,
     UserFactory,
     accepted,
     link,
@@ -234,6 +235,9 @@ def test_no_page_or_mail_of_the_second_project_names_convirt(
     staff.email = "staff@example.org"
     staff.is_superuser = True
     staff.save()
+    # The release team is Tern's: the `staff` fixture's ConVirt has no place here.
+    ProjectMemberFactory(project=tern, user=staff)
+    Project.objects.filter(slug="convirt").delete()
     pages: dict[str, str] = {}
 
     def page(name: str, user, url: str, status: int = 200) -> str:

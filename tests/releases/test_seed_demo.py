@@ -38,7 +38,7 @@ def test_seed_demo_twice_creates_the_demo_once(capsys):
     assert first == {
         "Project": 2,
         "Distro": 3,
-        "Maintainership": 5,
+        "Maintainership": 6,  # fedora-packager packages both projects
         "Release": 3,  # ConVirt 2.0 (open) and 2.1 (a draft whose source proof fails), Tern 0.4
         "Artifact": 3,
         "PolicyVersion": 2,  # version 1 of each project's policy
@@ -94,7 +94,11 @@ def test_the_second_upstream_has_its_own_policy_maintainers_and_release():
         Maintainership.objects.filter(project=tern, state="approved").values_list(
             "user__username", "distro__slug"
         )
-    ) == {("tern-fedora-packager", "fedora"), ("tern-ubuntu-packager", "ubuntu")}
+    ) == {
+        ("tern-fedora-packager", "fedora"),
+        ("tern-ubuntu-packager", "ubuntu"),
+        ("fedora-packager", "fedora"),  # the one who packages both
+    }
     # ConVirt's maintainers are not Tern's.
     assert not Maintainership.objects.filter(project=tern, user__username="ubuntu-packager")
 
@@ -123,3 +127,26 @@ def test_the_demo_proves_convirt_against_its_tags_and_one_proof_fails():
     assert [f["path"] for f in proof.files] == [f"tests/files/{demo.INJECTED_PATH.rsplit('/', 1)[1]}"]
     assert proof.files[0]["class"] == "binary-unexpected"
     assert "is not proved against tag v2.1" in refusal(bad, Action.OPEN)
+
+
+def test_each_upstream_has_its_own_team_and_key():
+    from releases import permissions
+    from releases.models import ProjectKey
+
+    call_command("seed_demo")
+    convirt, tern = Project.objects.get(slug="convirt"), Project.objects.get(slug="tern")
+    boss = authenticate(username="release-manager", password="convirt-staff-demo")
+    tern_rm = authenticate(username="tern-release-manager", password="tern-staff-demo")
+    assert boss.is_staff and not tern_rm.is_staff
+    assert permissions.project_role(tern_rm, tern) == "owner"
+    assert permissions.project_role(tern_rm, convirt) is None  # Tern only
+    assert permissions.project_role(boss, tern) is None
+    assert (convirt.signing, tern.signing) == ("portal", "release_manager")
+    convirt_key, tern_key = (
+        ProjectKey.objects.get(project=convirt),
+        ProjectKey.objects.get(project=tern),
+    )
+    assert convirt_key.portal_held and not tern_key.portal_held
+    assert convirt_key.fingerprint != tern_key.fingerprint
+    call_command("seed_demo")  # twice: nothing doubled
+    assert ProjectKey.objects.count() == 2

@@ -1,11 +1,19 @@
-"""Demo data: two upstreams side by side, a staff user, their maintainers, an open release each.
+"""Demo data: two upstreams side by side, each with its own team and key, their
+maintainers, an open release each.
 
 ConVirt (the engine's shipped policy, three distros) and Tern (its own policy,
 demo/policies/tern.toml, stored as version 1: packaging/NAME only,
 tern.ini, no deployment layout; two distros, their own maintainers).
 
+Teams: `release-manager` administers the site and owns ConVirt; `tern-release-manager`
+owns Tern and runs Tern only. ConVirt is signed by the portal with its own key
+(made here, held encrypted); Tern by its release manager offline, with a demo key
+whose secret half is left at PORTAL_DATA_DIR/demo-tern-release-manager-key.asc for
+`gpg --import`. `fedora-packager` packages Fedora for both projects.
+
 It also leaves a throwaway OpenPGP demo key under PORTAL_DATA_DIR, which the
-default settings sign with when no RELEASE_KEY_FILE is given. With
+default settings sign with when no RELEASE_KEY_FILE is given (a project without a
+key of its own). With
 ``--published`` an earlier release (1.9) is published and signed too, so the
 public page is complete from the first start.
 
@@ -32,12 +40,26 @@ from publishing.services import public_page_regenerate, release_assemble
 from releases.artifacts import artifact_create
 from releases.coordination.lifecycle import release_open, release_publish
 from releases.ledger.services import patch_ledger_compute
-from releases.models import Artifact, Distro, Maintainership, Project, Release, Submission
+from releases.models import (
+    Artifact,
+    Distro,
+    Maintainership,
+    Project,
+    ProjectKey,
+    ProjectMember,
+    Release,
+    Submission,
+)
 from releases.policies import current_version, seed_version
 from releases.sourceproof.services import source_proof_compute, source_proof_request
+from releases.teams.services import project_key_add_public, project_key_generate
 
 DISTROS = [("fedora", "Fedora"), ("suse", "openSUSE"), ("ubuntu", "Ubuntu")]
 STAFF = ("release-manager", "convirt-staff-demo")
+TERN_STAFF = ("tern-release-manager", "tern-staff-demo")
+TERN_RM_KEY_FILE = "demo-tern-release-manager-key.asc"
+# Packages Fedora for ConVirt (its `fedora-packager` login) and for Tern too.
+BOTH = "fedora"
 VERSION = "2.0"
 PUBLISHED_VERSION = "1.9"
 # The second upstream: its distros (fedora's packaging is in its pre-release,
@@ -180,9 +202,50 @@ class Command(BaseCommand):
     @transaction.atomic
     def _seed(self):
         staff, logins = self._staff()
+        tern_staff, tern_login = self._user(
+            TERN_STAFF, "tern-release-manager@example.org", "Tern Release Manager"
+        )
         logins += self._seed_convirt(staff)
-        logins += self._seed_tern(staff)
+        logins += [(*tern_login, "Tern's owner: runs Tern's releases only")]
+        logins += self._seed_tern(tern_staff)
+        self._keys(staff, tern_staff)
+        logins.append((f"{BOTH}-packager", f"convirt-{BOTH}-demo", "also packages Fedora for Tern"))
         return logins
+
+    def _user(self, login, email: str, name: str):
+        user, created = get_user_model().objects.get_or_create(
+            username=login[0], defaults={"email": email, "first_name": name}
+        )
+        if created:
+            user.set_password(login[1])
+            user.save()
+        return user, (login[0], login[1])
+
+    def _owner(self, project, user):
+        ProjectMember.objects.get_or_create(
+            project=project, user=user, defaults={"role": ProjectMember.Role.OWNER}
+        )
+
+    def _keys(self, staff, tern_staff):
+        """ConVirt: a key the portal makes and holds. Tern: its release manager's demo
+        key in KEYS, the secret half left in the data folder to sign offline with."""
+        convirt = Project.objects.get(slug="convirt")
+        if not ProjectKey.objects.filter(project=convirt).exists():
+            key = project_key_generate(project=convirt, actor=staff)
+            self.stdout.write(f"ConVirt's release key {key.fingerprint}, held by the portal.")
+        tern = Project.objects.get(slug="tern")
+        Project.objects.filter(pk=tern.pk).update(signing=Project.Signing.RELEASE_MANAGER)
+        if not ProjectKey.objects.filter(project=tern).exists():
+            made = openpgp.key_generate("Tern Release Manager (demo)", "tern-rm@invalid")
+            path = settings.DATA_DIR / TERN_RM_KEY_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(made.secret_armor, "ascii")
+            path.chmod(0o600)
+            project_key_add_public(project=tern, armor=openpgp.public_keys(made), actor=tern_staff)
+            self.stdout.write(
+                f"Tern's release manager's demo key {made.fingerprint} is in Tern's KEYS; "
+                f"sign offline with it after `gpg --import {path}`."
+            )
 
     def _staff(self):
         staff, created = get_user_model().objects.get_or_create(
@@ -197,7 +260,9 @@ class Command(BaseCommand):
         if created:
             staff.set_password(STAFF[1])
             staff.save()
-        return staff, [(STAFF[0], STAFF[1], "staff (dashboard and admin)")]
+        return staff, [
+            (STAFF[0], STAFF[1], "site administrator (admin, project requests); owns ConVirt")
+        ]
 
     def _maintainers(self, project, staff, distros, *, prefix: str):
         """An approved maintainer of `project` per distro: `<prefix><distro>-packager`,
@@ -266,7 +331,16 @@ class Command(BaseCommand):
             },
         )
         seed_version(project, text, "Tern's packaging guide (the demo's second upstream).")
+        self._owner(project, staff)
         logins = self._maintainers(project, staff, TERN_DISTROS, prefix="tern-")
+        # One maintainer packages both upstreams: ConVirt's Fedora packager, for Tern too.
+        Maintainership.objects.get_or_create(
+            user=get_user_model().objects.get(username=f"{BOTH}-packager"),
+            project=project,
+            distro=Distro.objects.get(slug=BOTH),
+            state=Maintainership.State.APPROVED,
+            defaults={"decided_by": staff, "decided_at": timezone.now()},
+        )
         self._open_release(
             project, staff, demo.TERN_VERSION, demo.tern_prerelease_bytes(demo.TERN_VERSION)
         )
@@ -282,6 +356,7 @@ class Command(BaseCommand):
             },
         )
         current_version(project)  # version 1, from the policy the engine ships
+        self._owner(project, staff)
         logins = self._maintainers(project, staff, DISTROS, prefix="")
         proved = self._source_repository(project)
         self._open_release(project, staff, VERSION, demo.prerelease_bytes(VERSION),
