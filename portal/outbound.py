@@ -291,6 +291,8 @@ def _hop(method, url, headers, body, clock, sink, purpose, read_body):
                     conn.sock.settimeout(clock.left())
                 chunk = answer.read(CHUNK, decode_content=False)
                 if not chunk:
+                    if clock.expired:  # the watchdog's shutdown reads as an end: it is not one
+                        raise clock.timed_out()
                     break
                 response.size += len(chunk)
                 if response.size > purpose.max_bytes:

@@ -62,7 +62,7 @@ def repository_remove(*, repository: DistroRepository, actor) -> None:
 
 def published_releases(project_id: int) -> list[Published]:
     rows = Release.objects.filter(
-        project_id=project_id, state=Release.State.PUBLISHED, published_at__isnull=False
+        project_id=project_id, state=Release.State.RELEASED, published_at__isnull=False
     ).values_list("pk", "version", "published_at")
     return [Published(pk, version, at) for pk, version, at in rows]
 
