@@ -15,6 +15,7 @@ from django.utils import timezone
 from portal.timefmt import iso
 from releases import publication
 from releases.models import PackageLink, Project, Release, Submission
+from releases.repositories.selectors import availability
 
 from . import selectors
 
@@ -202,6 +203,19 @@ def page_data(*, project: Project) -> dict:
         "current": items[0] if current else None,
         "older": items[1:] if current else items,
         "preparing": rows.preparing,
+        # What the distros' own repositories ship, read after publishing.
+        "available_in": [
+            {
+                "label": a.label,
+                "url": selectors.safe_http_url(a.url),
+                "status": a.status,
+                "flagged": a.flagged,
+                "reason": a.reason,
+            }
+            for a in availability(project)
+        ]
+        if current
+        else [],
     }
 
 
