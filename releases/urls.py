@@ -90,6 +90,11 @@ urlpatterns = [
     path("staff/projects/new/", staff.staff_project_new, name="staff-project-new"),
     path("staff/projects/<slug:project>/policy/", verification.staff_policy, name="staff-policy"),
     path(
+        "staff/projects/<slug:project>/distros/",
+        repositories.staff_distros,
+        name="staff-project-distros",
+    ),
+    path(
         "staff/projects/<slug:project>/policy/preview/",
         verification.staff_policy_preview,
         name="staff-policy-preview",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +13,7 @@ from portal.errors import PortalError
 from releases.models import Distro, DistroRepository, Project
 from releases.permissions import can_see_distro_work
 
-from . import selectors, services
+from . import presenters, selectors, services
 from .forms import RepositoryForm
 
 
@@ -57,3 +58,14 @@ def distro_repository_remove(request, project: str, distro: str, repository_id: 
     services.repository_remove(repository=repository, actor=request.user)
     messages.success(request, f"No longer following {repository}.")
     return redirect("distro-repositories", project_row.slug, distro_row.slug)
+
+
+@staff_member_required
+def staff_distros(request, project: str):
+    """Every followed branch and the days each release took to reach each distro."""
+    project_row = get_object_or_404(Project, slug=project)
+    return render(request, "releases/staff_distros.html", {
+        "project": project_row,
+        "picture": presenters.reach_picture(project_row),
+        "repositories": selectors.project_repositories(project_row),
+    })

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import feedparser
 import pytest
+from django.utils import timezone
 
 from publishing.services import public_page_render
+from releases.coordination import services as coordination
 from releases.models import AuditEvent, DistroRepository, DistroVersionSeen, Release
 from releases.repositories.services import repository_judgement_save
 from releases.repositories.statuses import Judgement, Published
@@ -102,3 +105,56 @@ def test_reaching_a_release_is_recorded_once(db, project):
     events = [e.detail for e in AuditEvent.objects.filter(verb="distro.version_seen")
               .order_by("pk")]
     assert [e.get("days_to_reach") for e in events] == [None, 5, None]
+
+
+def test_staff_matrix_and_picture_after_publishing(client, staff, release, maintainer, ubuntu):
+    Release.objects.filter(pk=release.pk).update(state="released",
+                                                 published_at=timezone.now() - timedelta(days=9))
+    release.refresh_from_db()
+    published = Published(release.pk, "2.0", release.published_at)
+    noble = DistroRepository.objects.create(
+        project=release.project, distro=ubuntu, branch="noble", format="deb-packages",
+        url="https://archive.example.org/Packages.xz", package_names=["convirt"])
+    jammy = DistroRepository.objects.create(
+        project=release.project, distro=ubuntu, branch="jammy", format="deb-packages",
+        url="https://archive.example.org/j/Packages.xz", package_names=["convirt"], legacy=True)
+    repository_judgement_save(repository_id=noble.pk,
+                              judgement=Judgement("newest", "2.0-1", "2.0", published))
+    repository_judgement_save(repository_id=jammy.pk,
+                              judgement=Judgement("legacy", "1.9-1", "1.9", None, "kept"))
+    client.force_login(staff)
+    page = client.get(f"/staff/releases/{release.pk}/").content.decode()
+    assert '<th scope="col">Available in</th>' in page
+    assert "jammy 1.9-1 (legacy), noble 2.0-1" in page
+    picture = client.get(f"/staff/projects/{release.project.slug}/distros/").content.decode()
+    assert 'role="img"' in picture
+    assert "Ubuntu, 2.0: 9 days after publishing" in picture
+    assert '<th scope="row">Ubuntu</th><td>9 d</td>' in picture
+    client.force_login(maintainer)
+    assert client.get(f"/staff/projects/{release.project.slug}/distros/").status_code == 302
+
+
+def test_before_publishing_the_matrix_has_no_availability(client, staff, release, ubuntu):
+    DistroRepository.objects.create(
+        project=release.project, distro=ubuntu, branch="noble", format="deb-packages",
+        url="https://archive.example.org/Packages.xz", package_names=["convirt"])
+    client.force_login(staff)
+    assert "Available in" not in client.get(f"/staff/releases/{release.pk}/").content.decode()
+
+
+def test_maintainers_are_told_their_repository_still_shows_an_old_version(
+    release, maintainer, ubuntu, staff, mailoutbox, django_capture_on_commit_callbacks
+):
+    noble = DistroRepository.objects.create(
+        project=release.project, distro=ubuntu, branch="noble", format="deb-packages",
+        url="https://archive.example.org/Packages.xz", package_names=["convirt"])
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_judgement_save(repository_id=noble.pk, judgement=Judgement(
+            "outdated", "1.9-3", "1.9", None, "1.9-3 is older than the newest release, 2.0."))
+    assert [m.subject for m in mailoutbox] == ["[ConVirt] Ubuntu noble still shows 1.9-3"]
+    assert "your repository still shows 1.9-3" in mailoutbox[0].body
+    assert mailoutbox[0].to == [maintainer.email]
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        coordination.release_remind(release=release, actor=staff, distros=[ubuntu])
+    assert "Your repository noble still shows 1.9-3 (outdated)." in mailoutbox[0].body
