@@ -61,7 +61,7 @@ def up() -> int:
     # Mailed links point at this server unless SITE_URL says otherwise.
     os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo", "--published", "--with-patches")
+    manage("seed_demo", "--published", "--with-patches", "--with-repositories")
     children = {
         "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         # Every queue but outbound; requests to other servers on a worker of their own.
