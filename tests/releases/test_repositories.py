@@ -11,12 +11,15 @@ import functools
 import shutil
 import threading
 import time
+import uuid
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 
 from demo import repositories as build
+from portal.celery import app
 from releases.models import (
     AuditEvent,
     DistroRepository,
@@ -24,8 +27,9 @@ from releases.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from releases.repositories.services import repository_refresh
-from tests.factories import DistroFactory, released
+from releases.repositories.services import repository_add, repository_refresh
+from tests.factories import DistroFactory, ProjectFactory, released
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in
@@ -205,3 +209,34 @@ def test_file_addresses_only_where_the_setting_allows(served, tern, settings, al
     else:
         assert repository.status == "unknown"
         assert "Only http:// and https://" in repository.reason
+
+
+def test_reading_runs_on_the_outbound_queue_every_few_hours(settings):
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    for task in ("repository_refresh_task", "repositories_refresh_task"):
+        route = app.amqp.router.route({}, f"releases.repositories.tasks.{task}")
+        assert route["queue"].name == f"{default}.outbound"
+    schedule = settings.CELERY_BEAT_SCHEDULE["repositories-refresh"]
+    assert schedule["task"] == "releases.repositories.tasks.repositories_refresh_task"
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_reads_a_repository_once_it_is_followed(worker, served):
+    """Through the real parts: the maintainer's service queues the reading on commit; a
+    Celery worker reads the file:// index (the demo's and tests' setting) and records it."""
+    project = ProjectFactory(slug=f"w-{uuid.uuid4().hex[:8]}", name="Worker Tern")
+    released(project, "1.9", days_ago=30)
+    distro = DistroFactory(slug=f"arch-{uuid.uuid4().hex[:6]}", name="Arch")
+    url = (Path(served.root) / "arch" / "extra.db.tar.gz").as_uri()
+    with transaction.atomic():
+        repository = repository_add(project=project, distro=distro, actor=None, branch="extra",
+                                    url=url, fmt="arch-db", package_names=["tern"])
+
+    def read():
+        repository.refresh_from_db()
+        return repository.status
+
+    wait_for(read, timeout=60, what="the worker read the Arch database")
+    assert (repository.status, repository.version) == ("newest", "1.9-3")
+    assert "releases.repositories.tasks.repository_refresh_task" in worker.log()
