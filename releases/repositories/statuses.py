@@ -33,7 +33,9 @@ from bundlecheck.versions import (
 
 from ..models import RepositoryStatus
 
-_PRERELEASE = re.compile(r"(~|[._-]?(alpha|beta|rc|pre|dev|a|b)[0-9]*$|_(alpha|beta|pre|rc))",
+# Pre-release markers as the families write them: 2.1~rc1 (Debian, RPM), 2.1_rc1 (Alpine),
+# 2.1rc1, 2.1-beta2, 2.1.dev3. A bare letter is not one: 1.0.2a is OpenSSL's first fix.
+_PRERELEASE = re.compile(r"~|alpha|beta|(?:^|[0-9._-])(?:rc|pre|dev)[0-9]*(?:$|[._-])",
                          re.IGNORECASE)
 
 
