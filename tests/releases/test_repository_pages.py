@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -81,6 +82,10 @@ def test_public_page_and_feed_say_where_it_is_available(db, client, project):
     assert text == ("Available in: Debian trixie 2.0-1, Fedora 42 2.0-2, "
                     "Arch extra 1.9-3 (outdated)")
     assert '<a href="https://tracker.debian.org/pkg/tern" rel="nofollow noopener">' in block
+    data = json.loads(public_page_render(project=project)[1])
+    assert [a["label"] for a in data["available_in"]] == [
+        "Debian trixie 2.0-1", "Fedora 42 2.0-2", "Arch extra 1.9-3"]
+    assert data["distros_feed_url"].endswith(f"/downloads/{project.slug}/distros.atom")
     feed = feedparser.parse(client.get(f"/downloads/{project.slug}/distros.atom").content)
     assert not feed.bozo
     assert {e.title for e in feed.entries} >= {"Arch extra: 1.9-3 (outdated)",

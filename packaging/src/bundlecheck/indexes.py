@@ -162,32 +162,44 @@ class _ChunkFile(io.RawIOBase):
 # --- Debian ---------------------------------------------------------------------------
 
 _FIELD_START = re.compile(rb"^(Package|Version):", re.IGNORECASE)
+_PACKAGE = re.compile(rb"^Package:[ \t]*(\S+)", re.IGNORECASE)
 
 
-def _deb_stanza_lines(lines: Iterable[bytes], counter: list[int], max_entries: int
-                      ) -> Iterator[bytes]:
-    """Only the lines deb822 needs (Package, Version, blank), stanzas counted as they pass.
+def _deb_stanza_lines(lines: Iterable[bytes], names: frozenset[str], counter: list[int],
+                      max_entries: int) -> Iterator[bytes]:
+    """The Package and Version lines of the stanzas naming a wanted package, for deb822;
+    every stanza counted as it passes.
 
-    Continuation lines and other fields are dropped before parsing: deb822 then reads
-    two short fields per stanza, whatever else a stanza holds.
+    The rest (other fields, continuation lines, other packages' stanzas) is dropped before
+    parsing: deb822 reads the few stanzas that matter, however large the index.
     """
+    wanted = {name.encode() for name in names}
+    kept: list[bytes] = []
+    match = False
     in_stanza = False
-    for line in lines:
-        if not line.strip():
-            if in_stanza:
-                counter[0] += 1
-                if counter[0] > max_entries:
-                    raise IndexProblem(f"the index lists more than {max_entries:,} entries")
-                in_stanza = False
-                yield b"\n"
-            continue
-        in_stanza = True
-        if _FIELD_START.match(line):
-            yield line
-    if in_stanza:
+
+    def end() -> Iterator[bytes]:
         counter[0] += 1
         if counter[0] > max_entries:
             raise IndexProblem(f"the index lists more than {max_entries:,} entries")
+        if match:
+            yield from kept
+            yield b"\n"
+
+    for line in lines:
+        if not line.strip():
+            if in_stanza:
+                yield from end()
+                kept, match, in_stanza = [], False, False
+            continue
+        in_stanza = True
+        if _FIELD_START.match(line):
+            kept.append(line)
+            package = _PACKAGE.match(line)
+            if package is not None and package.group(1) in wanted:
+                match = True
+    if in_stanza:
+        yield from end()
 
 
 def read_deb822(fileobj: IO[bytes], names: frozenset[str], *, limits: Limits,
@@ -195,7 +207,7 @@ def read_deb822(fileobj: IO[bytes], names: frozenset[str], *, limits: Limits,
     """A Debian ``Sources`` or ``Packages`` file (compressed or not)."""
     result = IndexRead()
     counter = [0]
-    lines = _deb_stanza_lines(_lines(_chunks(fileobj, limits)), counter, max_entries)
+    lines = _deb_stanza_lines(_lines(_chunks(fileobj, limits)), names, counter, max_entries)
     for stanza in Deb822.iter_paragraphs(lines, use_apt_pkg=False, encoding="utf-8"):
         name, version = stanza.get("Package"), stanza.get("Version")
         if name in names and version:
