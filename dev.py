@@ -69,7 +69,7 @@ def shown(path: Path) -> str:
 def setup(log: Path) -> list[str] | None:
     """Migrate and seed the demo, their output in `log`; the demo's login lines, or None."""
     with log.open("w") as out:
-        for args in (["migrate", "--noinput"], ["seed_demo", "--published", "--with-patches"]):
+        for args in (["migrate", "--noinput"], ["seed_demo", "--published", "--with-patches", "--with-repositories"]):
             out.write(f"$ manage.py {' '.join(args)}\n")
             out.flush()
             done = subprocess.run([str(PYTHON), "manage.py", *args], cwd=REPO, stdout=out,

@@ -182,7 +182,8 @@ class Stack:
         result = subprocess.run(
             [sys.executable, "-c", prelude + code],
             cwd=REPO,
-            env={**self.env, "PYTHONPATH": str(REPO)},
+            # The checkout's engine, not whichever bundlecheck is installed.
+            env={**self.env, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "packaging" / "src")])},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -19,7 +19,10 @@ What the client guarantees, whoever calls it:
   socket down when it passes, so a server trickling one byte a second cannot
   stretch it (a per-read timeout would);
 - a cap on the bytes read;
-- a User-Agent naming the purpose.
+- a User-Agent naming the purpose;
+- file:// only where `OUTBOUND_ALLOW_FILE_URLS` says so (the demo's local
+  repositories and tests; never in production), read under the same deadline
+  and cap, and never reached by a redirect.
 
 Work that calls it runs on the `outbound` Celery queue (portal/settings.py),
 so a slow server never delays a verdict.
@@ -35,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -89,8 +92,11 @@ class Response:
     size: int = 0  # body bytes read
 
 
-def url_problem(url: str) -> str | None:
-    """Why the client cannot send to `url`, as a sentence; None when it can."""
+def url_problem(url: str, *, allow_file: bool = False) -> str | None:
+    """Why the client cannot send to `url`, as a sentence; None when it can.
+
+    `allow_file`: a caller that reads local files in the demo and tests (distro
+    repositories) asks for file:// too; it is granted only by OUTBOUND_ALLOW_FILE_URLS."""
     if len(url) > MAX_URL_LENGTH:
         return f"The address is {len(url):,} characters long; at most {MAX_URL_LENGTH:,} are sent."
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
@@ -106,6 +112,10 @@ def url_problem(url: str) -> str | None:
     except ValueError:
         return "The address cannot be read as a URL; check its host and port."
     scheme = parts.scheme.lower()
+    if scheme == "file" and allow_file and getattr(settings, "OUTBOUND_ALLOW_FILE_URLS", False):
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            return "A file:// address names an absolute path on this machine: file:///path."
+        return None
     if scheme not in ("http", "https"):
         shown = f"{scheme}:" if scheme else "no scheme"
         return f"Only http:// and https:// addresses can be used, not {shown}."
@@ -281,6 +291,8 @@ def _hop(method, url, headers, body, clock, sink, purpose, read_body):
                     conn.sock.settimeout(clock.left())
                 chunk = answer.read(CHUNK, decode_content=False)
                 if not chunk:
+                    if clock.expired:  # the watchdog's shutdown reads as an end: it is not one
+                        raise clock.timed_out()
                     break
                 response.size += len(chunk)
                 if response.size > purpose.max_bytes:
@@ -290,6 +302,26 @@ def _hop(method, url, headers, body, clock, sink, purpose, read_body):
         return response
     finally:
         conn.close()
+
+
+def _file_fetch(url: str, purpose: Purpose, sink, clock: _Clock) -> Response:
+    """A local file, as the demo and tests serve repositories: same cap, same deadline."""
+    path = unquote(urlsplit(url).path)
+    response = Response(200, url, {})
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                clock.left()
+                response.size += len(chunk)
+                if response.size > purpose.max_bytes:
+                    raise TooLarge(f"the answer is larger than {purpose.max_bytes:,} bytes")
+                if sink:
+                    sink(chunk)
+    except FileNotFoundError:
+        response.status = 404
+    except (IsADirectoryError, PermissionError) as error:
+        raise Failed(f"could not read {path}: {error.strerror}") from None
+    return response
 
 
 def fetch(
@@ -302,13 +334,19 @@ def fetch(
     sink: Callable[[bytes], None] | None = None,
     read_body: bool = True,
     seconds: float | None = None,
+    allow_file: bool = False,
 ) -> Response:
     """Send one request (and follow its redirects, if the purpose allows) within one
     deadline; `sink` receives the body's chunks. Raises Refused, Inward, Failed."""
-    problem = url_problem(url)
+    problem = url_problem(url, allow_file=allow_file)
     if problem:
         raise Refused(problem)
     clock = _Clock(purpose.seconds if seconds is None else seconds)
+    if urlsplit(url).scheme.lower() == "file":  # url_problem let it through: allowed here
+        try:
+            return _file_fetch(url, purpose, sink, clock)
+        finally:
+            clock.close()
     headers = {
         **(headers or {}),
         "User-Agent": purpose.user_agent,

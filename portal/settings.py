@@ -424,6 +424,8 @@ CELERY_TASK_KINDS = {
     "publishing.tasks.package_links_check_task": "outbound",
     "publishing.tasks.package_link_check_task": "outbound",
     "publishing.tasks.webhook_deliver_task": "outbound",
+    "releases.repositories.tasks.repositories_refresh_task": "outbound",
+    "releases.repositories.tasks.repository_refresh_task": "outbound",
 }
 # The router reads the default queue when it routes, so a process that
 # changes it (a test's own queue) routes to that queue's siblings.
@@ -493,6 +495,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "publishing.tasks.package_links_check_task",
         "schedule": 6 * 3600.0,
     },
+    "repositories-refresh": {
+        "task": "releases.repositories.tasks.repositories_refresh_task",
+        "schedule": 3600.0 * env_int("REPOSITORY_REFRESH_HOURS", 6),
+    },
 }
 # Package link health checks: seconds to wait for an answer, and for a whole
 # download when a sha256 must be compared.
@@ -512,6 +518,17 @@ SOURCE_REPOSITORY_ALLOW_LOCAL = env_bool("SOURCE_REPOSITORY_ALLOW_LOCAL", not PR
 # Seconds the fetch of one tag may take, and the bytes it may write.
 SOURCE_FETCH_SECONDS = env_int("SOURCE_FETCH_SECONDS", 120)
 SOURCE_FETCH_MAX_BYTES = env_int("SOURCE_FETCH_MAX_BYTES", 2 << 30)
+# file:// addresses for distro repositories: the demo's local repositories and tests.
+# Never in production, whatever the environment says (a maintainer would read the
+# portal's own files).
+OUTBOUND_ALLOW_FILE_URLS = env_bool("OUTBOUND_ALLOW_FILE_URLS", not PRODUCTION) and not PRODUCTION
+# Distro repositories (releases/repositories): seconds for one index, all of it; the
+# bytes it may send (compressed); entries an index may list.
+REPOSITORY_FETCH_SECONDS = env_int("REPOSITORY_FETCH_SECONDS", 120)
+REPOSITORY_MAX_BYTES = env_int("REPOSITORY_MAX_BYTES", 128 * 1024 * 1024)
+REPOSITORY_MAX_ENTRIES = env_int("REPOSITORY_MAX_ENTRIES", 300_000)
+# Hours between two readings of every distro repository (beat).
+REPOSITORY_REFRESH_HOURS = env_int("REPOSITORY_REFRESH_HOURS", 6)
 # Seconds a webhook endpoint may take to answer one delivery, all of it.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
 # Hours the previous secret still signs (a second signature) after a rotation.

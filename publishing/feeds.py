@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
 
 from releases.models import Project
+from releases.repositories.selectors import project_changes
 
 from . import page
 
@@ -140,3 +141,54 @@ def release_summary(release: dict) -> str:
 
 def _moment(iso: str | None):
     return datetime.fromisoformat(iso) if iso else None
+
+
+class DistroVersionFeed(Feed):
+    """What the distributions ship: one entry per change a branch showed (a new version,
+    a new status), newest first; what an upstream follows after publishing."""
+
+    feed_type = PlainTextAtomFeed
+
+    def get_object(self, request, project: str):
+        return get_object_or_404(Project, slug=project)
+
+    def title(self, project):
+        return f"{project.name} in the distributions"
+
+    def subtitle(self, project):
+        return (f"Which version of {project.name} each distribution's branches ship, read from "
+                "their own repositories.")
+
+    def link(self, project):
+        return reverse("publishing:page", kwargs={"project": project.slug})
+
+    def feed_url(self, project):
+        return reverse("publishing:distros-feed", kwargs={"project": project.slug})
+
+    def author_name(self, project):
+        return f"The {project.name} release team"
+
+    def items(self, project):
+        return list(project_changes(project, limit=MAX_ENTRIES))
+
+    def item_title(self, seen):
+        repository = seen.repository
+        shown = seen.version or "no package"
+        return f"{repository.distro.name} {repository.branch}: {shown} ({seen.status})"
+
+    def item_description(self, seen):
+        return seen.reason or f"{seen.repository.distro.name} {seen.repository.branch} ships " \
+                              f"{seen.version}, the newest release."
+
+    def item_link(self, seen):
+        page = reverse("publishing:page", kwargs={"project": seen.repository.project.slug})
+        return f"{page}#seen-{seen.pk}"
+
+    def item_guid(self, seen):
+        return f"distro-version-seen-{seen.pk}"
+
+    def item_updateddate(self, seen):
+        return seen.seen_at
+
+    def item_pubdate(self, seen):
+        return seen.seen_at

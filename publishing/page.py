@@ -15,6 +15,7 @@ from django.utils import timezone
 from portal.timefmt import iso
 from releases import publication
 from releases.models import PackageLink, Project, Release, Submission
+from releases.repositories.selectors import availability
 
 from . import selectors
 
@@ -206,10 +207,24 @@ def page_data(*, project: Project) -> dict:
         "generated_display": now.strftime("%Y-%m-%d %H:%M UTC"),
         "page_url": reverse("publishing:page", kwargs={"project": project.slug}),
         "feed_url": reverse("publishing:feed", kwargs={"project": project.slug}),
+        "distros_feed_url": reverse("publishing:distros-feed", kwargs={"project": project.slug}),
         "json_url": reverse("publishing:json", kwargs={"project": project.slug}),
         "current": items[0] if current else None,
         "older": items[1:] if current else items,
         "preparing": rows.preparing,
+        # What the distros' own repositories ship, read after publishing.
+        "available_in": [
+            {
+                "label": a.label,
+                "url": selectors.safe_http_url(a.url),
+                "status": a.status,
+                "flagged": a.flagged,
+                "reason": a.reason,
+            }
+            for a in availability(project)
+        ]
+        if current
+        else [],
     }
 
 
@@ -241,6 +256,11 @@ def json_data(data: dict) -> dict:
         "generated_at": data["generated_at"],
         "page_url": absolute(data["page_url"]),
         "feed_url": absolute(data["feed_url"]),
+        "distros_feed_url": absolute(data["distros_feed_url"]),
+        "available_in": [
+            {"label": a["label"], "url": a["url"], "status": a["status"]}
+            for a in data["available_in"]
+        ],
         "keys_url": absolute(data["signing"]["keys_url"]),
         "signing_fingerprint": data["signing"]["fingerprint"],
         "releases": [],

@@ -31,6 +31,9 @@ PAGE_EVENTS = (
     Event.MAINTAINERSHIP_APPROVED,
     Event.MAINTAINERSHIP_REVOKED,
     Event.PROFILE_UPDATED,
+    # "Available in": what the distros' branches ship.
+    Event.DISTRO_VERSION_SEEN,
+    Event.DISTRO_REPOSITORY_REMOVED,
 )
 
 

@@ -10,6 +10,9 @@ urlpatterns = [
     path("downloads/<slug:project>/downloads.json", views.public_json, name="json"),
     path("downloads/<slug:project>/feed.atom", feeds.ReleaseFeed(), name="feed"),
     path(
+        "downloads/<slug:project>/distros.atom", feeds.DistroVersionFeed(), name="distros-feed"
+    ),
+    path(
         "downloads/<slug:project>/<str:version>/packages/<int:link_id>/<str:filename>",
         views.staged_package,
         name="staged",

@@ -36,6 +36,7 @@ from portal.timefmt import iso
 from releases.events import WEBHOOK_EVENTS, Event, event_record
 from releases.models import (
     AuditEvent,
+    DistroRepository,
     Project,
     Release,
     Submission,
@@ -92,6 +93,10 @@ PUBLIC_DETAIL = {
     Event.SUBMISSION_REVERIFIED: ("was", "policy_version", "verdict_changed"),
     Event.SUBMISSION_ACCEPTED: ("comment",),
     Event.SUBMISSION_REJECTED: ("comment",),
+    Event.DISTRO_VERSION_SEEN: (
+        "version", "status", "reason", "previous_version", "previous_status", "release",
+        "days_to_reach",
+    ),
 }
 
 
@@ -117,6 +122,16 @@ def _submission_data(submission: Submission, state: str) -> dict:
     }
 
 
+def _repository_data(repository: DistroRepository) -> dict:
+    return {
+        "project": repository.project.slug,
+        "distro": repository.distro.slug,
+        "branch": repository.branch,
+        "format": repository.format,
+        "packages": list(repository.package_names),
+    }
+
+
 def event_payload_data(record: AuditEvent) -> dict | None:
     """A webhook event's `data`: its object as the event left it, and the public detail."""
     target = record.target()
@@ -127,6 +142,8 @@ def event_payload_data(record: AuditEvent) -> dict | None:
         data = _release_data(target, state)
     elif isinstance(target, Submission):
         data = _submission_data(target, state)
+    elif isinstance(target, DistroRepository):
+        data = _repository_data(target)
     else:
         return None
     event = Event(record.verb)

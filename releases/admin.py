@@ -4,6 +4,8 @@ from .models import (
     Artifact,
     AuditEvent,
     Distro,
+    DistroRepository,
+    DistroVersionSeen,
     Finding,
     Maintainership,
     PackageLink,
@@ -81,6 +83,21 @@ class PackageLinkAdmin(admin.ModelAdmin):
     list_display = ("release", "distro", "url", "staged", "health", "checked_at")
     list_filter = ("health",)
     raw_id_fields = ("staged", "added_by")
+
+
+@admin.register(DistroRepository)
+class DistroRepositoryAdmin(admin.ModelAdmin):
+    list_display = ("project", "distro", "branch", "format", "status", "version", "checked_at")
+    list_filter = ("status", "format", "legacy")
+    raw_id_fields = ("added_by",)
+    readonly_fields = ("status", "version", "reason", "checked_at", "refresh_claimed_at")
+
+
+@admin.register(DistroVersionSeen)
+class DistroVersionSeenAdmin(admin.ModelAdmin):
+    list_display = ("repository", "version", "status", "release", "seen_at")
+    list_filter = ("status",)
+    raw_id_fields = ("repository", "release")
 
 
 @admin.register(AuditEvent)

@@ -268,6 +268,24 @@ class Event(StrEnum):
         "let the release open although its pre-release does not match its tag",
     )
 
+    # After publishing: what each distro's branches ship (releases/repositories).
+    DISTRO_REPOSITORY_ADDED = (
+        "distro_repository.added",
+        Audience.MAINTAINERS,
+        "named a distro repository to follow",
+    )
+    DISTRO_REPOSITORY_REMOVED = (
+        "distro_repository.removed",
+        Audience.MAINTAINERS,
+        "stopped following a distro repository",
+    )
+    DISTRO_VERSION_SEEN = (
+        "distro.version_seen",
+        Audience.PUBLIC,
+        "saw a change in what a distro's branch ships",
+        True,
+    )
+
     # Webhooks.
     WEBHOOK_CREATED = "webhook.created", Audience.STAFF, "added a webhook endpoint"
     WEBHOOK_RESENT = "webhook.resent", Audience.STAFF, "sent a webhook event again"

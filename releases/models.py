@@ -767,6 +767,7 @@ class WebhookEndpoint(models.Model):
         "submission.verified",
         "submission.accepted",
         "submission.rejected",
+        "distro.version_seen",
     )
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
@@ -913,3 +914,94 @@ class SourceProof(models.Model):
 
     def __str__(self) -> str:
         return f"source proof of {self.release} against {self.tag}"
+
+
+class RepositoryStatus(models.TextChoices):
+    """What a distro's branch shows of the project, in Repology's words."""
+
+    NEWEST = "newest", "newest"
+    OUTDATED = "outdated", "outdated"
+    LEGACY = "legacy", "legacy"
+    DEVEL = "devel", "devel"
+    MISSING = "missing", "missing"
+    UNKNOWN = "unknown", "unknown"
+
+
+class DistroRepository(models.Model):
+    """One branch of a distro's archive (a Debian suite, a Fedora release, an Arch repo,
+    an Alpine branch): where its index is, in which format, and the project's package
+    names in it. Read periodically (releases/repositories/services.py)."""
+
+    class Format(models.TextChoices):
+        DEB_SOURCES = "deb-sources", "Debian/Ubuntu Sources (dists/<suite>/main/source/Sources.xz)"
+        DEB_PACKAGES = "deb-packages", "Debian/Ubuntu Packages (dists/<suite>/main/binary-<arch>/Packages.xz)"
+        RPM_MD = "rpm-md", "RPM repository (repodata/repomd.xml)"
+        ARCH_DB = "arch-db", "Arch repository database (<repo>.db.tar.gz)"
+        APK_INDEX = "apk-index", "Alpine index (APKINDEX.tar.gz)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="repositories")
+    distro = models.ForeignKey(Distro, on_delete=models.CASCADE, related_name="repositories")
+    branch = models.CharField(
+        max_length=64, help_text="The suite or branch as the distro names it: trixie, 42, v3.20."
+    )
+    url = models.CharField(max_length=1000, help_text="The address of the index itself.")
+    format = models.CharField(max_length=16, choices=Format.choices)
+    package_names = models.JSONField(
+        default=list, help_text="The project's package names in this repository (source or binary)."
+    )
+    page_url = models.URLField(
+        max_length=500, blank=True,
+        help_text="Where people see the package, e.g. https://packages.debian.org/trixie/tern.",
+    )
+    # An older branch that is right to keep an older release (a stable suite, an LTS):
+    # an older version there is "legacy", not "outdated".
+    legacy = models.BooleanField(
+        default=False,
+        help_text="A stable or long-term branch that keeps an older release on purpose.",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last reading, kept here for the pages; its history is DistroVersionSeen.
+    status = models.CharField(max_length=10, choices=RepositoryStatus.choices, blank=True)
+    version = models.CharField(max_length=256, blank=True)
+    reason = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Set by the refresh that takes it, so two workers never read one repository at once.
+    refresh_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "distro__slug", "branch"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "distro", "branch"], name="one_repository_per_branch"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.distro.name} {self.branch}"
+
+
+class DistroVersionSeen(models.Model):
+    """A change in what a branch shows: a new version, or a new status for it. The first
+    row naming a released version is when that release reached the branch."""
+
+    repository = models.ForeignKey(
+        DistroRepository, on_delete=models.CASCADE, related_name="seen"
+    )
+    version = models.CharField(max_length=256, blank=True)
+    upstream_version = models.CharField(max_length=256, blank=True)
+    # The published release this version packages, when it packages one.
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="seen_in"
+    )
+    status = models.CharField(max_length=10, choices=RepositoryStatus.choices)
+    reason = models.TextField(blank=True)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-seen_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.repository}: {self.version or self.status}"

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from .events import Event, subscribe
-from .models import AuditEvent, Distro, Release, Submission
+from .models import AuditEvent, Distro, DistroRepository, Release, Submission
 from .notifications import mail_event, maintainer_addresses, staff_addresses
 from .policies import rules_for
 from .prereleases.services import changes_for_distros, prerelease_changes, prerelease_link
@@ -97,12 +97,16 @@ def reminded(record: AuditEvent) -> None:
             .values_list("state", flat=True)
             .first()
         )
+        behind = DistroRepository.objects.filter(
+            project=release.project, distro=distro, status__in=("outdated", "legacy")
+        ).exclude(version="").order_by("branch")
         mail_event(
             record,
             to=maintainer_addresses(release.project, distro),
             release=release,
             distro=distro,
             standing=distro_standing(live),
+            still_shows=[f"{r.branch} still shows {r.version} ({r.status})" for r in behind],
             url=_url("release-distro", release.project.slug, release.version, distro.slug),
         )
 

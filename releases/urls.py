@@ -8,6 +8,7 @@ from .maintainers import feeds as maintainer_feeds
 from .maintainers import views as maintainers
 from .prereleases import views as prereleases
 from .recovery import views as recovery
+from .repositories import views as repositories
 from .submissions import views as submissions
 from .teams import views as teams
 from .verification import views as verification
@@ -48,6 +49,17 @@ urlpatterns = [
     path(claim + "approve/", maintainers.claim_approve, name="claim-approve"),
     path(claim + "decline/", maintainers.claim_decline, name="claim-decline"),
     path(claim + "revoke/", maintainers.claim_revoke, name="claim-revoke"),
+    # Where a distro ships the project, after release
+    path(
+        "maintain/projects/<slug:project>/distros/<slug:distro>/repositories/",
+        repositories.distro_repositories,
+        name="distro-repositories",
+    ),
+    path(
+        "maintain/projects/<slug:project>/distros/<slug:distro>/repositories/<int:repository_id>/remove/",
+        repositories.distro_repository_remove,
+        name="distro-repository-remove",
+    ),
     # A distro's work on a release
     path(release_distro, submissions.release_distro, name="release-distro"),
     path(release_distro + "links/", submissions.package_links_add, name="package-links-add"),
@@ -116,6 +128,11 @@ urlpatterns = [
     path("staff/audit/", staff.staff_audit, name="staff-audit"),
     path("staff/projects/new/", staff.staff_project_new, name="staff-project-new"),
     path("staff/projects/<slug:project>/policy/", verification.staff_policy, name="staff-policy"),
+    path(
+        "staff/projects/<slug:project>/distros/",
+        repositories.staff_distros,
+        name="staff-project-distros",
+    ),
     path(
         "staff/projects/<slug:project>/policy/preview/",
         verification.staff_policy_preview,

@@ -26,6 +26,9 @@ MATRIX_COLUMNS = [
     ("link", "Package link healthy"),
 ]
 
+#: After publishing, what each distro's branches ship (releases/repositories).
+AVAILABLE_COLUMN = ("available", "Available in")
+
 LATE_WINDOW_DAYS = 3
 
 # The states a verdict has been given in (verification finished, whatever followed).
@@ -36,6 +39,21 @@ def _cell(status: str, label: str, url: str | None) -> dict:
     return {"status": status, "label": label, "url": url}
 
 
+def _available_cell(repositories: list, url: str) -> dict:
+    """"trixie 2.0-1, bookworm 1.9-3 (legacy)": done when a branch ships this release."""
+    if not repositories:
+        return _cell("todo", "no repository", url)
+    parts, statuses = [], set()
+    for repository in repositories:
+        status = repository.status or "waiting"
+        statuses.add(status)
+        shown = f"{repository.branch} {repository.version}".strip()
+        parts.append(shown if status == "newest" else f"{shown} ({status})")
+    ships = any(r.status == "newest" and r.version for r in repositories)
+    cell = "done" if ships else "bad" if statuses & {"outdated", "unknown"} else "active"
+    return _cell(cell, ", ".join(parts), url)
+
+
 def readiness(release: Release, now=None) -> dict:
     """The readiness matrix: one row per distro, one cell per stage, in a fixed number of queries."""
     now = now or timezone.now()
@@ -43,6 +61,8 @@ def readiness(release: Release, now=None) -> dict:
     facts = selectors.readiness_facts(release)
     claims, invited, downloaded, live = facts.claims, facts.invited, facts.downloaded, facts.live
     links, reminded, reopened = facts.links, facts.reminded, facts.reopened
+    repositories = selectors.release_repositories(release)
+    columns = MATRIX_COLUMNS + ([AVAILABLE_COLUMN] if repositories else [])
 
     distros: dict[int, Distro] = {c.distro_id: c.distro for c in claims}
     distros.update({s.distro_id: s.distro for s in live.values()})
@@ -125,6 +145,11 @@ def readiness(release: Release, now=None) -> dict:
                 page + "#links",
             ),
         }
+        if repositories:
+            cells["available"] = _available_cell(
+                repositories.get(distro.pk, []),
+                reverse("distro-repositories", args=[project.slug, distro.slug]),
+            )
         ready = state in ("passed", "accepted")
         actions = submission_lifecycle.allowed_actions(submission, release) if submission else set()
         rows.append(
@@ -132,7 +157,7 @@ def readiness(release: Release, now=None) -> dict:
                 "distro": distro,
                 "maintainers": people,
                 "submission": submission,
-                "cells": [cells[key] | {"column": key} for key, _ in MATRIX_COLUMNS],
+                "cells": [cells[key] | {"column": key} for key, _ in columns],
                 "late": closing and not ready,
                 "lagging": not ready,
                 "reminded_at": reminded.get(distro.pk),
@@ -152,12 +177,12 @@ def readiness(release: Release, now=None) -> dict:
                 row["cells"][i]["status"] == ("bad" if key == "failed" else "done") for row in rows
             ),
         )
-        for i, (key, label) in enumerate(MATRIX_COLUMNS)
+        for i, (key, label) in enumerate(columns)
     ]
     return {
         "release": release,
         "project": project,
-        "columns": MATRIX_COLUMNS,
+        "columns": columns,
         "rows": rows,
         "counts": counts,
         "late": sum(row["late"] for row in rows),

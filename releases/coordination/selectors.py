@@ -10,6 +10,7 @@ from releases.events import Event
 from releases.models import (
     Artifact,
     AuditEvent,
+    DistroRepository,
     Maintainership,
     PackageLink,
     PrereleaseDownload,
@@ -211,3 +212,14 @@ def publish_failure(release: Release) -> str | None:
     if last is None or last[0] != Event.RELEASE_PUBLISH_FAILED:
         return None
     return (last[1] or {}).get("error") or "The assembly failed."
+
+
+def release_repositories(release: Release) -> dict[int, list]:
+    """After publishing: each distro's followed branches, as the last reading left them."""
+    out: dict[int, list] = {}
+    if release.state != Release.State.RELEASED:
+        return out
+    rows = DistroRepository.objects.filter(project_id=release.project_id).order_by("branch")
+    for repository in rows:
+        out.setdefault(repository.distro_id, []).append(repository)
+    return out

@@ -16,8 +16,17 @@ from publishing import webhooks
 from releases.coordination import lifecycle
 from releases.coordination import services as coordination
 from releases.events import WEBHOOK_EVENTS
-from releases.models import AuditEvent, Release, Submission, WebhookDelivery, WebhookEndpoint
+from releases.models import (
+    AuditEvent,
+    DistroRepository,
+    Release,
+    Submission,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from releases.policies import current_version
+from releases.repositories.services import repository_judgement_save
+from releases.repositories.statuses import Judgement
 from releases.verification.services import (
     policy_version_save,
     submission_reverify,
@@ -108,6 +117,15 @@ def test_every_event_arrives_signed_and_verifies(
         token = lifecycle.assembly_claim(release.pk)
         lifecycle.release_assembly_done(
             release_id=release.pk, token=token, source_tarball=ArtifactFactory(kind="source_release")
+        )
+        # After publishing, a distro's branch is seen shipping it.
+        repository = DistroRepository.objects.create(
+            project=release.project, distro=ubuntu, branch="noble", format="deb-packages",
+            url="https://archive.example.org/dists/noble/main/binary-amd64/Packages.xz",
+            package_names=["convirt"],
+        )
+        repository_judgement_save(
+            repository_id=repository.pk, judgement=Judgement("newest", "2.0-1")
         )
         lifecycle.release_withdraw(release=release, actor=staff, reason="broken")
     assert set(_deliver_all()) == {"delivered"}

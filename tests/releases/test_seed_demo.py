@@ -1,17 +1,19 @@
 """seed_demo: two upstreams side by side, each with its own guide's layout, safe to run twice."""
 
+import shutil
 import tarfile
 
 import pytest
 from django.contrib.auth import authenticate
 from django.core.files.storage import storages
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from demo import builders as demo
 from releases.coordination.lifecycle import Action, refusal
 from releases.models import (
     Artifact,
     Distro,
+    DistroRepository,
     Maintainership,
     PolicyVersion,
     Project,
@@ -19,6 +21,7 @@ from releases.models import (
     SourceProof,
 )
 from releases.policies import current_version, rules_for, text_sha256
+from tests.factories import released
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +153,32 @@ def test_each_upstream_has_its_own_team_and_key():
     assert convirt_key.fingerprint != tern_key.fingerprint
     call_command("seed_demo")  # twice: nothing doubled
     assert ProjectKey.objects.count() == 2
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in
+        ("dpkg-deb", "apt-ftparchive", "dpkg-scansources", "rpmbuild", "createrepo_c", "repo-add")),
+    reason="the distributions' repository tools are not installed",
+)
+def test_demo_repositories_one_of_each_status(settings):
+    settings.OUTBOUND_ALLOW_FILE_URLS = True
+    call_command("seed_demo")
+    released(Project.objects.get(slug="convirt"), "1.9", days_ago=10)
+    call_command("seed_demo", "--with-repositories")
+    shown = {
+        (r.distro.slug, r.branch): (r.format, r.status, r.version)
+        for r in DistroRepository.objects.select_related("distro")
+    }
+    assert shown == {
+        ("ubuntu", "noble"): ("deb-packages", "newest", "1.9-1"),
+        ("ubuntu", "jammy"): ("deb-sources", "legacy", "1.8-1"),
+        ("fedora", "42"): ("rpm-md", "outdated", "1.8-2.fc42"),
+        ("arch", "extra"): ("arch-db", "newest", "1.9-1"),
+        ("alpine", "edge"): ("apk-index", "unknown", ""),
+    }
+    alpine = DistroRepository.objects.get(distro__slug="alpine")
+    assert alpine.reason.startswith("The server answered 404")
+
+
+def test_demo_repositories_need_a_published_release():
+    call_command("seed_demo")
+    with pytest.raises(CommandError, match="needs a published release"):
+        call_command("seed_demo", "--with-repositories")

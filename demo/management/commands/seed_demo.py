@@ -21,6 +21,12 @@ ConVirt's source repository is a local bare git repository under
 PORTAL_DATA_DIR (tags v1.9, v2.0, v2.1): its 2.0 pre-release is proved against
 v2.0 before it opens; a draft 2.1 carries a file its tag does not hold, so its
 dashboard shows a failed source proof, the file, and the override form.
+
+With ``--with-repositories`` the
+distros' repositories are made under PORTAL_DATA_DIR by the distributions' own tools
+(demo/repositories.py), followed, and read once: Ubuntu noble ships the published
+release (newest), Ubuntu jammy an older one on purpose (legacy), Fedora 42 an older
+one (outdated), Arch the published one, and Alpine's index cannot be read (unknown).
 """
 
 import io
@@ -35,6 +41,7 @@ from django.utils import timezone
 
 from demo import builders as demo
 from demo import patches as demo_patches
+from demo import repositories as demo_repositories
 from portal import openpgp
 from publishing.services import public_page_regenerate, release_assemble
 from releases.artifacts import artifact_create
@@ -43,6 +50,7 @@ from releases.ledger.services import patch_ledger_compute
 from releases.models import (
     Artifact,
     Distro,
+    DistroRepository,
     Maintainership,
     Project,
     ProjectKey,
@@ -51,6 +59,7 @@ from releases.models import (
     Submission,
 )
 from releases.policies import current_version, seed_version
+from releases.repositories.services import repository_refresh
 from releases.sourceproof.services import source_proof_compute, source_proof_request
 from releases.teams.services import project_key_add_public, project_key_generate
 
@@ -88,13 +97,20 @@ class Command(BaseCommand):
             help=f"also publish an earlier release ({PUBLISHED_VERSION}), signed with the demo key",
         )
         parser.add_argument(
+            "--with-repositories",
+            action="store_true",
+            help="also make the distros' repositories with their own tools and read them "
+            "(needs a published release: --published)",
+        )
+        parser.add_argument(
             "--with-patches",
             action="store_true",
             help=f"also give {VERSION} a verified upload per distro carrying patches, and compute "
             "the patch ledger (demo/patches.py)",
         )
 
-    def handle(self, *args, force=False, published=False, with_patches=False, **options):
+    def handle(self, *args, force=False, published=False, with_patches=False,
+               with_repositories=False, **options):
         if settings.PRODUCTION and not force:
             raise CommandError(
                 "seed_demo creates demo logins; it will not run in production without --force."
@@ -105,6 +121,8 @@ class Command(BaseCommand):
             self._publish_earlier()
         if with_patches:
             self._patch_ledger()
+        if with_repositories:
+            self._repositories()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (user / password):"))
         for username, password, role in logins:
             self.stdout.write(f"  {username:<20} {password:<24} {role}")
@@ -135,6 +153,51 @@ class Command(BaseCommand):
         ledger = patch_ledger_compute(release_id=release.pk)
         entries = len(ledger.data.get("entries", [])) if ledger else 0
         self.stdout.write(f"Patch ledger of ConVirt {VERSION}: {entries} fixes.")
+
+    def _repositories(self):
+        """Each format once, made by the real tools, followed by its distro and read now."""
+        project = Project.objects.get(slug="convirt")
+        newest = (
+            Release.objects.filter(project=project, state=Release.State.RELEASED)
+            .exclude(published_at=None).order_by("-published_at").first()
+        )
+        if newest is None:
+            raise CommandError("--with-repositories needs a published release: add --published.")
+        if not settings.OUTBOUND_ALLOW_FILE_URLS:
+            raise CommandError("The demo's repositories are local files: set "
+                               "OUTBOUND_ALLOW_FILE_URLS=1 (never in production).")
+        older = "1.8" if newest.version != "1.8" else "1.7"
+        root = settings.DATA_DIR / "demo-repositories"
+        now = newest.version
+        try:
+            made = [
+                ("ubuntu", "Ubuntu", "noble", "deb-packages", False,
+                 demo_repositories.debian_packages(root / "ubuntu", "noble", [("convirt", f"{now}-1")])),
+                ("ubuntu", "Ubuntu", "jammy", "deb-sources", True,
+                 demo_repositories.debian_sources(root / "ubuntu", "jammy", [("convirt", f"{older}-1")])),
+                ("fedora", "Fedora", "42", "rpm-md", False,
+                 demo_repositories.rpm_repository(root / "fedora42", [("convirt", older, "2.fc42")])),
+                ("arch", "Arch Linux", "extra", "arch-db", False,
+                 demo_repositories.arch_repository(root / "arch", "extra", [("convirt", f"{now}-1")])),
+                ("alpine", "Alpine Linux", "edge", "apk-index", False,
+                 (root / "alpine" / "edge" / "APKINDEX.tar.gz").as_uri()),  # never made: unknown
+            ]
+        except demo_repositories.ToolMissing as missing:
+            # The rest of the demo stands without them; say what to install.
+            self.stderr.write(self.style.WARNING(f"No demo repositories: {missing}."))
+            return
+        for slug, name, branch, fmt, legacy, url in made:
+            distro, _ = Distro.objects.get_or_create(slug=slug, defaults={"name": name})
+            repository, _ = DistroRepository.objects.update_or_create(
+                project=project, distro=distro, branch=branch,
+                defaults={"url": url, "format": fmt, "package_names": ["convirt"],
+                          "legacy": legacy},
+            )
+            repository_refresh(repository_id=repository.pk)
+            repository.refresh_from_db()
+            self.stdout.write(f"{name} {branch}: {repository.version or '-'} "
+                              f"({repository.status}) {repository.reason}")
+        public_page_regenerate(project=project)
 
     def _demo_key(self):
         """The throwaway demo release key; never the key of anything real."""

@@ -1,0 +1,1 @@
+"""After publishing: what each distro's branches actually ship, read from their own indexes."""
