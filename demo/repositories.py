@@ -4,8 +4,9 @@
   packages as .dsc files and ``Sources`` by ``dpkg-scansources``; both compressed by ``xz``.
 - RPM: packages by ``rpmbuild`` from a minimal spec, ``repodata/`` by ``createrepo_c``.
 - Arch: packages by ``bsdtar`` with a ``.PKGINFO``, the database by pacman's ``repo-add``.
-- Alpine: apk is not in Debian, so ``APKINDEX`` is written to its documented format
-  (apk-tools' doc/apk-index) and packed by ``bsdtar``.
+- Alpine: apk is not in Debian, so ``APKINDEX`` is written to the format Alpine documents
+  (the "Apk spec" page: one stanza per package, ``P:`` name, ``V:`` version, ...) and
+  packed by ``bsdtar``.
 
 Each builder writes under ``root`` and returns the index's address (file://), for the
 demo and the tests.

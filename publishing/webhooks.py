@@ -336,7 +336,8 @@ def openapi_webhooks() -> dict:
                 "type": "object",
                 "description": "release.*: project, version, state, submission_deadline, "
                 "release_date, published_at; submission.*: id, project, version, distro, "
-                "state, sha256; and per event: "
+                "state, sha256; distro.version_seen: project, distro, branch, format, "
+                "packages; and per event: "
                 + "; ".join(
                     f"{event}: {', '.join(fields)}" for event, fields in PUBLIC_DETAIL.items()
                 ),

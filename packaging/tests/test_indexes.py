@@ -8,6 +8,8 @@ hand, small, and then broken in the ways a hostile mirror would.
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -189,3 +191,22 @@ def test_an_endless_line_is_refused():
 def test_broken_indexes_say_what_is_wrong(fmt, data, message):
     with pytest.raises(IndexProblem, match=message):
         read(fmt, data)
+
+
+@pytest.mark.skipif(shutil.which("pacman") is None, reason="pacman is not installed")
+def test_a_hand_written_arch_db_reads_as_pacman_reads_it(tmp_path):
+    """The Arch database written to its documented format here is the one pacman lists."""
+    data = arch_db([("tern", "2.0-1"), ("ternary", "0.1-1"), ("other", "1:3.0-2")])
+    (tmp_path / "db" / "sync").mkdir(parents=True)
+    (tmp_path / "db" / "sync" / "extra.db").write_bytes(data)
+    (tmp_path / "pacman.conf").write_text(
+        "[options]\nArchitecture = auto\nSigLevel = Never\n[extra]\nServer = file:///none\n")
+    listed = subprocess.run(
+        ["pacman", "--config", str(tmp_path / "pacman.conf"), "--dbpath", str(tmp_path / "db"),
+         "-Sl", "extra"], capture_output=True, text=True, check=True).stdout.split("\n")
+    pacman = {}
+    for line in filter(None, listed):
+        _repo, name, version = line.split()[:3]
+        pacman.setdefault(name, []).append(version)
+    assert pacman == {"tern": ["2.0-1"], "ternary": ["0.1-1"], "other": ["1:3.0-2"]}
+    assert read("arch-db", data, names=tuple(pacman)).found == pacman

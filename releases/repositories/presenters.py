@@ -10,7 +10,7 @@ from releases.models import Project, Release
 
 from . import selectors
 
-LEFT, TOP, ROW, CELL, BAR = 130, 28, 26, 110, 70
+LEFT, TOP, ROW, CELL, BAR = 130, 28, 26, 120, 70
 
 
 def reach_picture(project: Project) -> dict | None:
