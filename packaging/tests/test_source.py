@@ -274,6 +274,8 @@ def test_a_clean_autotools_release_has_no_false_positive(tmp_path, macros):
                       "po/Makefile.in.in", "m4/gettext.m4"):
         assert found[generated] == "generated", generated
     assert found["hello.c"] == found["configure.ac"] == found["Makefile.am"] == "identical"
+    aclocal = next(f for f in proof.files if f.path == "aclocal.m4")
+    assert "each a known copy" in aclocal.detail and "pkg.m4" in aclocal.detail  # its sections, judged
     macro_copies = [f for f in proof.files if f.path.startswith("m4/") and "the same text as" in f.detail]
     assert len(macro_copies) >= 5
     assert counts["generated"] >= 20 and counts["unexpected"] == counts["differs"] == 0
