@@ -256,3 +256,17 @@ def test_the_staff_api_takes_the_tag(upstream, staff, client, tasks_queued):
                              {"version": "2.1", "source_tag": "-v2"},
                              {"prerelease": ("convirt-2.1.tar.gz", prerelease_bytes("2.1"))})
     assert refused.status_code == 400 and "is not a tag name" in refused.content.decode()
+
+
+def test_a_respin_without_a_tag_proves_the_new_tarball_against_the_same_tag(upstream, staff, tasks_queued):
+    project, tarball, _ = upstream
+    release = _create(project, staff, tarball)
+    assert _compute(release).state == SourceProof.State.PASSED
+    lifecycle.release_respin(release=release, actor=staff,
+                             tarball=Upload(with_member(tarball, "extra.sh", b"#!/bin/sh\n"), "c.tar.gz"))
+    latest = release.source_proofs.order_by("-pk").first()
+    assert latest.tag == "v2.0" and latest.state == SourceProof.State.PENDING
+    release.refresh_from_db()
+    assert "still running" in lifecycle.refusal(release, lifecycle.Action.OPEN)
+    source_proof_compute(proof_id=latest.pk)
+    assert "1 unexpected" in lifecycle.refusal(release, lifecycle.Action.OPEN)
