@@ -162,8 +162,10 @@ def test_a_missing_tag_is_a_clear_sentence_and_nothing_opens(upstream, staff, ta
     assert "has no tag 'v9.9'" in lifecycle.refusal(release, lifecycle.Action.OPEN)
 
 
-def test_a_respin_with_a_moved_tag_says_so(upstream, staff, tasks_queued):
+def test_a_respin_with_a_moved_tag_says_so(upstream, staff, tasks_queued,
+                                           django_capture_on_commit_callbacks):
     project, tarball, repo = upstream
+    MaintainershipFactory(user=UserFactory(username="ubuntu-dev", email="u@example.org"), project=project)
     release = _create(project, staff, tarball)
     first = _compute(release)
     (repo / "NEWS").write_text("2.0: one more fix\n")
@@ -173,11 +175,15 @@ def test_a_respin_with_a_moved_tag_says_so(upstream, staff, tasks_queued):
     lifecycle.release_respin(release=release, actor=staff, tarball=Upload(with_member(tarball, "NEWS",
                              b"2.0: one more fix\n"), "convirt-2.0.tar.gz"), source_tag="v2.0")
     second = release.source_proofs.order_by("-pk").first()
-    source_proof_compute(proof_id=second.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        source_proof_compute(proof_id=second.pk)
     second.refresh_from_db()
     assert second.state == SourceProof.State.PASSED, second.files
     assert second.moved_from == first.commit != second.commit
     assert "moved since the previous pre-release" in proof_sentence(second)
+    moved = [m for m in mail.outbox if "u@example.org" in m.to and "tag v2.0 moved" in m.subject]
+    assert len(moved) == 1
+    assert f"git diff {first.commit[:12]} {second.commit[:12]}" in moved[0].body
 
 
 def test_a_tag_without_a_repository_is_refused(db, staff, tasks_queued):
