@@ -276,3 +276,28 @@ def test_a_respin_without_a_tag_proves_the_new_tarball_against_the_same_tag(upst
     assert "still running" in lifecycle.refusal(release, lifecycle.Action.OPEN)
     source_proof_compute(proof_id=latest.pk)
     assert "1 unexpected" in lifecycle.refusal(release, lifecycle.Action.OPEN)
+
+
+def test_a_tag_signed_by_a_release_manager_names_them(upstream, staff, tasks_queued, tmp_path):
+    import os
+
+    from accounts.models import OpenPGPKey
+
+    project, tarball, repo = upstream
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+
+    def gpg(*args):
+        return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args], check=True,
+                              capture_output=True).stdout
+
+    gpg("--passphrase", "", "--quick-gen-key", "Rita Release <rita@example.org>", "ed25519", "sign", "never")
+    fingerprint = gpg("--with-colons", "--list-keys").decode().split("fpr:::::::::")[1][:40]
+    subprocess.run(["git", "tag", "-f", "-s", "-u", fingerprint, "-m", "signed v2.0", "v2.0", "v2.0^{commit}"],
+                   cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, **IDENTITY, "GNUPGHOME": str(home)})
+    OpenPGPKey.objects.create(user=staff, fingerprint=fingerprint, algorithm="ed25519",
+                              armor=gpg("--armor", "--export").decode(), uid="Rita Release <rita@example.org>")
+    proof = _compute(_create(project, staff, tarball))
+    assert proof.signature == "signed" and proof.fingerprint == fingerprint
+    assert "signed by Rita Release <rita@example.org>" in proof_sentence(proof)
