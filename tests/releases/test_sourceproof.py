@@ -301,3 +301,20 @@ def test_a_tag_signed_by_a_release_manager_names_them(upstream, staff, tasks_que
     proof = _compute(_create(project, staff, tarball))
     assert proof.signature == "signed" and proof.fingerprint == fingerprint
     assert "signed by Rita Release <rita@example.org>" in proof_sentence(proof)
+
+
+def test_the_sweeper_queues_a_lost_proof_again(upstream, staff, tasks_queued, settings,
+                                               django_capture_on_commit_callbacks):
+    from releases.recovery.sweeper import sweep
+
+    project, tarball, _ = upstream
+    release = _create(project, staff, tarball)
+    proof = release.source_proofs.get()
+    tasks_queued.clear()
+    assert sweep()["lost_source_proofs"] == []  # just queued: left alone
+    settings.SWEEPER_RECEIVED_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["lost_source_proofs"] == [proof.pk]
+    assert ("source_proof_compute_task", (proof.pk,)) in tasks_queued
+    source_proof_compute(proof_id=proof.pk)
+    assert sweep()["lost_source_proofs"] == []
