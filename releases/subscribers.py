@@ -70,6 +70,23 @@ def prerelease_invited(record: AuditEvent) -> None:
     )
 
 
+@subscribe(Event.SOURCE_PROOF_DONE)
+def source_tag_moved(record: AuditEvent) -> None:
+    """A tag that names another commit than at the previous pre-release: the maintainers
+    who read the repository at the earlier commit are told."""
+    proof = record.target()
+    if proof is None or not proof.moved_from:
+        return
+    release = proof.release
+    mail_event(
+        record,
+        to=maintainer_addresses(release.project),
+        release=release,
+        proof=proof,
+        sentence=proof_sentence(proof),
+    )
+
+
 @subscribe(Event.RELEASE_DISTRO_REOPENED)
 def distro_reopened(record: AuditEvent) -> None:
     release = record.target()

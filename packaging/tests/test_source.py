@@ -274,6 +274,43 @@ def test_a_clean_autotools_release_has_no_false_positive(tmp_path, macros):
                       "po/Makefile.in.in", "m4/gettext.m4"):
         assert found[generated] == "generated", generated
     assert found["hello.c"] == found["configure.ac"] == found["Makefile.am"] == "identical"
+    aclocal = next(f for f in proof.files if f.path == "aclocal.m4")
+    assert "each a known copy" in aclocal.detail and "pkg.m4" in aclocal.detail  # its sections, judged
     macro_copies = [f for f in proof.files if f.path.startswith("m4/") and "the same text as" in f.detail]
     assert len(macro_copies) >= 5
     assert counts["generated"] >= 20 and counts["unexpected"] == counts["differs"] == 0
+
+
+def test_a_repository_that_refuses_or_never_answers_is_a_sentence(tmp_path, macros):
+    import socket
+    import threading
+    import time
+
+    repo = make_repo(tmp_path / "repo", FILES)
+    tarball = tarball_of(repo, "v1.0", tmp_path / "p.tar.gz")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    with pytest.raises(SourceError, match=r"could not fetch tag 'v1\.0' from http://127\.0\.0\.1"):
+        compare(tarball, f"http://127.0.0.1:{port}/repo.git", macros=macros)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    held = []
+    threading.Thread(target=lambda: held.append(silent.accept()), daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"did not send tag 'v1\.0' within 2 s"):
+        compare(tarball, f"http://127.0.0.1:{silent.getsockname()[1]}/repo.git", macros=macros, timeout=2)
+    assert time.monotonic() - started < 10
+    silent.close()
+
+
+def test_a_tree_larger_than_the_archive_limits_is_refused_and_said_so(tmp_path, macros):
+    text = (Path(__file__).parents[1] / "src/bundlecheck/policies/convirt.toml").read_text()
+    policy_file = tmp_path / "small.toml"
+    policy_file.write_text(text.replace("[layout]", "[limits]\nmax_total_size = 20000\n\n[layout]", 1))
+    repo = make_repo(tmp_path / "repo", {**FILES, "big.txt": "x" * 50_000})
+    tarball = tarball_of(repo, "v1.0", tmp_path / "p.tar.gz")
+    with pytest.raises(SourceError, match=r"the tree of tag 'v1\.0' cannot be read: .*more than 20000 bytes"):
+        compare(tarball, repo, macros=macros, policy=load_policy(policy_file))

@@ -215,7 +215,8 @@ def release_reopen_distro(*, release: Release, distro: Distro, actor) -> Release
 def release_respin(*, release: Release, actor, tarball, deadline=None, source_tag: str = "") -> Release:
     """Replace the pre-release tarball: live submissions go stale, a frozen release
     opens again (until `deadline`, when given), maintainers learn what changed.
-    With `source_tag`, the new tarball is proved against that tag."""
+    With `source_tag` (or the release's tag, when it has one), the new tarball is
+    proved against that tag."""
     locked, target = _take(release, Action.RESPIN)
     if deadline is not None:
         refused = rules.dates_refusal(deadline, locked.release_date)
@@ -246,7 +247,8 @@ def release_respin(*, release: Release, actor, tarball, deadline=None, source_ta
         fields.append("submission_deadline")
     # Distros reopened one by one belonged to the freeze the respin ends.
     locked.reopened_distros.clear()
-    proof = source_proof_request(release=locked, tag=source_tag)
+    # The new tarball is proved against the tag given, or the one the release had.
+    proof = source_proof_request(release=locked, tag=source_tag or locked.source_tag)
     if target != State.DRAFT:
         # Indexing the new tarball and mailing fresh links with the changes is the
         # same delivery as at opening; every maintainer is invited to the new file.

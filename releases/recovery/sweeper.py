@@ -50,10 +50,12 @@ from releases.models import (
     PrereleaseInvitation,
     Release,
     ReverificationItem,
+    SourceProof,
     Submission,
 )
 from releases.prereleases.services import prerelease_delivery_queue
 from releases.rules import OPEN_STATES
+from releases.sourceproof.tasks import source_proof_compute_task
 from releases.submission_lifecycle import submission_requeue
 from releases.submissions.services import uploads_expire
 from releases.verification.services import submission_fail
@@ -200,6 +202,23 @@ def reverifications_requeue_lost(*, now: datetime | None = None) -> list[int]:
     return lost
 
 
+def source_proofs_requeue_lost(*, now: datetime | None = None) -> list[int]:
+    """Queue again the source proofs still pending whose task was lost (never started)
+    or whose worker died (started past the hard time limit): the release waits on them."""
+    now = now or timezone.now()
+    lost = list(
+        SourceProof.objects.filter(state=SourceProof.State.PENDING)
+        .filter(
+            Q(started_at__isnull=True, created_at__lte=now - timedelta(seconds=settings.SWEEPER_RECEIVED_SECONDS))
+            | Q(started_at__lte=now - timedelta(seconds=settings.SWEEPER_VERIFYING_SECONDS))
+        )
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    for pk in lost:
+        source_proof_compute_task.delay(pk)
+    return lost
+
+
 def releases_freeze_due(*, now: datetime | None = None) -> list[int]:
     """Freeze each open release whose submission deadline has passed, once per deadline.
 
@@ -254,6 +273,7 @@ def sweep() -> dict[str, list]:
         "stuck_releases": releases_requeue_stuck(now=now),
         "missing_deliveries": deliveries_requeue_missing(now=now),
         "lost_reverifications": reverifications_requeue_lost(now=now),
+        "lost_source_proofs": source_proofs_requeue_lost(now=now),
         "frozen_at_deadline": releases_freeze_due(now=now),
         "upload_bytes_removed": uploads_expire(now=now),
         "events_redispatched": events_redispatch(now=now),

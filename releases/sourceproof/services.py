@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal import outbound
+from portal import openpgp, outbound
 from portal.errors import BadInput, Conflict
 from releases.artifacts import artifact_open
 from releases.events import Event, event_record
@@ -62,19 +62,17 @@ def macro_index() -> MacroIndex:
 
 
 def signing_keys() -> bytes:
-    """The public keys a tag may be signed with: the release managers' (staff) keys
-    and the project's older release keys (RELEASE_KEYS_EXTRA)."""
+    """The public keys a tag may be signed with: the project's KEYS (the release key
+    and the older ones, RELEASE_KEYS_EXTRA) and the release managers' (staff) keys."""
     armors = list(
         get_user_model().objects.filter(is_staff=True, is_active=True, openpgp_keys__isnull=False)
         .values_list("openpgp_keys__armor", flat=True)
     )
-    if settings.RELEASE_KEYS_EXTRA:
-        try:
-            with open(settings.RELEASE_KEYS_EXTRA, encoding="ascii", errors="replace") as extra:
-                armors.append(extra.read(MAX_KEYS_BYTES))
-        except OSError:
-            pass
-    return "\n".join(armors).encode("ascii", "replace")[:MAX_KEYS_BYTES]
+    try:
+        keys = openpgp.keys_file(openpgp.release_key())
+    except openpgp.SigningError:
+        keys = b""  # an unreadable release key is said where releases are signed
+    return (keys + "\n".join(armors).encode("ascii", "replace"))[:MAX_KEYS_BYTES]
 
 
 def _git_settings(repository: str) -> list[str]:

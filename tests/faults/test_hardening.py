@@ -152,6 +152,7 @@ def test_the_sweeper_leaves_fresh_work_alone(release, ubuntu, maintainer, settin
         "missing_deliveries": [],
         "stale_pages": [],
         "lost_reverifications": [],
+        "lost_source_proofs": [],
         "frozen_at_deadline": [],
         "partial_writes_removed": [],
         "upload_bytes_removed": [],

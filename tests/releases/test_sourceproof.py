@@ -162,8 +162,10 @@ def test_a_missing_tag_is_a_clear_sentence_and_nothing_opens(upstream, staff, ta
     assert "has no tag 'v9.9'" in lifecycle.refusal(release, lifecycle.Action.OPEN)
 
 
-def test_a_respin_with_a_moved_tag_says_so(upstream, staff, tasks_queued):
+def test_a_respin_with_a_moved_tag_says_so(upstream, staff, tasks_queued,
+                                           django_capture_on_commit_callbacks):
     project, tarball, repo = upstream
+    MaintainershipFactory(user=UserFactory(username="ubuntu-dev", email="u@example.org"), project=project)
     release = _create(project, staff, tarball)
     first = _compute(release)
     (repo / "NEWS").write_text("2.0: one more fix\n")
@@ -173,11 +175,15 @@ def test_a_respin_with_a_moved_tag_says_so(upstream, staff, tasks_queued):
     lifecycle.release_respin(release=release, actor=staff, tarball=Upload(with_member(tarball, "NEWS",
                              b"2.0: one more fix\n"), "convirt-2.0.tar.gz"), source_tag="v2.0")
     second = release.source_proofs.order_by("-pk").first()
-    source_proof_compute(proof_id=second.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        source_proof_compute(proof_id=second.pk)
     second.refresh_from_db()
     assert second.state == SourceProof.State.PASSED, second.files
     assert second.moved_from == first.commit != second.commit
     assert "moved since the previous pre-release" in proof_sentence(second)
+    moved = [m for m in mail.outbox if "u@example.org" in m.to and "tag v2.0 moved" in m.subject]
+    assert len(moved) == 1
+    assert f"git diff {first.commit[:12]} {second.commit[:12]}" in moved[0].body
 
 
 def test_a_tag_without_a_repository_is_refused(db, staff, tasks_queued):
@@ -256,3 +262,59 @@ def test_the_staff_api_takes_the_tag(upstream, staff, client, tasks_queued):
                              {"version": "2.1", "source_tag": "-v2"},
                              {"prerelease": ("convirt-2.1.tar.gz", prerelease_bytes("2.1"))})
     assert refused.status_code == 400 and "is not a tag name" in refused.content.decode()
+
+
+def test_a_respin_without_a_tag_proves_the_new_tarball_against_the_same_tag(upstream, staff, tasks_queued):
+    project, tarball, _ = upstream
+    release = _create(project, staff, tarball)
+    assert _compute(release).state == SourceProof.State.PASSED
+    lifecycle.release_respin(release=release, actor=staff,
+                             tarball=Upload(with_member(tarball, "extra.sh", b"#!/bin/sh\n"), "c.tar.gz"))
+    latest = release.source_proofs.order_by("-pk").first()
+    assert latest.tag == "v2.0" and latest.state == SourceProof.State.PENDING
+    release.refresh_from_db()
+    assert "still running" in lifecycle.refusal(release, lifecycle.Action.OPEN)
+    source_proof_compute(proof_id=latest.pk)
+    assert "1 unexpected" in lifecycle.refusal(release, lifecycle.Action.OPEN)
+
+
+def test_a_tag_signed_by_a_release_manager_names_them(upstream, staff, tasks_queued, tmp_path):
+    import os
+
+    from accounts.models import OpenPGPKey
+
+    project, tarball, repo = upstream
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+
+    def gpg(*args):
+        return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args], check=True,
+                              capture_output=True).stdout
+
+    gpg("--passphrase", "", "--quick-gen-key", "Rita Release <rita@example.org>", "ed25519", "sign", "never")
+    fingerprint = gpg("--with-colons", "--list-keys").decode().split("fpr:::::::::")[1][:40]
+    subprocess.run(["git", "tag", "-f", "-s", "-u", fingerprint, "-m", "signed v2.0", "v2.0", "v2.0^{commit}"],
+                   cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, **IDENTITY, "GNUPGHOME": str(home)})
+    OpenPGPKey.objects.create(user=staff, fingerprint=fingerprint, algorithm="ed25519",
+                              armor=gpg("--armor", "--export").decode(), uid="Rita Release <rita@example.org>")
+    proof = _compute(_create(project, staff, tarball))
+    assert proof.signature == "signed" and proof.fingerprint == fingerprint
+    assert "signed by Rita Release <rita@example.org>" in proof_sentence(proof)
+
+
+def test_the_sweeper_queues_a_lost_proof_again(upstream, staff, tasks_queued, settings,
+                                               django_capture_on_commit_callbacks):
+    from releases.recovery.sweeper import sweep
+
+    project, tarball, _ = upstream
+    release = _create(project, staff, tarball)
+    proof = release.source_proofs.get()
+    tasks_queued.clear()
+    assert sweep()["lost_source_proofs"] == []  # just queued: left alone
+    settings.SWEEPER_RECEIVED_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["lost_source_proofs"] == [proof.pk]
+    assert ("source_proof_compute_task", (proof.pk,)) in tasks_queued
+    source_proof_compute(proof_id=proof.pk)
+    assert sweep()["lost_source_proofs"] == []

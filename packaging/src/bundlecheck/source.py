@@ -349,13 +349,19 @@ def _difference(ours: Member, theirs: Member) -> str:
     return f"other content ({ours.size:,} bytes in the tarball, {theirs.size:,} in the tag)"
 
 
-def _macro(rel: str, data: bytes, macros: _Known) -> FileVerdict | None:
+def _macro(rel: str, data: bytes, macros: _Known, *, generated: bool = False) -> FileVerdict | None:
     text = data.decode("utf-8", "replace")
     name = rel.rsplit("/", 1)[-1]
     if name == "aclocal.m4":
-        modified = [v for v in macros.judge_aclocal(text) if v.state == "modified"]
+        sections = macros.judge_aclocal(text)
+        modified = [v for v in sections if v.state == "modified"]
         if modified:
             return FileVerdict(rel, "macro-modified", "; ".join(v.sentence() for v in modified))
+        if generated:
+            known = sorted(v.name for v in sections if v.state == "known")
+            return FileVerdict(rel, "generated", f"matches [generated] patterns; {len(known)} macro "
+                               f"file{'s' if len(known) != 1 else ''} pasted in, each a known copy"
+                               + (f" ({', '.join(known)})" if known else ""))
         return None
     verdict = macros.judge_file(name, text)
     if verdict.state == "modified":
@@ -369,7 +375,7 @@ def _tarball_only(rel: str, member: Member, holder: _Holder, policy: Policy,
                   macros: _Known) -> FileVerdict:
     if member.type == "file" and rel.endswith(".m4"):
         if rel in holder.held:
-            found = _macro(rel, holder.held[rel], macros)
+            found = _macro(rel, holder.held[rel], macros, generated=_matches(rel, policy.generated))
             if found is not None:
                 return found
         elif member.size > 0:
