@@ -3,6 +3,7 @@ worker (bundlecheck.source on the stored pre-release), and an owner's override."
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from functools import cache
 
@@ -18,8 +19,10 @@ from django.utils import timezone
 
 from portal import openpgp, outbound
 from portal.errors import BadInput, Conflict
+from releases import permissions
 from releases.artifacts import artifact_open
 from releases.events import Event, event_record
+from releases.keys import project_armors
 from releases.models import Release, SourceProof
 from releases.policies import rules_for
 
@@ -61,18 +64,23 @@ def macro_index() -> MacroIndex:
     return load_macro_index()
 
 
-def signing_keys() -> bytes:
-    """The public keys a tag may be signed with: the project's KEYS (the release key
-    and the older ones, RELEASE_KEYS_EXTRA) and the release managers' (staff) keys."""
-    armors = list(
-        get_user_model().objects.filter(is_staff=True, is_active=True, openpgp_keys__isnull=False)
-        .values_list("openpgp_keys__armor", flat=True)
-    )
-    try:
-        keys = openpgp.keys_file(openpgp.release_key())
-    except openpgp.SigningError:
-        keys = b""  # an unreadable release key is said where releases are signed
-    return (keys + "\n".join(armors).encode("ascii", "replace"))[:MAX_KEYS_BYTES]
+def signing_keys(project) -> bytes:
+    """The public keys a tag of `project` may be signed with: the project's KEYS
+    (every key that signed one of its releases, or the site's release key for a
+    project without keys of its own) and the proven keys of its owners and release
+    managers. Another project's team and keys never count."""
+    armors = list(project_armors(project))
+    if not armors:
+        # An unreadable release key is said where releases are signed.
+        with contextlib.suppress(openpgp.SigningError):
+            armors.append(openpgp.keys_file(openpgp.release_key()).decode("ascii", "replace"))
+    armors += get_user_model().objects.filter(
+        is_active=True,
+        project_roles__project=project,
+        project_roles__role__in=sorted(permissions.MAY[permissions.RUN]),
+        openpgp_keys__proven_at__isnull=False,
+    ).values_list("openpgp_keys__armor", flat=True).distinct()
+    return "\n".join(armors).encode("ascii", "replace")[:MAX_KEYS_BYTES]
 
 
 def _git_settings(repository: str) -> list[str]:
@@ -102,7 +110,7 @@ def source_proof_compute(*, proof_id: int) -> SourceProof | None:
         with artifact_open(proof.prerelease) as stored:
             result = source_compare(
                 stored, repo=proof.repository, tag=proof.tag, policy=rules_for(proof.release.project),
-                keys=signing_keys(), allow_local=settings.SOURCE_REPOSITORY_ALLOW_LOCAL,
+                keys=signing_keys(proof.release.project), allow_local=settings.SOURCE_REPOSITORY_ALLOW_LOCAL,
                 git_config=git_settings, timeout=settings.SOURCE_FETCH_SECONDS,
                 max_fetch_bytes=settings.SOURCE_FETCH_MAX_BYTES, macros=macro_index(),
                 total_size=proof.prerelease.size,

@@ -296,9 +296,22 @@ def test_a_tag_signed_by_a_release_manager_names_them(upstream, staff, tasks_que
     subprocess.run(["git", "tag", "-f", "-s", "-u", fingerprint, "-m", "signed v2.0", "v2.0", "v2.0^{commit}"],
                    cwd=repo, check=True, capture_output=True,
                    env={**os.environ, **IDENTITY, "GNUPGHOME": str(home)})
-    OpenPGPKey.objects.create(user=staff, fingerprint=fingerprint, algorithm="ed25519",
-                              armor=gpg("--armor", "--export").decode(), uid="Rita Release <rita@example.org>")
-    proof = _compute(_create(project, staff, tarball))
+    from django.utils import timezone
+
+    from tests.factories import ProjectMemberFactory, UserFactory
+
+    rita = UserFactory(username="rita")
+    OpenPGPKey.objects.create(user=rita, fingerprint=fingerprint, algorithm="ed25519",
+                              armor=gpg("--armor", "--export").decode(), uid="Rita Release <rita@example.org>",
+                              proven_at=timezone.now())
+    ProjectMemberFactory(user=staff, project=project)
+    # Rita's key counts only while she runs this project's releases.
+    stranger = _compute(_create(project, staff, tarball))
+    assert stranger.signature == "unknown-key"
+    ProjectMemberFactory(user=rita, project=project, role="release_manager")
+    proof = _compute(services.release_create(
+        project=project, version="2.0.1", actor=staff,
+        tarball=Upload(tarball, "convirt-2.0.1.tar.gz"), source_tag="v2.0", open_now=False))
     assert proof.signature == "signed" and proof.fingerprint == fingerprint
     assert "signed by Rita Release <rita@example.org>" in proof_sentence(proof)
 
