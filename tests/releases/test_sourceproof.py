@@ -331,3 +331,30 @@ def test_the_sweeper_queues_a_lost_proof_again(upstream, staff, tasks_queued, se
     assert ("source_proof_compute_task", (proof.pk,)) in tasks_queued
     source_proof_compute(proof_id=proof.pk)
     assert sweep()["lost_source_proofs"] == []
+
+
+def test_a_respin_mails_the_new_pre_release_once_its_proof_is_made(upstream, staff, tasks_queued,
+                                                                   django_capture_on_commit_callbacks):
+    """The delivery waits for the new tarball's proof, so the mail says whether it
+    matches its tag instead of "being compared"."""
+    from celery.exceptions import Retry
+
+    from releases.prereleases.tasks import release_deliver_prerelease_task
+
+    project, tarball, _ = upstream
+    MaintainershipFactory(user=UserFactory(username="ubuntu-dev", email="u@example.org"), project=project)
+    release = _create(project, staff, tarball)
+    _compute(release)
+    lifecycle.release_open(release=release, actor=staff)
+    lifecycle.release_respin(release=release, actor=staff, tarball=Upload(tarball, "convirt-2.0.tar.gz"),
+                             source_tag="v2.0")
+    mail.outbox.clear()
+    with pytest.raises(Retry):
+        release_deliver_prerelease_task(release.pk)
+    assert not mail.outbox
+    second = release.source_proofs.order_by("-pk").first()
+    source_proof_compute(proof_id=second.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        release_deliver_prerelease_task(release.pk)
+    sent = [m for m in mail.outbox if "u@example.org" in m.to]
+    assert sent and "matches tag v2.0" in sent[0].body
