@@ -84,3 +84,16 @@ def test_the_version_is_printed(capsys):
         cli.main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"bundlecheck {bundlecheck.__version__}"
+
+
+def test_the_image_store_advice_says_what_to_add_not_where_to_look(policy):
+    import io
+
+    from builders import gz, reference_tree, tar_bytes, ubuntu_files
+
+    report = bundlecheck.verify(
+        io.BytesIO(gz(tar_bytes(reference_tree() + ubuntu_files()))), distro="ubuntu", policy=policy
+    )
+    (advice,) = [f for f in report.findings if f.check == "image-store-missing"]
+    assert "documentation" not in advice.hint
+    assert "image_store/ubuntu_vm/" in advice.hint and "provision.sh" in advice.hint

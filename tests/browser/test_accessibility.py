@@ -143,6 +143,7 @@ def test_every_page_passes_axe_without_serious_violations(new_context, portal, s
         ("log-in", "/accounts/login/"),
         ("password-reset", "/accounts/password/reset/"),
         ("guide", "/projects/convirt/guide/"),
+        ("policy-format", "/policy-format/"),
         ("public-page", "/downloads/convirt/"),
     ]:
         anonymous.goto(path)
@@ -231,6 +232,7 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(new_context, portal, shots):
         (None, "sign-up", "/accounts/signup/"),
         (None, "log-in", "/accounts/login/"),
         (None, "guide", "/projects/convirt/guide/"),
+        (None, "policy-format", "/policy-format/"),
         (None, "public-page", "/downloads/convirt/"),
         ("ubuntu-dev", "my-distros", "/maintain/"),
         (

@@ -99,8 +99,18 @@ def test_a_packager_signs_up_claims_uploads_fixes_and_passes(
     packager.get_by_role("button", name="Sign up").click()
     packager.get_by_role("heading", name="Check your mail").wait_for()
     shots(packager, "signup-sent")
-    (confirmation,) = [m for m in mail.outbox if m.to == ["ubu@example.org"]]
-    link = re.search(r"https?://\S+", confirmation.body).group(0)
+    # Logging in before confirming says so, and the mail can be had again.
+    packager.get_by_role("link", name="Log in").click()
+    packager.get_by_label("Username").fill("ubu")
+    packager.get_by_label("Password").fill(PASSWORD)
+    packager.get_by_role("button", name="Log in").click()
+    packager.get_by_text("You have not confirmed your address yet.").wait_for()
+    shots(packager, "login-unconfirmed")
+    packager.get_by_role("button", name="Send the confirmation mail again").click()
+    packager.get_by_text("We mailed a new confirmation link to ubu@example.org").wait_for()
+    first, again = [m for m in mail.outbox if m.to == ["ubu@example.org"]]
+    assert "new link" in again.subject
+    link = re.search(r"https?://\S+", again.body).group(0)
     assert link.startswith(live_server.url)
     packager.goto(path_of(link))
     packager.get_by_text("Your account is confirmed").wait_for()
@@ -112,12 +122,17 @@ def test_a_packager_signs_up_claims_uploads_fixes_and_passes(
     shots(packager, "claim-requested")
     assert any(m.to == ["boss@example.org"] for m in mail.outbox)
 
-    # Staff approve, in their own browser.
+    # Staff log in, land on their releases with the claim waiting, and approve it.
     staff = new_context().new_page()
-    staff.goto("/accounts/login/?next=/maintain/claims/")
+    staff.goto("/accounts/login/")
     staff.get_by_label("Username").fill("release-boss")
     staff.get_by_label("Password").fill("a-long-test-password")
     staff.get_by_role("button", name="Log in").click()
+    staff.get_by_role("heading", name="Releases", exact=True).wait_for()
+    badge = staff.locator("a.claims-waiting")
+    assert " ".join(badge.inner_text().split()) == "1 claim waiting"
+    shots(staff, "staff-landing-with-claims-waiting")
+    badge.click()
     staff.get_by_role("heading", name="Maintainer claims").wait_for()
     shots(staff, "staff-claims")
     row = staff.get_by_role("row").filter(has_text="ubu@example.org")
@@ -165,6 +180,15 @@ def test_a_packager_signs_up_claims_uploads_fixes_and_passes(
     assert "config-html-browser-missing" in packager.locator(".findings").inner_text()
     assert packager.get_by_role("heading", name="Errors").is_visible()
     shots(packager, "report-failed")
+    # Each finding says where the guide explains why its check exists.
+    finding = packager.locator(".finding-error").filter(has_text="config-html-browser-missing").first
+    finding.get_by_role("link", name="Why this check?").click()
+    packager.wait_for_url(re.compile(r"/projects/convirt/guide/#why-config$"))
+    why = packager.locator("#why-config")
+    assert why.is_visible() and "configuration" in why.inner_text()
+    shots(packager, "guide-why-config", full_page=False)
+    packager.go_back()
+    packager.locator("#submission-status .state-failed").wait_for()
 
     # The fix passes.
     good = tmp_path / "convirt-ubuntu-fixed.tar.gz"
@@ -187,3 +211,12 @@ def test_a_packager_signs_up_claims_uploads_fixes_and_passes(
     history = packager.locator("table.grid tbody tr")
     assert history.count() == 2
     shots(packager, "release-distro-history")
+
+    # Another day: logging in leads straight to their distros.
+    packager.get_by_role("button", name="Log out").click()
+    packager.goto("/accounts/login/")
+    packager.get_by_label("Username").fill("ubu")
+    packager.get_by_label("Password").fill(PASSWORD)
+    packager.get_by_role("button", name="Log in").click()
+    packager.wait_for_url(re.compile(r"/maintain/$"))
+    shots(packager, "login-lands-on-my-distros")

@@ -100,15 +100,17 @@ def test_the_served_wheel_installs_and_runs(client, settings, tmp_path):
     venv.create(home, with_pip=False)
     python = home / "bin" / "python"
     site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True).strip())
+    # Nothing of this checkout may be on the new environment's path (PYTHONPATH).
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel],
-        check=True,
+        [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps",
+         "--no-index", "--force-reinstall", wheel],
+        check=True, env=clean,
     )
     ours = Path(bundlecheck.__file__).resolve().parents[1]
     (site / "zz-deps.pth").write_text(
         "\n".join(p for p in sys.path if p.endswith("site-packages") and Path(p).resolve() != ours) + "\n"
     )
-    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     version = subprocess.run(
         [home / "bin" / "bundlecheck", "--version"], capture_output=True, text=True, env=clean
     )

@@ -20,6 +20,6 @@ def image_store(view: SourceView) -> Iterator[Finding]:
     yield view.finding(
         "image-store-missing", store,
         f"no provisionable image for {view.distro} under {store}",
-        f"The guide recommends a provisionable virtual machine image for your distro under {store}; "
-        "the project's documentation says how to build one.",
+        f"Recommended, not required: add {store}{distro}_vm/ with its provision.sh, modelled on "
+        f"the images already under {store} (see the guide's Advice).",
     )
