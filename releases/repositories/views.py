@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.errors import PortalError
+from releases import permissions
 from releases.models import Distro, DistroRepository, Project
 from releases.permissions import can_see_distro_work
 
@@ -60,10 +60,11 @@ def distro_repository_remove(request, project: str, distro: str, repository_id: 
     return redirect("distro-repositories", project_row.slug, distro_row.slug)
 
 
-@staff_member_required
+@login_required
 def staff_distros(request, project: str):
-    """Every followed branch and the days each release took to reach each distro."""
-    project_row = get_object_or_404(Project, slug=project)
+    """Every followed branch and the days each release took to reach each distro: the
+    project's team's page (the same 404 as for a project that does not exist otherwise)."""
+    project_row = permissions.project_for(request.user, project, permissions.VIEW)
     return render(request, "releases/staff_distros.html", {
         "project": project_row,
         "picture": presenters.reach_picture(project_row),

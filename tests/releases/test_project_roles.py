@@ -73,6 +73,8 @@ PROJECT = {
     ("staff-submission-accept", "POST"): REVIEW,
     ("staff-submission-reject", "POST"): REVIEW,
     ("staff-release-open", "POST"): RUN,
+    ("staff-release-source-override", "POST"): MANAGE,
+    ("staff-project-distros", "GET"): VIEW,
     ("staff-release-freeze", "GET"): RUN,
     ("staff-release-freeze", "POST"): RUN,
     ("staff-release-unfreeze", "POST"): RUN,
@@ -121,6 +123,12 @@ PROJECT = {
 # Routes that are not staff routes: public pages, and maintainers' own pages
 # (tests/releases/test_authorization.py walks those).
 NOT_STAFF = {
+    "outbox",
+    "bundlecheck-wheel",
+    "policy-format",
+    "publishing:distros-feed",
+    "distro-repositories",
+    "distro-repository-remove",
     "project-guide",
     "project-policy-text",
     "project-policy-version-text",
