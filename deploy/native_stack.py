@@ -384,6 +384,13 @@ for slug in ("ubuntu", "fedora"):
     Maintainership.objects.create(user=user, project=project, distro=distro, state="approved")
 """
 
+OWNER = f"""
+from django.contrib.auth import get_user_model
+from releases.models import Project, ProjectMember
+ProjectMember.objects.create(project=Project.objects.get(slug="convirt"),
+                             user=get_user_model().objects.get(username="{STAFF[0]}"), role="owner")
+"""
+
 
 def drive(stack: NativeStack, base: str) -> dict:
     from demo import builders as demo
@@ -409,6 +416,9 @@ def drive(stack: NativeStack, base: str) -> dict:
         capture_output=True,
         timeout=stack.left(),
     )
+    # The site administrator runs ConVirt's releases as its owner (a project's
+    # release team is its members, not every site administrator).
+    stack.manage("shell", "-c", OWNER)
     tokens = {
         d: stack.manage("create_api_token", f"{d}-packager").strip().splitlines()[-1]
         for d in ("ubuntu", "fedora")
