@@ -9,7 +9,7 @@ import re
 import pytest
 
 from releases.models import Release, SourceProof
-from tests.factories import ProjectFactory, UserFactory
+from tests.factories import ProjectFactory, ProjectMemberFactory, UserFactory
 from tests.helpers import prerelease_bytes
 from tests.processes import wait_for
 from tests.releases.test_sourceproof import repository_of, with_member
@@ -17,13 +17,17 @@ from tests.releases.test_sourceproof import repository_of, with_member
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_failed_source_proof_blocks_opening_until_staff_override_it(
+def test_a_failed_source_proof_blocks_opening_until_an_owner_overrides_it(
     worker, live_server, new_context, shots, tmp_path
 ):
     tarball = prerelease_bytes("2.0")
     repo = repository_of(tarball, tmp_path / "convirt.git")
     project = ProjectFactory(slug="convirt", name="ConVirt", source_repository=str(repo))
-    UserFactory(username="release-boss", email="boss@example.org", is_staff=True)
+    # The project's owner: only an owner may override a failed proof.
+    ProjectMemberFactory(
+        project=project, user=UserFactory(username="release-boss", email="boss@example.org"),
+        role="owner",
+    )
     dirty = tmp_path / "convirt-2.0.tar.gz"
     dirty.write_bytes(with_member(tarball, "tests/files/bad-3-corrupt_lzma2.xz", b"\xfd7zXZ\x00\x00" * 64))
 
