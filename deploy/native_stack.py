@@ -409,6 +409,15 @@ def drive(stack: NativeStack, base: str) -> dict:
         capture_output=True,
         timeout=stack.left(),
     )
+    # The site administrator runs ConVirt as its owner (a role, not is_staff).
+    stack.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "from releases.models import Project, ProjectMember; "
+        f"ProjectMember.objects.create(project=Project.objects.get(slug='convirt'), "
+        f"user=User.objects.get(username='{STAFF[0]}'), role='owner')",
+    )
     tokens = {
         d: stack.manage("create_api_token", f"{d}-packager").strip().splitlines()[-1]
         for d in ("ubuntu", "fedora")
