@@ -42,7 +42,7 @@ api = NinjaAPI(
     version="1",
     description=(
         "Upload distro bundles and read verification results from CI; "
-        "run releases with a staff token."
+        "run a project's releases with the token of a member of its team."
     ),
     auth=TokenAuth(),
     openapi_url=None,  # served below, under the portal's own route name

@@ -267,6 +267,13 @@ def secret_key_inspect(text: str, passphrase: str | None = None, *, now: float |
     if len(listed) != 1:
         raise KeyRefused("Give one key at a time.")
     judged = key_inspect(public, now=now)  # expiry, revocation, strength, signing capability
+    try:
+        sign_bytes(key, b"the portal checks that it can sign with this key")
+    except SigningError:
+        raise KeyRefused(
+            f"The portal could not sign with key {key.fingerprint}: give its passphrase "
+            "as well (or the right one)."
+        ) from None
     return key, judged
 
 

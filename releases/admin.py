@@ -10,15 +10,28 @@ from .models import (
     Maintainership,
     PackageLink,
     Project,
+    ProjectMember,
     Release,
     Submission,
     WorkerPing,
 )
 
 
+class ProjectMemberInline(admin.TabularInline):
+    """Site administrators give a project its first owner here (then the owners run
+    its team page). A change here is not an audit event: prefer the team page."""
+
+    model = ProjectMember
+    fk_name = "project"
+    fields = ("user", "role")
+    raw_id_fields = ("user",)
+    extra = 0
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "policy")
+    list_display = ("name", "slug", "policy", "signing")
+    inlines = [ProjectMemberInline]
     prepopulated_fields = {"slug": ("name",)}
     # The policy's versions are edited on the staff's policy page; this only names
     # the shipped policy version 1 came from.

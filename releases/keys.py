@@ -8,6 +8,8 @@ decrypted only by the worker that signs. No page or API route reads it.
 
 from __future__ import annotations
 
+import json
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
@@ -33,13 +35,17 @@ def _fernet() -> MultiFernet:
         raise KeyStoreUnavailable(f"SIGNING_KEYS_FERNET_KEY is not a Fernet key: {error}") from None
 
 
-def secret_encrypt(armor: str) -> str:
-    return _fernet().encrypt(armor.encode("ascii")).decode("ascii")
+def secret_encrypt(armor: str, passphrase: str | None = None) -> str:
+    """The secret key and its passphrase (if it has one), as one Fernet token."""
+    plain = json.dumps({"armor": armor, "passphrase": passphrase or None})
+    return _fernet().encrypt(plain.encode("utf-8")).decode("ascii")
 
 
-def secret_decrypt(token: str) -> str:
+def secret_decrypt(token: str) -> tuple[str, str | None]:
+    """(armor, passphrase) of a held key."""
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode("ascii")
+        held = json.loads(_fernet().decrypt(token.encode("ascii")))
+        return held["armor"], held["passphrase"]
     except InvalidToken:
         raise openpgp.SigningError(
             "the project's secret key does not decrypt with SIGNING_KEYS_FERNET_KEY "
@@ -71,9 +77,12 @@ def project_signing_key(project: Project) -> openpgp.ReleaseKey | None:
     held = active_portal_key(project)
     if held is None:
         return None
-    armor = secret_decrypt(held.secret_encrypted)
+    armor, passphrase = secret_decrypt(held.secret_encrypted)
     return openpgp.ReleaseKey(
-        secret_armor=armor, passphrase=None, fingerprint=held.fingerprint, user_id=held.user_id
+        secret_armor=armor,
+        passphrase=passphrase,
+        fingerprint=held.fingerprint,
+        user_id=held.user_id,
     )
 
 

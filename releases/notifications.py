@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
@@ -52,6 +53,16 @@ def staff_addresses(project) -> list[str]:
     """Who is mailed what concerns a project's release team: its owners and release
     managers (releases/permissions.py), never every site administrator."""
     return team_addresses(project, RUN)
+
+
+def site_admin_addresses() -> list[str]:
+    """The site administrators: who decides on a request for a new project."""
+    return list(
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
 
 
 def maintainer_addresses(project, distro=None) -> list[str]:

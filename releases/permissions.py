@@ -139,10 +139,6 @@ def allowed(role: str | None) -> dict[str, bool]:
     return {action: role in roles for action, roles in MAY.items()}
 
 
-def serves_any(user) -> bool:
-    return _active(user) and ProjectMember.objects.filter(user=user).exists()
-
-
 def team_addresses(project, action: str = RUN) -> list[str]:
     """The addresses of the active members of `project` whose role allows `action`:
     who is mailed what used to go to "staff"."""

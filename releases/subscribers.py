@@ -13,7 +13,12 @@ from django.urls import reverse
 
 from .events import Event, subscribe
 from .models import AuditEvent, Distro, DistroRepository, Release, Submission
-from .notifications import mail_event, maintainer_addresses, staff_addresses
+from .notifications import (
+    mail_event,
+    maintainer_addresses,
+    site_admin_addresses,
+    staff_addresses,
+)
 from .policies import rules_for
 from .prereleases.services import changes_for_distros, prerelease_changes, prerelease_link
 from .rules import distro_standing, next_step
@@ -29,6 +34,13 @@ def maintainership_requested(record: AuditEvent) -> None:
     claim = record.target()
     if claim is not None:
         mail_event(record, to=staff_addresses(claim.project), claim=claim)
+
+
+@subscribe(Event.PROJECT_REQUESTED)
+def project_requested(record: AuditEvent) -> None:
+    asked = record.target()
+    if asked is not None:
+        mail_event(record, to=site_admin_addresses(), asked=asked)
 
 
 @subscribe(

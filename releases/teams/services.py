@@ -221,12 +221,14 @@ def _retire_portal_keys(project: Project, now) -> list[str]:
     return retired
 
 
-def _key_store(*, project, public, secret_armor: str, actor, how: str) -> ProjectKey:
+def _key_store(
+    *, project, public, secret_armor: str, actor, how: str, passphrase: str | None = None
+) -> ProjectKey:
     if ProjectKey.objects.filter(project=project, fingerprint=public.fingerprint).exists():
         raise Conflict(f"Key {public.fingerprint} is in {project}'s KEYS already.")
     retired = []
     if secret_armor:
-        encrypted = keys.secret_encrypt(secret_armor)  # before anything is written
+        encrypted = keys.secret_encrypt(secret_armor, passphrase)  # before anything is written
         retired = _retire_portal_keys(project, timezone.now())
     else:
         encrypted = ""
@@ -267,7 +269,7 @@ def project_key_generate(*, project: Project, actor) -> ProjectKey:
 
 @transaction.atomic
 def project_key_upload(*, project: Project, armor: str, passphrase: str, actor) -> ProjectKey:
-    """An owner's own secret key for the portal to hold, re-exported without passphrase
+    """An owner's own secret key for the portal to hold, with its passphrase if any,
     and encrypted at rest; refused when it cannot sign, has expired or is revoked."""
     _lock_team(project)
     try:
@@ -279,6 +281,7 @@ def project_key_upload(*, project: Project, armor: str, passphrase: str, actor) 
             project=project,
             public=public,
             secret_armor=secret.secret_armor,
+            passphrase=secret.passphrase,
             actor=actor,
             how="uploaded",
         )

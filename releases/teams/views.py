@@ -150,9 +150,6 @@ def staff_team(request, project: str):
             "form": form,
             "roles": ProjectMember.Role.choices,
             "may_manage": permissions.allowed(role)[permissions.MANAGE],
-            "table": [
-                {"action": action, "who": permissions.WHO_MAY[action]} for action in permissions.MAY
-            ],
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -113,6 +113,8 @@ def _editor(request, project: Project, form: PolicyForm, status: int = 200, **ex
     context = {
         "project": project,
         "current": current,
+        # Its owners change it; the rest of the team reads it.
+        "may_edit": permissions.may(request.user, project, permissions.MANAGE),
         # A version this engine no longer reads (saved under an older one): said, with why.
         "in_force": in_force,
         "unreadable": unreadable_problems(current) if in_force != current else [],

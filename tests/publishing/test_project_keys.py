@@ -102,7 +102,7 @@ def test_a_portal_held_key_is_encrypted_never_shown_and_signs_the_dsse_envelope(
     assert client.post(keys_url, {"action": "generate"}).status_code == 302
     held = ProjectKey.objects.get(project=project)
     assert held.secret_encrypted and "PRIVATE KEY" not in held.secret_encrypted
-    assert "PRIVATE KEY BLOCK" in keys.secret_decrypt(held.secret_encrypted)
+    assert "PRIVATE KEY BLOCK" in keys.secret_decrypt(held.secret_encrypted)[0]
     page = client.get(keys_url).content.decode()
     assert held.fingerprint in page and "PRIVATE" not in page and held.secret_encrypted not in page
 
@@ -254,3 +254,34 @@ def test_keys_that_cannot_serve_are_refused_with_a_sentence(client, tmp_path):
     assert client.post(url, {"action": "upload", "secret_key": signer.secret()}).status_code == 302
     held = ProjectKey.objects.get()
     assert held.fingerprint == signer.fingerprint and held.portal_held
+
+
+def test_an_uploaded_key_with_a_passphrase_signs(client, tmp_path):
+    home = tmp_path / "protected"
+    home.mkdir(mode=0o700)
+
+    def gpg(*args):
+        return subprocess.run(
+            ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback"]
+            + ["--passphrase", "correct horse", *args],
+            capture_output=True,
+            check=True,
+        ).stdout
+
+    gpg("--quick-gen-key", "Protected <p@example.org>", "ed25519", "sign", "never")
+    armor = gpg("--armor", "--export-secret-keys").decode()
+    project = ProjectMemberFactory(user=UserFactory(username="p-owner")).project
+    client.force_login(project.members.get().user)
+    url = reverse("staff-keys", args=[project.slug])
+    wrong = client.post(url, {"action": "upload", "secret_key": armor, "passphrase": "nope"})
+    assert wrong.status_code == 400
+    made = client.post(
+        url, {"action": "upload", "secret_key": armor, "passphrase": "correct horse"}
+    )
+    assert made.status_code == 302
+    key = keys.project_signing_key(project)
+    data = tmp_path / "data"
+    data.write_bytes(b"signed with a protected key")
+    (tmp_path / "data.sig").write_bytes(services.openpgp.sign_bytes(key, data.read_bytes()))
+    (tmp_path / "keys").write_bytes(keys.project_keys_file(project))
+    assert sqv_ok(tmp_path / "keys", tmp_path / "data.sig", data) == (True, key.fingerprint)

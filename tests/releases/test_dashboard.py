@@ -98,10 +98,11 @@ def test_dashboard_query_count_does_not_grow_with_distros(
         MaintainershipFactory(user=user, project=release.project, distro=distro)
         SubmissionFactory(release=release, distro=distro, submitter=user, state="passed")
     client.force_login(staff)
-    # 17: the readiness matrix, the page's frame, the re-verification box's one,
-    # the progress picture's three (opening, events, downloads), and the person's
-    # role on the project (the check, the buttons, the navigation), whatever the distros.
-    with django_assert_max_num_queries(17):
+    # 18: the readiness matrix, the page's frame, the re-verification box's one,
+    # the progress picture's three (opening, events, downloads), the person's role on
+    # the project (the check, the buttons, the navigation) and whether the project
+    # has a key of its own, whatever the distros.
+    with django_assert_max_num_queries(18):
         page = client.get(reverse("staff-release", args=[release.pk]))
     assert page.status_code == 200
     assert page.content.decode().count("Accept</button>") == 40

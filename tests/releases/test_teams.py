@@ -27,12 +27,15 @@ def verbs():
 
 
 def test_an_account_asks_a_site_administrator_approves_and_the_asker_owns_it(
-    client, site_admin, mailoutbox
+    client, site_admin, mailoutbox, django_capture_on_commit_callbacks
 ):
     founder = UserFactory(username="founder")
     client.force_login(founder)
     assert client.get(reverse("project-ask")).status_code == 200
-    assert ask(client).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask(client).status_code == 302
+    (mailed,) = mailoutbox  # the site administrators decide
+    assert mailed.to == [site_admin.email] and "asks for a new project: Tern" in mailed.subject
     asked = ProjectRequest.objects.get()
     assert (asked.state, asked.requested_by) == ("requested", founder)
     assert not Project.objects.filter(slug="tern").exists()
