@@ -3,6 +3,14 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+# Hypothesis imports some of its parts only when a run first needs them, deep in
+# a test's call stack, and pytest rewrites that import's assertions: on CPython
+# 3.11.7 parsing a module that deep fails ("SystemError: AST constructor
+# recursion depth mismatch", fixed in 3.11.8). Imported here, at the top.
+import hypothesis.internal.conjecture.datatree  # noqa: F401
+import hypothesis.internal.conjecture.optimiser  # noqa: F401
+import hypothesis.internal.conjecture.shrinker  # noqa: F401
+import hypothesis.internal.scrutineer  # noqa: F401
 import pytest
 from django.conf import settings as django_settings
 
