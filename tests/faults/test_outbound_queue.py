@@ -69,12 +69,18 @@ def test_a_tarpit_holds_its_link_checks_to_their_deadline_and_no_verdict_waits(
         for each in PackageLink.objects.filter(pk__in=[x.pk for x in links]):
             assert (each.health, each.check_detail) == ("broken", "could not be reached")
             assert each.check_internal == f"timed out after {CHECK_SECONDS} s"
-        took = [
-            float(s)
-            for s in re.findall(
-                r"package_link_check_task\[[^\]]+\] succeeded in ([\d.]+)s", checker.log()
-            )
-        ]
+        def durations() -> list[float]:
+            return [
+                float(s)
+                for s in re.findall(
+                    r"package_link_check_task\[[^\]]+\] succeeded in ([\d.]+)s", checker.log()
+                )
+            ]
+
+        # A task writes its row before the worker logs that it succeeded.
+        wait_for(lambda: len(durations()) >= TARPITTED_LINKS, timeout=10,
+                 what="the worker's log of the link checks")
+        took = durations()
         assert len(took) == TARPITTED_LINKS
         assert all(CHECK_SECONDS - 0.1 < s < CHECK_SECONDS + 1.5 for s in took), took
         print(
