@@ -19,6 +19,7 @@ from importlib import resources
 import bundlecheck
 from bundlecheck.guide import why_section
 from bundlecheck.limits import Limits
+from bundlecheck.policyspec import toml_value
 from django.db import IntegrityError, transaction
 
 from portal.errors import BadInput
@@ -45,6 +46,16 @@ root = "{slug}-*"
 contribution_roots = ["packaging/{{distro}}/"]
 distro_dir = "packaging/{{distro}}/"
 """
+
+
+def policy_or_starter(text: str, *, slug: str, name: str) -> str:
+    """`text`, or where it is blank the starter policy named for the project."""
+    if text.strip():
+        return text
+    slug = slug or "project"
+    return STARTER_POLICY.format(
+        slug=slug, description=toml_value(f"{name or slug} packaging policy")
+    )
 
 
 def text_sha256(text: str) -> str:

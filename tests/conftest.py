@@ -1,17 +1,13 @@
+import importlib
 import io
+import pkgutil
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
-# Hypothesis imports some of its parts only when a run first needs them, deep in
-# a test's call stack, and pytest rewrites that import's assertions: on CPython
-# 3.11.7 parsing a module that deep fails ("SystemError: AST constructor
-# recursion depth mismatch", fixed in 3.11.8). Imported here, at the top.
-import hypothesis.internal.conjecture.datatree  # noqa: F401
-import hypothesis.internal.conjecture.optimiser  # noqa: F401
-import hypothesis.internal.conjecture.shrinker  # noqa: F401
-import hypothesis.internal.scrutineer  # noqa: F401
+import hypothesis
 import pytest
+import schemathesis
 from django.conf import settings as django_settings
 
 from releases.artifacts import artifact_create
@@ -26,6 +22,25 @@ from tests.factories import (
 )
 from tests.helpers import prerelease_bytes
 from tests.processes import S3Server, WorkerProcess
+
+
+def _import_every_part(*packages) -> None:
+    """Hypothesis and schemathesis import some of their parts only when a run first
+    needs them, deep in a test's call stack, and pytest rewrites the assertions of
+    those imports (they are plugins): on CPython 3.11.7 parsing a module that deep
+    fails ("SystemError: AST constructor recursion depth mismatch", fixed in
+    3.11.8). So every part they have is imported here, at the top of the stack."""
+    for package in packages:
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if ".extra." in module.name or module.name.endswith(".extra"):
+                continue  # optional parts for other libraries (numpy, django's TestCase...)
+            try:
+                importlib.import_module(module.name)
+            except Exception:  # noqa: BLE001, S112 - an optional part whose library is absent
+                continue
+
+
+_import_every_part(hypothesis, schemathesis)
 
 
 def pytest_report_header(config):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 from bundlecheck.gitsource import tag_problem
-from bundlecheck.policyspec import toml_value
 from django import forms
 
 from releases import publication, rules
 from releases.models import Project, Release
-from releases.policies import MAX_TEXT_CHARS, STARTER_POLICY
+from releases.policies import MAX_TEXT_CHARS, policy_or_starter
 from releases.sourceproof.rules import repository_problem
 from releases.submissions.uploads import BUNDLE_SUFFIXES, suffix_problem
 
@@ -60,14 +59,11 @@ class ProjectForm(forms.ModelForm):
         return value
 
     def clean_policy_text(self):
-        text = self.cleaned_data["policy_text"]
-        if not text.strip():
-            slug = self.cleaned_data.get("slug") or "project"
-            name = self.cleaned_data.get("name") or slug
-            text = STARTER_POLICY.format(
-                slug=slug, description=toml_value(f"{name} packaging policy")
-            )
-        return text
+        return policy_or_starter(
+            self.cleaned_data["policy_text"],
+            slug=self.cleaned_data.get("slug", ""),
+            name=self.cleaned_data.get("name", ""),
+        )
 
 
 class ReleaseForm(forms.Form):

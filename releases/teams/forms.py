@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bundlecheck.policyspec import toml_value
 from django import forms
 
 from releases.models import Project, ProjectMember, ProjectRequest
-from releases.policies import MAX_TEXT_CHARS, STARTER_POLICY
+from releases.policies import MAX_TEXT_CHARS, policy_or_starter
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
 
@@ -48,14 +47,11 @@ class ProjectRequestForm(forms.ModelForm):
         return slug
 
     def clean_policy_text(self):
-        text = self.cleaned_data["policy_text"]
-        if not text.strip():
-            slug = self.cleaned_data.get("slug") or "project"
-            name = self.cleaned_data.get("name") or slug
-            text = STARTER_POLICY.format(
-                slug=slug, description=toml_value(f"{name} packaging policy")
-            )
-        return text
+        return policy_or_starter(
+            self.cleaned_data["policy_text"],
+            slug=self.cleaned_data.get("slug", ""),
+            name=self.cleaned_data.get("name", ""),
+        )
 
 
 class DeclineForm(forms.Form):
