@@ -22,3 +22,9 @@ def form_refusal(form: Form, *, names: Mapping[str, str] | None = None) -> BadIn
         return BadInput(problems[0])
     name = (names or {}).get(field, field)
     return BadInput(f"{name}: {problems[0]}", field=field)
+
+
+def refusal_on_form(form: Form, error) -> None:
+    """Show a service's refusal (`PortalError`) on the form it came from: beside the
+    field it names when the form has that field, above the form otherwise."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)

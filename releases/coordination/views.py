@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.errors import BadInput, NotFound, PortalError
+from portal.forms import refusal_on_form
 from releases import permissions, publication, rules
 from releases.models import (
     Distro,
@@ -87,7 +88,7 @@ def staff_project_new(request):
             problems = error.problems
             form.add_error("policy_text", error.message)
         except PortalError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            refusal_on_form(form, error)
         else:
             messages.success(
                 request,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.errors import NotFound, PortalError
+from portal.forms import refusal_on_form
 from releases import permissions
 from releases.models import Maintainership
 
@@ -30,7 +31,7 @@ def my_distros(request):
                 new_distro_name=form.cleaned_data["new_distro_name"],
             )
         except PortalError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            refusal_on_form(form, error)
         else:
             messages.success(
                 request,

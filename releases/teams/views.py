@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.errors import BadInput, NotFound, PortalError
+from portal.forms import refusal_on_form
 from releases import permissions
 from releases.models import Project, ProjectKey, ProjectMember, ProjectRequest
 from releases.policies import PolicyInvalid
@@ -44,7 +45,7 @@ def project_ask(request):
             problems = error.problems
             form.add_error("policy_text", error.message)
         except PortalError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            refusal_on_form(form, error)
         else:
             messages.success(
                 request,
@@ -134,7 +135,7 @@ def staff_team(request, project: str):
                 actor=request.user,
             )
         except PortalError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            refusal_on_form(form, error)
         else:
             messages.success(
                 request, f"{member.user} joined {project_obj} as {member.get_role_display()}."
