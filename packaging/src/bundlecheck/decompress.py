@@ -21,7 +21,8 @@ from .limits import Limits
 
 Progress = Callable[[int, int | None], None]
 
-CHUNK = 1 << 20  # raw read size and the most one decompression step may yield
+CHUNK = 1 << 20  # raw read size
+STEP = 1 << 18  # the most one decompression step may yield
 
 
 class RawReader:
@@ -35,6 +36,7 @@ class RawReader:
         self.bytes_read = 0
         self._next_report = self._step()
         self._eof = False
+        self._buffer: memoryview | None = None
 
     def _step(self) -> int:
         # At most ~100 calls: a percent step when the total is known, else a
@@ -62,11 +64,32 @@ class RawReader:
             if not data:
                 self._eof = True
                 return b""
-        self.bytes_read += len(data)
+        self._count(len(data))
+        return data
+
+    def _count(self, n: int) -> None:
+        self.bytes_read += n
         if self._progress is not None and self.bytes_read >= self._next_report:
             self._next_report = self._step()
             self._progress(self.bytes_read, self._total)
-        return data
+
+    def read_view(self) -> memoryview | bytes:
+        """The next chunk, as :meth:`read`, but in a buffer this reader reuses.
+
+        The view is valid until the next call: decompressors copy what they keep
+        of their input, so the decode loop reads this way and the heap is not
+        asked for a fresh megabyte (and its pages) at every step.
+        """
+        if self._pending or self._eof or not hasattr(self._f, "readinto"):
+            return self.read()
+        if self._buffer is None:
+            self._buffer = memoryview(bytearray(CHUNK))
+        n = self._f.readinto(self._buffer)
+        if not n:
+            self._eof = True
+            return b""
+        self._count(n)
+        return self._buffer[:n]
 
     def finish(self) -> None:
         if self._progress is not None:
@@ -266,7 +289,7 @@ class Decoded:
         feed = b""
         while True:
             if not feed and d.needs_input:
-                feed = self._raw.read()
+                feed = self._raw.read_view()
                 if not feed:
                     raise ArchiveError(
                         "archive-corrupt",
@@ -275,7 +298,7 @@ class Decoded:
                         "Upload the file again; check its size and checksum first.",
                     )
             try:
-                out = d.decompress(feed, CHUNK)
+                out = d.decompress(feed, STEP)
             except _CORRUPT_ERRORS as exc:
                 raise ArchiveError(
                     "archive-corrupt",
@@ -349,6 +372,18 @@ class Decoded:
             self._offset += n
             return self._buf[at : at + n]
         return b"".join(bytes(v) for v in self.iter_exact(n))
+
+    def take(self, n: int) -> memoryview | None:
+        """The next ``n`` bytes as one view when the current chunk holds them all, else None.
+
+        Most members are smaller than a chunk: this spares them :meth:`iter_exact`'s loop.
+        """
+        at = self._at
+        if n > len(self._buf) - at:
+            return None
+        self._at = at + n
+        self._offset += n
+        return memoryview(self._buf)[at : at + n]
 
     def iter_exact(self, n: int) -> Iterator[memoryview]:
         """Yield up to ``n`` bytes in views of the decoded chunks (fewer at EOF)."""

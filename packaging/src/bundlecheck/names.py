@@ -21,6 +21,8 @@ def shown(name: str) -> str:
 
 def is_clean(name: str) -> bool:
     """True when the name is valid UTF-8 and holds no control characters."""
+    if name.isascii():  # most names: printable ASCII is exactly "no control character"
+        return name.isprintable()
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -30,7 +32,10 @@ def is_clean(name: str) -> bool:
 
 def normalise(name: str) -> str:
     """Drop './', empty components and trailing '/', keeping '..' for the safety checks."""
-    return "/".join(p for p in name.split("/") if p not in ("", "."))
+    parts = name.split("/")
+    if "" not in parts and "." not in parts:
+        return name
+    return "/".join(p for p in parts if p not in ("", "."))
 
 
 def quoted(name: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from zlib import adler32
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
@@ -91,6 +92,17 @@ def _signed_sum(block: bytes) -> int:
     return unsigned - 256 * high
 
 
+def _byte_sum(block: bytes) -> int:
+    """The sum of a 512-byte block's bytes, read off Adler-32 (zlib's C loop) half by half.
+
+    Adler-32's first half is 1 + the sum of the bytes, modulo 65521; a half of
+    256 bytes sums to at most 65,280, below the modulus, so that part of the
+    checksum minus one is the exact sum.  ``sum(block)`` gives the same number
+    five times slower, and the header loop does it once per member.
+    """
+    return (adler32(block[:256]) & 0xFFFF) + (adler32(block[256:512]) & 0xFFFF) - 2
+
+
 def _checksum_field(block: bytes) -> int | None:
     field = block[148:156]
     if not _OCTAL.fullmatch(field):
@@ -153,7 +165,7 @@ def number(field: bytes, what: str, *, base256: bool = True, empty_ok: bool = Fa
 def parse_block(block: bytes) -> Header:
     """Check and decode one non-zero header block; BadChecksum if it is not a header."""
     stored = _checksum_field(block)
-    unsigned = sum(block) - sum(block[148:156]) + 8 * 32
+    unsigned = _byte_sum(block) - sum(block[148:156]) + 8 * 32
     if stored != unsigned:
         if stored is not None and stored == _signed_sum(block):
             raise Refused("its header checksum is computed over signed bytes, which some tar "

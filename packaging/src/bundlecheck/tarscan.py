@@ -60,34 +60,43 @@ class _Hasher:
 
     Work is done in the order it is queued, so each digest sees its chunks in
     order; a member's ``sha256`` is set when its last chunk is hashed, and
-    :meth:`close` waits for every queued chunk.  The queue is bounded, so the
-    reader never holds more than a few chunks ahead of the hashing.
+    :meth:`close` waits for every queued chunk.  The reader takes a token for
+    each chunk it hands over and the thread gives it back once hashed, so the
+    reader never holds more than a few chunks ahead.  Both queues are
+    ``SimpleQueue`` (a C queue): a hand-over costs a microsecond, not the tens
+    of a ``Queue`` with its Python-level locks.
     """
 
     def __init__(self) -> None:
-        self._q: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=HASH_QUEUE_CHUNKS)
+        self._jobs: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(HASH_QUEUE_CHUNKS):
+            self._tokens.put(None)
         self._thread: threading.Thread | None = None
 
     def update(self, digest: Any, view: memoryview) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="bundlecheck-sha256", daemon=True)
             self._thread.start()
-        self._q.put((digest, view))
+        self._tokens.get()
+        self._jobs.put((digest, view))
 
     def finish(self, member: Member, digest: Any) -> None:
-        self._q.put((digest, member))
+        self._jobs.put((digest, member))
 
     def _work(self) -> None:
-        while (job := self._q.get()) is not None:
+        jobs, tokens = self._jobs, self._tokens
+        while (job := jobs.get()) is not None:
             digest, item = job
             if isinstance(item, Member):
                 item.sha256 = digest.hexdigest()
             else:
                 digest.update(item)
+                tokens.put(None)
 
     def close(self) -> None:
         if self._thread is not None:
-            self._q.put(None)
+            self._jobs.put(None)
             self._thread.join()
             self._thread = None
 
@@ -384,6 +393,30 @@ class TarScanner:
         digest = hashlib.sha256() if keep and self._hash is not None and self._hash(member) else None
         capture = keep and self._wants(member, n)
         sink = self._sink(member) if self._sink is not None and keep else None
+        s = self._s
+        padding = -n % BLOCK
+        if digest is None and not capture and sink is None:  # nothing reads the data: skip it
+            got = s.skip(n + padding)
+            if got < n + padding:
+                self._cut_short(member, min(got, n), n)
+            return
+        view = s.take(n)
+        if view is not None:  # the whole member is in the current chunk (most are)
+            if digest is not None:
+                digest.update(view)
+                member.sha256 = digest.hexdigest()
+            if capture:
+                self._scan.captured[member.path] = bytes(view)
+            if sink is not None:
+                sink(view)
+        else:
+            self._read_chunks(member, n, digest, capture, sink)
+        if padding and s.skip(padding) < padding:
+            self._cut_short(member, n, n)
+
+    def _read_chunks(self, member: Member, n: int, digest: Any, capture: bool,
+                     sink: Callable[[memoryview], object] | None) -> None:
+        """A member's data chunk by chunk; a large one is hashed on the second thread."""
         threaded = digest is not None and n >= THREADED_HASH_SIZE
         update = self._hasher.update if threaded else None
         parts: list[bytes] = []
@@ -399,19 +432,21 @@ class TarScanner:
             if sink is not None:
                 sink(view)
         if got < n:
-            raise self._corrupt(
-                f"member {quoted(member.name)} is cut short ({got} of {n} bytes): the archive "
-                "is truncated"
-            )
-        padding = -n % BLOCK
-        if padding and self._s.skip(padding) < padding:
-            raise self._corrupt(f"member {quoted(member.name)} is cut short: the archive is truncated")
+            self._cut_short(member, got, n)
         if threaded:
             self._hasher.finish(member, digest)
         elif digest is not None:
             member.sha256 = digest.hexdigest()
         if capture:
             self._scan.captured[member.path] = b"".join(parts)
+
+    def _cut_short(self, member: Member, got: int, n: int) -> None:
+        if got < n:
+            raise self._corrupt(
+                f"member {quoted(member.name)} is cut short ({got} of {n} bytes): the archive "
+                "is truncated"
+            )
+        raise self._corrupt(f"member {quoted(member.name)} is cut short: the archive is truncated")
 
     def _wants(self, member: Member, n: int) -> bool:
         if not self._capture(member.path):
