@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 import io
 import random
 import struct
@@ -120,3 +121,54 @@ def test_any_damage_same_verdict_on_both(monkeypatch, cut, flip, garbage, member
     if b:
         b[flip % len(b)] ^= random.Random(flip).randrange(1, 256)
     _both(bytes(b) + garbage, monkeypatch)
+
+
+# --- the reading fast paths read what the slow ones read -----------------------------
+
+def _members(seed: int) -> list[E]:
+    """A package whose members straddle any chunk boundary: sizes from 0 to a few chunks."""
+    rng = random.Random(seed)
+    out = [d("convirt-2.0"), d(R + "src")]
+    for i in range(40):
+        size = rng.choice([0, 1, 511, 512, 513, rng.randrange(2000), rng.randrange(70_000)])
+        out.append(E(f"{R}src/f{i:02d}", rng.randbytes(size // 2) + bytes(size - size // 2)))
+    return out
+
+
+@pytest.mark.parametrize("chunk,step", [(512 + 7, 1000), (4096, 700), (65_536, 16_384)])
+@pytest.mark.parametrize("backend", ["isal", "zlib"])
+def test_chunk_and_step_sizes_change_nothing_read(monkeypatch, chunk, step, backend):
+    """Members read whole from one chunk (take), across chunks (iter_exact) or skipped
+    give the same digests and findings whatever the read and inflate step sizes, on
+    both inflates, for an intact stream and for a truncated one."""
+    members = _members(7)
+    data = gz(tar_bytes(members))
+    monkeypatch.setattr(decompress, "INFLATE", backend)
+    expected = bundlecheck.build_manifest(io.BytesIO(data))
+    assert {path: entry["sha256"] for path, entry in expected["members"].items() if entry["sha256"]} == {
+        e.name.removeprefix(R): hashlib.sha256(e.data).hexdigest() for e in members if e.type == b"0"}
+    cut = data[: len(data) * 2 // 3]
+    reference_findings = bundlecheck.verify(io.BytesIO(cut), distro="ubuntu", policy=POLICY,
+                                            reference=expected, lint=False).findings
+    monkeypatch.setattr(decompress, "CHUNK", chunk)
+    monkeypatch.setattr(decompress, "STEP", step)
+    assert bundlecheck.build_manifest(io.BytesIO(data)) == expected
+    again = bundlecheck.verify(io.BytesIO(cut), distro="ubuntu", policy=POLICY, reference=expected,
+                               lint=False).findings
+    assert again == reference_findings
+    assert any(f.check == "archive-corrupt" for f in again)
+
+
+class _ReadOnly:
+    """A stream with read() and nothing else (some storage back-ends give no readinto)."""
+
+    def __init__(self, data: bytes):
+        self._f = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(n)
+
+
+def test_a_stream_without_readinto_is_read_the_same():
+    data = gz(tar_bytes(_members(11)))
+    assert bundlecheck.build_manifest(_ReadOnly(data)) == bundlecheck.build_manifest(io.BytesIO(data))

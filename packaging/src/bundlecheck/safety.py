@@ -19,6 +19,7 @@ from .names import is_clean, quoted, shown
 from .registry import CHECKS
 
 _UNSAFE_BITS = 0o7000  # setuid, setgid, sticky
+_UNSAFE_OR_WRITABLE = _UNSAFE_BITS | 0o002  # or world-writable
 _SPECIAL = {"char": "character device", "block": "block device", "fifo": "FIFO"}
 
 
@@ -48,12 +49,16 @@ class MemberInspector:
 
     def __call__(self, m: Member) -> bool:
         """Log the member's problems; False when it is not to be kept (over the path limits)."""
-        self._name(m)
+        if not (m.name and is_clean(m.name) and (not m.linkname or is_clean(m.linkname))):
+            self._name(m)
         if not self._path(m):
             return False
-        self._type(m)
-        self._mode(m)
-        if m.type == "hardlink":
+        kind = m.type
+        if kind in _SPECIAL:
+            self._type(m)
+        if kind != "symlink" and m.mode & _UNSAFE_OR_WRITABLE:  # a link's mode is always 0777
+            self._mode(m)
+        if kind == "hardlink":
             self._hardlink(m)
         if m.path in self._scan.members:
             if self._log.bump(("archive-duplicate-member", m.path)):
@@ -68,8 +73,6 @@ class MemberInspector:
         return True
 
     def _name(self, m: Member) -> None:
-        if m.name and is_clean(m.name) and is_clean(m.linkname):
-            return
         what = "name" if not m.name or not is_clean(m.name) else "link target"
         self._log.add(_finding(
             "archive-bad-name", shown(m.name),
@@ -89,7 +92,8 @@ class MemberInspector:
             ))
             return False
         lim = self._limits
-        if len(m.name.encode("utf-8", "surrogateescape")) > lim.max_path_length or (
+        length = len(m.name) if m.name.isascii() else len(m.name.encode("utf-8", "surrogateescape"))
+        if length > lim.max_path_length or (
             m.path.count("/") + 1 > lim.max_path_depth
         ):
             if self._log.bump(("archive-too-large", "path")):
@@ -104,8 +108,6 @@ class MemberInspector:
         return True
 
     def _type(self, m: Member) -> None:
-        if m.type not in _SPECIAL:
-            return
         self._log.add(_finding(
             "archive-special-file", shown(m.name),
             f"member {quoted(m.name)} is a {_SPECIAL[m.type]}; only files, directories and links "
@@ -114,10 +116,6 @@ class MemberInspector:
         ))
 
     def _mode(self, m: Member) -> None:
-        if m.type == "symlink":  # a link's own mode is meaningless (always 0777)
-            return
-        if not (m.mode & _UNSAFE_BITS or m.mode & 0o002):
-            return
         self._log.add(_finding(
             "archive-unsafe-mode", shown(m.name),
             f"member {quoted(m.name)} has mode {m.mode:04o}: setuid/setgid/sticky or "

@@ -34,7 +34,7 @@ REFUSED_TYPES = {b"S": "a GNU sparse file", b"V": "a GNU volume header",
                  b"A": "a Solaris ACL header", b"I": "a star inode-only member"}
 EXTENSIONS = (b"L", b"K", b"x", b"g")
 
-_OCTAL = re.compile(rb" *[0-7]+[ \x00]*")
+_OCTAL = re.compile(rb" *([0-7]+)[ \x00]*")  # the digits are group 1
 _DECIMAL = re.compile(rb"[0-9]+")
 _TIME = re.compile(rb"-?[0-9]+(\.[0-9]+)?")
 _LENGTH = re.compile(rb"[1-9][0-9]{0,9}")
@@ -104,21 +104,26 @@ def _byte_sum(block: bytes) -> int:
 
 
 def _checksum_field(block: bytes) -> int | None:
-    field = block[148:156]
-    if not _OCTAL.fullmatch(field):
+    return _octal_or_none(block[148:156])
+
+
+@lru_cache(maxsize=4096)  # header checksums fall in a narrow range: most come back
+def _octal_or_none(field: bytes) -> int | None:
+    octal = _OCTAL.fullmatch(field)
+    if octal is None:
         return None
-    return int(field.strip(b" \x00"), 8)
-
-
+    return int(octal[1], 8)
 
 
 def _cstring(field: bytes, what: str) -> bytes:
     """The bytes before the first NUL; refuse non-NUL bytes hidden after it."""
-    value = field.rstrip(b"\x00")
-    if b"\x00" in value:
+    end = field.find(0)
+    if end < 0:
+        return field
+    if field.count(0, end) != len(field) - end:  # not only NULs after the first one
         raise Refused(f"its {what} field holds bytes after the end of its name (after a NUL byte)",
                       RECREATE)
-    return value
+    return field[:end]
 
 
 #: The ranges GNU tar checks numbers against (uid_t, gid_t, off_t, time_t on Linux):
@@ -144,8 +149,9 @@ def number(field: bytes, what: str, *, base256: bool = True, empty_ok: bool = Fa
     value past the range GNU tar checks (uid and gid 0..2^32-1, size and mtime
     0..2^63-1).
     """
-    if _OCTAL.fullmatch(field):
-        return int(field.strip(b" \x00"), 8)
+    octal = _OCTAL.fullmatch(field)
+    if octal is not None:
+        return int(octal[1], 8)
     if empty_ok and not field.strip(b"\x00"):
         return 0
     if base256 and field[:1] == b"\x80":
@@ -164,8 +170,9 @@ def number(field: bytes, what: str, *, base256: bool = True, empty_ok: bool = Fa
 
 def parse_block(block: bytes) -> Header:
     """Check and decode one non-zero header block; BadChecksum if it is not a header."""
-    stored = _checksum_field(block)
-    unsigned = _byte_sum(block) - sum(block[148:156]) + 8 * 32
+    field = block[148:156]
+    stored = _octal_or_none(field)
+    unsigned = _byte_sum(block) - sum(field) + 8 * 32
     if stored != unsigned:
         if stored is not None and stored == _signed_sum(block):
             raise Refused("its header checksum is computed over signed bytes, which some tar "
@@ -185,21 +192,33 @@ def parse_block(block: bytes) -> Header:
         prefix = _cstring(block[345:500], "prefix")
         if prefix:
             name = prefix + b"/" + name
-    elif typeflag != b"S" and block[345:500].strip(b"\x00"):
+    elif typeflag != b"S" and block.count(0, 345, 500) != 155:  # a byte other than NUL there
         # Old GNU keeps times and sparse maps there; tarfile joins it to the name anyway.
         raise Refused(
             "its header has bytes in the ustar prefix field without the ustar magic: Python's "
             "tarfile joins them to the name, GNU tar and bsdtar do not",
             RECREATE)
-    mode = number(block[100:108], "mode", base256=False)
-    number(block[108:116], "uid", empty_ok=True)
-    number(block[116:124], "gid", empty_ok=True)
+    mode = _mode_and_owner(block[100:124])
     size = number(block[124:136], "size")
     number(block[136:148], "mtime")
     if ustar:
-        number(block[329:337], "devmajor", base256=False, empty_ok=True)
-        number(block[337:345], "devminor", base256=False, empty_ok=True)
+        _devices(block[329:345])
     return Header(typeflag, name, linkname, mode, size, magic, ustar)
+
+
+@lru_cache(maxsize=4096)  # the same mode, uid and gid come back header after header
+def _mode_and_owner(fields: bytes) -> int:
+    """The mode, checked with the uid and gid that follow it (each as :func:`number` reads it)."""
+    mode = number(fields[0:8], "mode", base256=False)
+    number(fields[8:16], "uid", empty_ok=True)
+    number(fields[16:24], "gid", empty_ok=True)
+    return mode
+
+
+@lru_cache(maxsize=256)
+def _devices(fields: bytes) -> None:
+    number(fields[0:8], "devmajor", base256=False, empty_ok=True)
+    number(fields[8:16], "devminor", base256=False, empty_ok=True)
 
 
 # --- pax records ------------------------------------------------------------------

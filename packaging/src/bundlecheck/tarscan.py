@@ -116,6 +116,7 @@ class _Entry:
     header: Header
     name: bytes
     linkname: bytes
+    text: str  # the name, decoded
 
 
 class TarScanner:
@@ -312,8 +313,11 @@ class TarScanner:
         self._scan.members_seen += 1
         self._count_header()
         index = self._members
-        name = (pax.path if pax and pax.path is not None else None) or long_name or h.name
-        linkname = (pax.linkpath if pax and pax.linkpath is not None else None) or long_link or h.linkname
+        if pax is None and long_name is None and long_link is None:  # most members
+            name, linkname = h.name, h.linkname
+        else:
+            name = (pax.path if pax and pax.path is not None else None) or long_name or h.name
+            linkname = (pax.linkpath if pax and pax.linkpath is not None else None) or long_link or h.linkname
         self._count_name(len(name) + len(linkname))
         shown_name = _text(name)
         if problem is not None:
@@ -347,7 +351,7 @@ class TarScanner:
             raise self._refused(Refused(
                 f"it is a {_WHAT[kind]} with {h.size} bytes of data: tar programs differ on whether "
                 "such data is skipped or read as the next member", RECREATE), index, shown_name)
-        if kind != "dir" and (name.endswith(b"/") or name.rsplit(b"/", 1)[-1] == b"."):
+        if kind != "dir" and (name.endswith((b"/", b"/.")) or name == b"."):
             raise self._refused(Refused(
                 "it is not a directory yet its name ends with '/' (or '/.'): extractors create a "
                 "directory and read its data as the next member", RECREATE), index, shown_name)
@@ -355,7 +359,7 @@ class TarScanner:
             raise self._refused(Refused(
                 "it is not a link yet a GNU long-link header or a pax linkpath comes with it",
                 RECREATE), index, shown_name)
-        return _Entry(index, h, name, linkname if kind in ("symlink", "hardlink") else b"")
+        return _Entry(index, h, name, linkname if kind in ("symlink", "hardlink") else b"", shown_name)
 
     def _refused(self, exc: Refused, index: int | None, name: str) -> ArchiveError:
         where = f"member {index} ({quoted(name)})" if index is not None else name
@@ -373,10 +377,10 @@ class TarScanner:
 
     def _read_member(self, entry: _Entry) -> None:
         h = entry.header
-        name = _text(entry.name)
+        name = entry.text
         kind = TYPES[h.typeflag]
-        member = Member(name=name, path=normalise(name), type=kind, mode=h.mode & 0o7777,
-                        size=h.size if kind == "file" else 0, linkname=_text(entry.linkname))
+        member = Member(name, normalise(name), kind, h.mode & 0o7777, h.size if kind == "file" else 0,
+                        _text(entry.linkname) if entry.linkname else "")
         if member.path == name:
             member.name = member.path  # one string for both when they are the same
         self._last = name
@@ -390,27 +394,26 @@ class TarScanner:
             self._scan.symlinks.add(member.path)
 
     def _read_data(self, member: Member, n: int, keep: bool) -> None:
-        digest = hashlib.sha256() if keep and self._hash is not None and self._hash(member) else None
+        hashed = keep and self._hash is not None and self._hash(member)
         capture = keep and self._wants(member, n)
         sink = self._sink(member) if self._sink is not None and keep else None
         s = self._s
         padding = -n % BLOCK
-        if digest is None and not capture and sink is None:  # nothing reads the data: skip it
+        if not hashed and not capture and sink is None:  # nothing reads the data: skip it
             got = s.skip(n + padding)
             if got < n + padding:
                 self._cut_short(member, min(got, n), n)
             return
         view = s.take(n)
         if view is not None:  # the whole member is in the current chunk (most are)
-            if digest is not None:
-                digest.update(view)
-                member.sha256 = digest.hexdigest()
+            if hashed:
+                member.sha256 = hashlib.sha256(view).hexdigest()
             if capture:
                 self._scan.captured[member.path] = bytes(view)
             if sink is not None:
                 sink(view)
         else:
-            self._read_chunks(member, n, digest, capture, sink)
+            self._read_chunks(member, n, hashlib.sha256() if hashed else None, capture, sink)
         if padding and s.skip(padding) < padding:
             self._cut_short(member, n, n)
 
