@@ -51,7 +51,7 @@ HashWanted = Callable[[Member], bool]
 #: Members at least this large are hashed on a second thread while the next chunks
 #: are decompressed (zlib and hashlib both release the GIL on large buffers).
 THREADED_HASH_SIZE = 1 << 20
-#: Chunks (of at most decompress.CHUNK bytes) waiting for that thread: bounds the memory it holds.
+#: Chunks (of at most decompress.STEP bytes) waiting for that thread: bounds the memory it holds.
 HASH_QUEUE_CHUNKS = 8
 
 
