@@ -8,6 +8,9 @@ import socket
 import threading
 import uuid
 
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
 from demo import builders as demo
 
 
@@ -149,3 +152,13 @@ def endless(conn, stop):
     block = b"\0" * 65536
     while not stop.is_set():
         conn.sendall(block)
+
+
+def migrate_to(targets: list[tuple[str, str]] | None = None):
+    """Migrate the test database to ``targets`` (the newest migrations when None);
+    return the historical apps there, for a migration test's old and new models."""
+    executor = MigrationExecutor(connection)
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state(targets).apps

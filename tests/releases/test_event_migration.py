@@ -4,25 +4,17 @@ audit trail, under the new words, and gains the state the sweeper now reads."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from releases.events import Event
+from tests.helpers import migrate_to
 
 BEFORE = [("releases", "0014_distro_slug_help")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_old_audit_rows_take_the_event_words_and_scope_and_the_state_is_rebuilt():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     Project = old.get_model("releases", "Project")
     Distro = old.get_model("releases", "Distro")
     Release = old.get_model("releases", "Release")
@@ -62,7 +54,7 @@ def test_old_audit_rows_take_the_event_words_and_scope_and_the_state_is_rebuilt(
     record("release.released", release, staff)
     untouched = record("something.else", project)
 
-    new = _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    new = migrate_to()
     AuditEvent = new.get_model("releases", "AuditEvent")
     verbs = list(AuditEvent.objects.order_by("pk").values_list("verb", flat=True))
     assert verbs == [

@@ -2,22 +2,15 @@
 becomes an owner of every project, and nobody else gains a role."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers import migrate_to
 
 BEFORE = [("releases", "0020_webhook_disable_rotate")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_todays_staff_become_owners_of_todays_projects():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     User = old.get_model("auth", "User")
     Project = old.get_model("releases", "Project")
     boss = User.objects.create(username="old-boss", is_staff=True)
@@ -26,7 +19,7 @@ def test_todays_staff_become_owners_of_todays_projects():
     for slug in ("convirt", "tern"):
         Project.objects.create(slug=slug, name=slug.capitalize())
 
-    new = _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    new = migrate_to()
     members = new.get_model("releases", "ProjectMember").objects.order_by("project__slug")
     assert [(m.project.slug, m.user.username, m.role) for m in members] == [
         ("convirt", "old-boss", "owner"),

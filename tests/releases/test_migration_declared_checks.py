@@ -6,19 +6,12 @@ from pathlib import Path
 
 import bundlecheck
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers import migrate_to
 
 BEFORE = [("releases", "0016_event_vocabulary")]
 AFTER = [("releases", "0018_declared_checks")]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
 
 
 def _convirt_before_declared_checks() -> str:
@@ -35,7 +28,7 @@ def test_a_policy_saved_before_declared_checks_gets_a_version_that_declares_them
     old_text = _convirt_before_declared_checks()
     with pytest.raises(bundlecheck.PolicyError, match="config-html-browser-missing"):
         bundlecheck.parse_policy(old_text)
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     Project = old.get_model("releases", "Project")
     PolicyVersion = old.get_model("releases", "PolicyVersion")
     convirt = Project.objects.create(slug="convirt", name="ConVirt")
@@ -44,7 +37,7 @@ def test_a_policy_saved_before_declared_checks_gets_a_version_that_declares_them
     tern_text = (ROOT / "demo/policies/tern.toml").read_text()
     PolicyVersion.objects.create(project=other, number=1, text=tern_text, sha256="1" * 64)
 
-    new = _migrate(AFTER)
+    new = migrate_to(AFTER)
     versions = new.get_model("releases", "PolicyVersion").objects
     assert versions.filter(project__slug="tern").count() == 1  # nothing to declare
     first, second = versions.filter(project__slug="convirt").order_by("number")
@@ -56,4 +49,4 @@ def test_a_policy_saved_before_declared_checks_gets_a_version_that_declares_them
     shipped = bundlecheck.load_policy("convirt")
     assert policy.declared == shipped.declared
     assert second.sha256 == hashlib.sha256(second.text.encode()).hexdigest()
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to()
